@@ -1,0 +1,299 @@
+//! Reading sessions fast and in bounded memory. `sessions.json` is one flat object that real
+//! installs grow to tens of megabytes; it is streamed in chunks, each entry's byte span found
+//! by the scanner and only the fields clawauth needs deserialized. Nothing builds a full
+//! `serde_json::Value` of the file.
+
+use crate::error::{Error, Result};
+use crate::jsondoc;
+use crate::model::Session;
+use serde::Deserialize;
+use serde_json::Value;
+use std::io::Read;
+use std::path::Path;
+
+const CHUNK: usize = 4 << 20;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawEntry {
+    #[serde(rename = "updatedAt")]
+    updated_at: Option<Value>,
+    #[serde(rename = "chatType")]
+    chat_type: Option<Value>,
+    channel: Option<Value>,
+    #[serde(rename = "lastChannel")]
+    last_channel: Option<Value>,
+    #[serde(rename = "modelProvider")]
+    model_provider: Option<Value>,
+    model: Option<Value>,
+    #[serde(rename = "providerOverride")]
+    provider_override: Option<Value>,
+    #[serde(rename = "modelOverride")]
+    model_override: Option<Value>,
+    #[serde(rename = "authProfileOverride")]
+    pin: Option<Value>,
+    #[serde(rename = "authProfileOverrideSource")]
+    pin_source: Option<Value>,
+    #[serde(rename = "authProfileOverrideCompactionCount")]
+    pin_compaction: Option<Value>,
+    #[serde(rename = "compactionCount")]
+    compaction_count: Option<Value>,
+    label: Option<Value>,
+    #[serde(rename = "displayName")]
+    display_name: Option<Value>,
+}
+
+fn s(v: Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+fn n(v: &Option<Value>) -> Option<i64> {
+    v.as_ref()
+        .and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
+}
+
+/// Summarize one entry's JSON. `Err` carries what is wrong with it.
+pub fn summarize(key: &str, bytes: &[u8]) -> std::result::Result<Session, String> {
+    if bytes.first() != Some(&b'{') {
+        return Err("entry is not an object".into());
+    }
+    let raw: RawEntry = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    Ok(from_raw(key, raw))
+}
+
+fn from_raw(key: &str, raw: RawEntry) -> Session {
+    Session {
+        key: key.to_string(),
+        updated_at: n(&raw.updated_at),
+        compaction_count: n(&raw.compaction_count),
+        chat_type: s(raw.chat_type),
+        channel: s(raw.channel).or(s(raw.last_channel)),
+        model_provider: s(raw.model_provider),
+        model: s(raw.model),
+        provider_override: s(raw.provider_override),
+        model_override: s(raw.model_override),
+        pin: match raw.pin {
+            Some(Value::String(p)) => Some(p),
+            Some(Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        },
+        pin_source: s(raw.pin_source),
+        pin_compaction: raw.pin_compaction.filter(|v| !v.is_null()),
+        label: s(raw.display_name).or(s(raw.label)),
+    }
+}
+
+/// Stream `sessions.json`. Returns the sessions in file order and per-entry warnings.
+pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return crate::store::read_file(path).and(Err(Error::io(path, e))),
+    };
+    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::bad(path, "is a directory, expected a file"));
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    let mut eof = false;
+    let mut fill = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> Result<()> {
+        let start = buf.len();
+        buf.resize(start + want, 0);
+        let mut got = 0;
+        while got < want {
+            let k = f
+                .read(&mut buf[start + got..])
+                .map_err(|e| Error::io(path, e))?;
+            if k == 0 {
+                *eof = true;
+                break;
+            }
+            got += k;
+        }
+        buf.truncate(start + got);
+        Ok(())
+    };
+    fill(&mut buf, CHUNK, &mut eof)?;
+    if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(Error::bad(
+            path,
+            "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects",
+        ));
+    }
+    let mut pos = jsondoc::skip_ws(&buf, 0);
+    if pos >= buf.len() {
+        return Err(Error::bad(path, "is empty"));
+    }
+    if buf[pos] != b'{' {
+        return Err(Error::bad(
+            path,
+            "is not a JSON object (sessions.json maps session keys to entries)",
+        ));
+    }
+    pos += 1;
+    let mut consumed = 0usize; // bytes dropped from the front of buf
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let mut first = true;
+    loop {
+        // Try to take one member at pos; on a scan failure that may be due to the chunk
+        // boundary, read more and retry.
+        let step = (|| -> std::result::Result<Option<(String, std::ops::Range<usize>, usize)>, jsondoc::ScanError> {
+            let mut i = jsondoc::skip_ws(&buf, pos);
+            if buf.get(i) == Some(&b'}') {
+                return Ok(None);
+            }
+            if !first {
+                if buf.get(i) != Some(&b',') {
+                    return Err(jsondoc::ScanError { offset: i, what: "expected ',' or '}'" });
+                }
+                i = jsondoc::skip_ws(&buf, i + 1);
+            }
+            if buf.get(i) != Some(&b'"') {
+                return Err(jsondoc::ScanError { offset: i, what: "expected a string key" });
+            }
+            let ke = jsondoc::skip_string(&buf, i)?;
+            let c = jsondoc::skip_ws(&buf, ke);
+            if buf.get(c) != Some(&b':') {
+                return Err(jsondoc::ScanError { offset: c, what: "expected ':'" });
+            }
+            let vs = jsondoc::skip_ws(&buf, c + 1);
+            let ve = jsondoc::skip_value(&buf, vs)?;
+            if ve >= buf.len() {
+                // a scalar running into the end of the chunk may continue in the next one
+                return Err(jsondoc::ScanError { offset: ve, what: "unexpected end of input" });
+            }
+            let m = jsondoc::Member { key: i..ke, value: vs..ve };
+            let key = m.key_str(&buf)?;
+            Ok(Some((key, vs..ve, ve)))
+        })();
+        match step {
+            Ok(None) => {
+                let end = jsondoc::skip_ws(&buf, pos);
+                let after = jsondoc::skip_ws(&buf, end + 1);
+                if after < buf.len() {
+                    return Err(Error::bad(
+                        path,
+                        format!(
+                            "trailing characters after the JSON object at byte {}",
+                            consumed + after
+                        ),
+                    ));
+                }
+                if !eof {
+                    // more bytes after the closing brace?
+                    buf.drain(..end + 1);
+                    consumed += end + 1;
+                    fill(&mut buf, CHUNK, &mut eof)?;
+                    if jsondoc::skip_ws(&buf, 0) < buf.len() {
+                        return Err(Error::bad(
+                            path,
+                            format!("trailing characters after the JSON object at byte {consumed}"),
+                        ));
+                    }
+                }
+                break;
+            }
+            Ok(Some((key, span, end))) => {
+                match summarize(&key, &buf[span.clone()]) {
+                    Ok(sess) => out.push(sess),
+                    Err(e) => {
+                        warnings.push(format!("{}: session '{key}': {e}; skipped", path.display()))
+                    }
+                }
+                pos = end;
+                first = false;
+            }
+            Err(e) => {
+                if eof {
+                    return Err(Error::bad(
+                        path,
+                        format!(
+                            "is not valid JSON: {} at byte {}",
+                            e.what,
+                            consumed + e.offset
+                        ),
+                    ));
+                }
+                // keep the unfinished member, read more (grow when one entry exceeds a chunk)
+                buf.drain(..pos);
+                consumed += pos;
+                pos = 0;
+                let want = CHUNK.max(buf.len());
+                fill(&mut buf, want, &mut eof)?;
+            }
+        }
+    }
+    Ok((out, warnings))
+}
+
+/// Sessions from an agent database's `session_nodes` table.
+pub fn read_session_nodes(db: &crate::store::RoDb) -> Result<(Vec<Session>, Vec<String>)> {
+    let mut out = vec![];
+    let mut warnings = vec![];
+    if !db.has_table("session_nodes")? {
+        return Ok((out, warnings));
+    }
+    let mut stmt = db
+        .conn
+        .prepare("SELECT session_key, entry_json FROM session_nodes ORDER BY session_key")
+        .map_err(|e| Error::sqlite(&db.path, e))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .map_err(|e| Error::sqlite(&db.path, e))?;
+    for row in rows {
+        let (key, json) = row.map_err(|e| Error::sqlite(&db.path, e))?;
+        match summarize(&key, json.as_bytes()) {
+            Ok(s) => out.push(s),
+            Err(e) => warnings.push(format!(
+                "{}#session_nodes[{key}]: {e}; skipped",
+                db.path.display()
+            )),
+        }
+    }
+    Ok((out, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_across_chunk_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sessions.json");
+        let mut m = serde_json::Map::new();
+        for i in 0..30_000 {
+            m.insert(
+                format!("agent:main:telegram:direct:{i}"),
+                serde_json::json!({"sessionId": format!("s{i}"), "updatedAt": i, "authProfileOverride": if i % 7 == 0 { Value::from("p") } else { Value::Null }, "blob": "x".repeat(i % 300)}),
+            );
+        }
+        std::fs::write(
+            &p,
+            jsondoc::to_bytes(&Value::Object(m), jsondoc::Style::SESSIONS_FILE),
+        )
+        .unwrap();
+        let (s, w) = read_sessions_file(&p).unwrap();
+        assert!(w.is_empty());
+        assert_eq!(s.len(), 30_000);
+        assert_eq!(s[29_999].updated_at, Some(29_999));
+        assert_eq!(s.iter().filter(|x| x.pin.is_some()).count(), 30_000 / 7 + 1);
+    }
+
+    #[test]
+    fn truncated_file_is_an_error_naming_the_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sessions.json");
+        std::fs::write(&p, b"{\n  \"a\": {\"x\": 1},\n  \"b\": {\"x\": ").unwrap();
+        let e = read_sessions_file(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("sessions.json") && e.contains("not valid JSON"),
+            "{e}"
+        );
+        std::fs::write(&p, b"{\"a\": 1, \"b\": {}}").unwrap();
+        let (s, w) = read_sessions_file(&p).unwrap();
+        assert_eq!(s.len(), 1);
+        assert!(w[0].contains("'a'"), "{w:?}");
+    }
+}
