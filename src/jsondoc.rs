@@ -393,6 +393,52 @@ pub fn root_span(b: &[u8]) -> ScanResult<Range<usize>> {
     Ok(s..e)
 }
 
+/// The top-level members of a document, found in one scan, so that many lookups in a huge
+/// `sessions.json` cost one pass instead of one pass each. Duplicate keys: the last wins, as
+/// in `JSON.parse`.
+#[derive(Debug, Clone)]
+pub struct TopIndex {
+    pub root: Range<usize>,
+    pub members: std::collections::HashMap<String, Range<usize>>,
+}
+
+pub fn index(b: &[u8]) -> ScanResult<TopIndex> {
+    let root = root_span(b)?;
+    let mut members = std::collections::HashMap::new();
+    if b.get(root.start) == Some(&b'{') {
+        for m in self::members(b, root.start)? {
+            let m = m?;
+            members.insert(m.key_str(b)?, m.value);
+        }
+    }
+    Ok(TopIndex { root, members })
+}
+
+impl TopIndex {
+    /// The span of the value at `segments`, using the index for the first one.
+    pub fn find(&self, b: &[u8], segments: &[String]) -> ScanResult<Option<Range<usize>>> {
+        match segments.split_first() {
+            None => Ok(Some(self.root.clone())),
+            Some((first, rest)) if b.get(self.root.start) == Some(&b'{') => {
+                match self.members.get(first) {
+                    None => Ok(None),
+                    Some(span) => find_span(b, span.clone(), rest),
+                }
+            }
+            Some(_) => find_span(b, self.root.clone(), segments),
+        }
+    }
+
+    pub fn get(&self, b: &[u8], p: &str) -> Result<Option<Value>, String> {
+        match self.find(b, &split_pointer(p)).map_err(|e| e.to_string())? {
+            None => Ok(None),
+            Some(r) => serde_json::from_slice(&b[r])
+                .map(Some)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // JSON pointers (RFC 6901)
 
@@ -542,43 +588,55 @@ pub fn apply_in_value(
     }
 }
 
-/// Apply edits to document bytes, re-serializing only the smallest existing object that
-/// encloses each edit, in the document's own style; every other byte is kept.
-pub fn apply_edits(
+/// One re-serialized region of a document: the smallest existing object or array enclosing a
+/// group of edits, with its value before and after.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub segs: Vec<String>,
+    pub span: Range<usize>,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// Group edits (pointer -> new value, `None` = remove) into units.
+pub fn units(b: &[u8], edits: &[(String, Option<Value>)]) -> Result<Vec<Unit>, String> {
+    let idx = index(b).map_err(|e| e.to_string())?;
+    units_indexed(b, &idx, edits)
+}
+
+pub fn units_indexed(
     b: &[u8],
-    style: Style,
+    idx: &TopIndex,
     edits: &[(String, Option<Value>)],
-) -> Result<Vec<u8>, String> {
-    let root = root_span(b).map_err(|e| e.to_string())?;
-    // unit (segments of an existing container) -> (span, depth, edits relative to it)
-    struct Unit {
+) -> Result<Vec<Unit>, String> {
+    let root = idx.root.clone();
+    struct Pending {
         segs: Vec<String>,
         span: Range<usize>,
         edits: Vec<(Vec<String>, Option<Value>)>,
     }
-    let mut units: Vec<Unit> = vec![];
+    let mut pending: Vec<Pending> = vec![];
     for (p, new) in edits {
         let segs = split_pointer(p);
         // deepest existing container strictly above the target
         let mut k = segs.len().saturating_sub(1);
         let (span, k) = loop {
-            match find_span(b, root.clone(), &segs[..k]).map_err(|e| e.to_string())? {
+            match idx.find(b, &segs[..k]).map_err(|e| e.to_string())? {
                 Some(s) if matches!(b.get(s.start), Some(b'{') | Some(b'[')) => break (s, k),
                 _ if k == 0 => break (root.clone(), 0),
                 _ => k -= 1,
             }
         };
-        let rel = segs[k..].to_vec();
-        units.push(Unit {
+        pending.push(Pending {
             segs: segs[..k].to_vec(),
             span,
-            edits: vec![(rel, new.clone())],
+            edits: vec![(segs[k..].to_vec(), new.clone())],
         });
     }
     // merge units nested in others into the outer one
-    units.sort_by(|a, b| a.segs.len().cmp(&b.segs.len()));
-    let mut merged: Vec<Unit> = vec![];
-    'outer: for u in units {
+    pending.sort_by_key(|u| u.segs.len());
+    let mut merged: Vec<Pending> = vec![];
+    'outer: for u in pending {
         for m in merged.iter_mut() {
             if u.segs.starts_with(&m.segs) {
                 let extra = u.segs[m.segs.len()..].to_vec();
@@ -592,17 +650,52 @@ pub fn apply_edits(
         }
         merged.push(u);
     }
-    merged.sort_by_key(|u| std::cmp::Reverse(u.span.start));
-    let mut out = b.to_vec();
-    for u in merged {
-        let mut v: Value = serde_json::from_slice(&b[u.span.clone()]).map_err(|e| e.to_string())?;
-        for (rel, new) in &u.edits {
-            apply_in_value(&mut v, rel, new.as_ref())?;
-        }
-        let mut buf = Vec::new();
-        write_value(&mut buf, &v, style.indent, u.segs.len());
-        out.splice(u.span.clone(), buf);
+    merged.sort_by_key(|u| u.span.start);
+    merged
+        .into_iter()
+        .map(|u| {
+            let before: Value =
+                serde_json::from_slice(&b[u.span.clone()]).map_err(|e| e.to_string())?;
+            let mut after = before.clone();
+            for (rel, new) in &u.edits {
+                apply_in_value(&mut after, rel, new.as_ref())?;
+            }
+            Ok(Unit {
+                segs: u.segs,
+                span: u.span,
+                before,
+                after,
+            })
+        })
+        .collect()
+}
+
+/// Apply edits to document bytes, re-serializing only the smallest existing object that
+/// encloses each edit, in the document's own style; every other byte is kept.
+pub fn apply_edits(
+    b: &[u8],
+    style: Style,
+    edits: &[(String, Option<Value>)],
+) -> Result<Vec<u8>, String> {
+    let idx = index(b).map_err(|e| e.to_string())?;
+    apply_edits_indexed(b, &idx, style, edits)
+}
+
+pub fn apply_edits_indexed(
+    b: &[u8],
+    idx: &TopIndex,
+    style: Style,
+    edits: &[(String, Option<Value>)],
+) -> Result<Vec<u8>, String> {
+    let us = units_indexed(b, idx, edits)?;
+    let mut out = Vec::with_capacity(b.len() + 256);
+    let mut pos = 0;
+    for u in &us {
+        out.extend_from_slice(&b[pos..u.span.start]);
+        write_value(&mut out, &u.after, style.indent, u.segs.len());
+        pos = u.span.end;
     }
+    out.extend_from_slice(&b[pos..]);
     Ok(out)
 }
 

@@ -305,9 +305,7 @@ pub fn eligibility(inp: &Inputs, auth_key: &str, id: &str) -> Result<(), Ineligi
     if let Some(pc) = inp.cfg_auth("profiles").and_then(|m| m.get(id)) {
         let pc_mode = pc.get("mode").and_then(Value::as_str);
         let pc_prov = pc.get("provider").and_then(Value::as_str);
-        if inp.rules != Rules::V4_5
-            && !provider_compatible(inp.rules, pc_prov, ctype.or(pc_mode), auth_key)
-        {
+        if !provider_compatible(inp.rules, pc_prov, ctype.or(pc_mode), auth_key) {
             return Err(Ineligible::ProviderMismatch);
         }
         if pc_mode != ctype && !(pc_mode == Some("oauth") && ctype == Some("token")) {

@@ -141,6 +141,20 @@ pub fn parse_json(path: &Path, bytes: &[u8]) -> Result<serde_json::Value> {
     serde_json::from_slice(bytes).map_err(|e| Error::bad(path, format!("is not valid JSON: {e}")))
 }
 
+/// The file-level checks of `parse_json` without building a value (BOM, UTF-8, empty).
+pub fn parse_check(path: &Path, bytes: &[u8]) -> Result<()> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(Error::bad(
+            path,
+            "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects",
+        ));
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::bad(path, "is empty"));
+    }
+    Ok(())
+}
+
 /// A read-only SQLite connection that sees WAL content and leaves no trace on disk.
 pub struct RoDb {
     pub conn: Connection,

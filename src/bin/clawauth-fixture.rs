@@ -15,13 +15,15 @@ fn main() {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--layout" => layout = match it.next().map(|s| s.to_ascii_lowercase()).as_deref() {
-                Some("a") => Layout::A,
-                Some("b") => Layout::B,
-                other => usage(&format!(
+            "--layout" => {
+                layout = match it.next().map(|s| s.to_ascii_lowercase()).as_deref() {
+                    Some("a") => Layout::A,
+                    Some("b") => Layout::B,
+                    other => usage(&format!(
                     "--layout takes a or b (SQLite layouts come from real OpenClaw), got {other:?}"
                 )),
-            },
+                }
+            }
             "--router" => router = true,
             "--broken" => broken = it.next().cloned(),
             "--now" => {

@@ -1,0 +1,618 @@
+//! The transaction engine — the only code that writes user state. A plan is previewed,
+//! confirmed, recorded as intent in the journal, then applied document by document under
+//! OpenClaw's own locks with value-level compare-and-swap; a failure reverts what was written.
+//! `undo` is a new transaction of inverse changes; `recover` finishes what a killed process
+//! left `applying`. Failpoints (`CLAWAUTH_FAILPOINT`) kill the process between any two writes.
+
+use crate::context::Context;
+use crate::diff;
+use crate::docio::{self, Doc};
+use crate::error::{Error, Result};
+use crate::journal::{Journal, Snapshot, TxnRow, SNAPSHOT_LIMIT};
+use crate::plan::{Change, Plan, Step};
+use crate::store::Location;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub struct Opts {
+    pub yes: bool,
+    pub dry_run: bool,
+    pub force: bool,
+    pub json: bool,
+}
+
+pub struct Engine<'a> {
+    pub ctx: &'a Context,
+    pub journal: Journal,
+    pub state_dir: PathBuf,
+    pub argv: Vec<String>,
+    /// Messages for the person (stale locks removed, recoveries done), printed on stderr.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    NothingToDo,
+    Planned(i64),
+    Applied(i64),
+}
+
+/// Kill the process here when `CLAWAUTH_FAILPOINT` names this point (for crash tests).
+pub fn failpoint(ctx: &Context, name: &str) {
+    if ctx.var("CLAWAUTH_FAILPOINT") == Some(name) {
+        eprintln!("failpoint {name}: killing the process");
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+fn snapshot(loc: &Location) -> Result<Snapshot> {
+    let doc = docio::read(loc, None)?;
+    Ok(match &doc.bytes {
+        None => Snapshot {
+            existed: false,
+            sha256: None,
+            mode: None,
+            content: None,
+        },
+        Some(b) => Snapshot {
+            existed: true,
+            sha256: Some(hex::encode(Sha256::digest(b))),
+            mode: doc.mode,
+            content: (b.len() as u64 <= SNAPSHOT_LIMIT).then(|| b.clone()),
+        },
+    })
+}
+
+/// Where a change stands on disk now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Before,
+    After,
+    Neither,
+}
+
+pub fn standing(loc: &Location, doc: &Doc, c: &Change) -> Result<Standing> {
+    let cur = docio::value_at(loc, doc, &c.pointer)?;
+    Ok(if cur == c.after {
+        Standing::After
+    } else if cur == c.before {
+        Standing::Before
+    } else {
+        Standing::Neither
+    })
+}
+
+fn confirm(opts: &Opts, question: &str) -> Result<()> {
+    if opts.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Declined(
+            "no terminal to confirm on: nothing was written".into(),
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::Other(format!("cannot read the answer: {e}")))?;
+    match line.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(Error::Declined("declined: nothing was written".into())),
+    }
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(ctx: &'a Context, journal: Journal, state_dir: &Path, argv: Vec<String>) -> Self {
+        Engine {
+            ctx,
+            journal,
+            state_dir: state_dir.to_path_buf(),
+            argv,
+            notes: vec![],
+        }
+    }
+
+    fn flush_notes(&mut self) {
+        for n in self.notes.drain(..) {
+            eprintln!("note: {n}");
+        }
+    }
+
+    /// Verify every step's `before` values against disk without writing.
+    pub fn preflight(&self, plan: &Plan) -> Result<()> {
+        for s in &plan.steps {
+            let doc = docio::read(&s.location, None)?;
+            let bad = docio::mismatches(&s.location, &doc, &s.changes)?;
+            if !bad.is_empty() {
+                return Err(docio::stale(&s.location, &bad));
+            }
+            // surface unwritable content now rather than half-way through
+            docio::new_content(&s.location, &doc, &s.changes)?;
+        }
+        Ok(())
+    }
+
+    fn print_preview(&self, plan: &Plan, opts: &Opts) {
+        if opts.json {
+            return;
+        }
+        print!("{}", diff::render_plan(plan, &self.state_dir));
+    }
+
+    /// Preview, confirm, journal and apply a new plan.
+    pub fn run(
+        &mut self,
+        plan: &Plan,
+        opts: &Opts,
+        kind: &str,
+        reverts: Option<i64>,
+    ) -> Result<Outcome> {
+        if plan.is_empty() {
+            if opts.json {
+                crate::cli::print_json(
+                    &serde_json::json!({"schema_version": 1, "outcome": "nothing_to_do"}),
+                );
+            } else {
+                println!("Nothing to do.");
+            }
+            return Ok(Outcome::NothingToDo);
+        }
+        self.print_preview(plan, opts);
+        self.preflight(plan)?;
+        if opts.dry_run {
+            let id = self.journal.record(
+                self.ctx,
+                plan,
+                kind,
+                "planned",
+                &self.argv,
+                &self.state_dir,
+                reverts,
+                opts.force,
+                &[],
+            )?;
+            self.report(opts, "planned", id, plan);
+            return Ok(Outcome::Planned(id));
+        }
+        confirm(
+            opts,
+            &format!(
+                "Apply {} change(s) to {} document(s)?",
+                plan.change_count(),
+                plan.steps.len()
+            ),
+        )?;
+        let id = self.intent(plan, kind, reverts, opts.force, None)?;
+        self.apply_recorded(id, plan)?;
+        self.report(opts, "applied", id, plan);
+        Ok(Outcome::Applied(id))
+    }
+
+    fn report(&mut self, opts: &Opts, what: &str, id: i64, plan: &Plan) {
+        self.flush_notes();
+        if opts.json {
+            crate::cli::print_json(&serde_json::json!({
+                "schema_version": 1,
+                "outcome": what,
+                "txn": id,
+                "plan": diff::plan_json(plan, &self.state_dir),
+            }));
+        } else if what == "planned" {
+            println!(
+                "Saved as planned transaction {id}. Apply it later with `clawauth apply {id}`."
+            );
+        } else {
+            println!("Applied transaction {id}. Undo it with `clawauth undo {id}`.");
+        }
+    }
+
+    /// Record intent (status `applying`, changes, pre-images). With `existing`, a planned txn
+    /// moves to `applying` instead of a new row being made.
+    fn intent(
+        &mut self,
+        plan: &Plan,
+        kind: &str,
+        reverts: Option<i64>,
+        forced: bool,
+        existing: Option<i64>,
+    ) -> Result<i64> {
+        if let Some(id) = existing {
+            self.journal.set_status(self.ctx, id, "applying", None)?;
+            return Ok(id);
+        }
+        let snaps = plan
+            .steps
+            .iter()
+            .map(|s| snapshot(&s.location))
+            .collect::<Result<Vec<_>>>()?;
+        let id = self.journal.record(
+            self.ctx,
+            plan,
+            kind,
+            "applying",
+            &self.argv,
+            &self.state_dir,
+            reverts,
+            forced,
+            &snaps,
+        )?;
+        failpoint(self.ctx, "after-intent");
+        Ok(id)
+    }
+
+    /// Apply a recorded plan's steps; on failure revert the written ones and mark it failed.
+    fn apply_recorded(&mut self, id: i64, plan: &Plan) -> Result<()> {
+        let mut written: Vec<&Step> = vec![];
+        for (i, step) in plan.steps.iter().enumerate() {
+            if let Err(e) = self.apply_step(step) {
+                let mut revert_errors = vec![];
+                for done in written.iter().rev() {
+                    let inv = Step {
+                        location: done.location.clone(),
+                        title: done.title.clone(),
+                        changes: done.changes.iter().map(Change::inverse).collect(),
+                    };
+                    if let Err(re) = self.apply_step(&inv) {
+                        revert_errors
+                            .push(format!("{}: {re}", done.location.display(&self.state_dir)));
+                    }
+                }
+                let msg = if revert_errors.is_empty() {
+                    format!("step {} failed: {e}; earlier steps were reverted", i + 1)
+                } else {
+                    format!(
+                        "step {} failed: {e}; reverting earlier steps also failed: {}",
+                        i + 1,
+                        revert_errors.join("; ")
+                    )
+                };
+                self.journal
+                    .set_status(self.ctx, id, "failed", Some(&msg))?;
+                return Err(e);
+            }
+            written.push(step);
+            failpoint(self.ctx, &format!("after-step-{}", i + 1));
+        }
+        failpoint(self.ctx, "before-commit");
+        self.journal.set_status(self.ctx, id, "applied", None)?;
+        // read back: a running gateway may write its own copy over ours within seconds
+        for step in &plan.steps {
+            if let Ok(doc) = docio::read(&step.location, None) {
+                for c in &step.changes {
+                    if standing(&step.location, &doc, c).ok() != Some(Standing::After) {
+                        self.notes.push(format!(
+                            "{} {} no longer holds what was just written: something else (a running OpenClaw?) changed it",
+                            step.location.display(&self.state_dir),
+                            c.pointer
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One document: lock (files), re-read, compare-and-swap every change, write, confirm.
+    pub fn apply_step(&mut self, step: &Step) -> Result<()> {
+        match &step.location {
+            Location::Cell { .. } => {
+                docio::check_leases(&self.state_dir, self.ctx.now_ms)?;
+                docio::apply_cell(&step.location, &step.changes, self.ctx.now_ms)
+            }
+            Location::File { path, .. } => {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                let _lock = match crate::lock::lock_name_for(path) {
+                    Some(name) => Some(crate::lock::acquire(
+                        dir,
+                        name,
+                        self.ctx.now_ms,
+                        &mut self.notes,
+                    )?),
+                    None => None,
+                };
+                let doc = docio::read(&step.location, None)?;
+                let bad = docio::mismatches(&step.location, &doc, &step.changes)?;
+                if !bad.is_empty() {
+                    return Err(docio::stale(&step.location, &bad));
+                }
+                let content = docio::new_content(&step.location, &doc, &step.changes)?;
+                docio::write_file(&doc, content.as_deref())?;
+                let back = docio::read(&step.location, None)?;
+                for c in &step.changes {
+                    if standing(&step.location, &back, c)? != Standing::After {
+                        return Err(Error::Other(format!(
+                            "{}: {} did not read back as written",
+                            doc.path.display(),
+                            c.pointer
+                        )));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `apply TXN`: run a planned transaction, refusing if the state moved on.
+    pub fn apply_planned(&mut self, id: i64, opts: &Opts) -> Result<Outcome> {
+        let row = self.txn(id)?;
+        if row.status != "planned" {
+            return Err(Error::Usage(format!(
+                "transaction {id} is {}, not planned",
+                row.status
+            )));
+        }
+        let plan = self.journal.plan(&row)?;
+        self.print_preview(&plan, opts);
+        self.preflight(&plan).map_err(|e| match e {
+            Error::Conflict { what, .. } => Error::conflict_hint(
+                format!("transaction {id} is stale: {what}"),
+                "plan it again against the current state",
+            ),
+            other => other,
+        })?;
+        confirm(opts, &format!("Apply planned transaction {id}?"))?;
+        // the pre-images are taken now, right before writing
+        let snaps = plan
+            .steps
+            .iter()
+            .map(|s| snapshot(&s.location))
+            .collect::<Result<Vec<_>>>()?;
+        self.journal.add_snapshots(id, &snaps)?;
+        self.intent(&plan, &row.kind, row.reverts_txn, row.forced, Some(id))?;
+        failpoint(self.ctx, "after-intent");
+        self.apply_recorded(id, &plan)?;
+        self.report(opts, "applied", id, &plan);
+        Ok(Outcome::Applied(id))
+    }
+
+    pub fn txn(&self, id: i64) -> Result<TxnRow> {
+        self.journal.txn(id)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no transaction {id} in {}",
+                self.journal.path.display()
+            ))
+        })
+    }
+
+    /// Plan the undo of `id` (or of one step), per change: current == after -> revert;
+    /// == before -> already done; else conflict (refused unless forced, then recorded).
+    pub fn plan_undo(
+        &self,
+        id: i64,
+        only_step: Option<usize>,
+        force: bool,
+    ) -> Result<(Plan, bool)> {
+        let row = self.txn(id)?;
+        if row.status != "applied" {
+            return Err(Error::Usage(format!(
+                "transaction {id} is {}; only applied transactions can be undone",
+                row.status
+            )));
+        }
+        let steps = self.journal.steps(id)?;
+        if let Some(n) = only_step {
+            if n == 0 || n > steps.len() {
+                return Err(Error::Usage(format!(
+                    "transaction {id} has {} step(s); there is no step {n}",
+                    steps.len()
+                )));
+            }
+        }
+        let mut plan = Plan::new("undo", format!("undo transaction {id} ({})", row.summary));
+        plan.agent = row.agent.clone();
+        let mut conflicts = vec![];
+        let mut forced = false;
+        for (i, s) in steps.iter().enumerate() {
+            if only_step.is_some_and(|n| n != i + 1) {
+                continue;
+            }
+            let doc = docio::read(&s.location, None)?;
+            let mut inv = vec![];
+            for c in &s.changes {
+                let cur = docio::value_at(&s.location, &doc, &c.pointer)?;
+                if cur == c.after {
+                    inv.push(c.inverse());
+                } else if cur == c.before {
+                    continue;
+                } else if force {
+                    forced = true;
+                    inv.push(Change::new(c.pointer.clone(), cur, c.before.clone()));
+                } else {
+                    let shown = |v: &Option<Value>| {
+                        v.as_ref()
+                            .map(|v| {
+                                diff::shorten(
+                                    &crate::token::redact_at(&c.pointer, v).to_string(),
+                                    80,
+                                )
+                            })
+                            .unwrap_or_else(|| "absent".into())
+                    };
+                    conflicts.push(format!(
+                        "{} {}: now {}, but the transaction wrote {}",
+                        s.location.display(&self.state_dir),
+                        if c.pointer.is_empty() {
+                            "(document)"
+                        } else {
+                            &c.pointer
+                        },
+                        shown(&cur),
+                        shown(&c.after)
+                    ));
+                }
+            }
+            self.check_rotation(&s.location, &doc, &inv, force, &mut conflicts, &mut forced)?;
+            plan.push(s.location.clone(), format!("revert: {}", s.title), inv);
+        }
+        if !conflicts.is_empty() {
+            return Err(Error::conflict_hint(
+                format!(
+                    "cannot undo transaction {id}; changed since:\n  {}",
+                    conflicts.join("\n  ")
+                ),
+                "pass --force to overwrite those values anyway (recorded in the journal)",
+            ));
+        }
+        Ok((plan, forced))
+    }
+
+    /// Credentials are special: never put back a credential older than the one there now for
+    /// the same account — its refresh token has rotated and restoring it would log the user out.
+    fn check_rotation(
+        &self,
+        loc: &Location,
+        doc: &Doc,
+        inv: &[Change],
+        force: bool,
+        conflicts: &mut Vec<String>,
+        forced: &mut bool,
+    ) -> Result<()> {
+        for c in inv {
+            let segs = crate::jsondoc::split_pointer(&c.pointer);
+            if segs.first().map(String::as_str) != Some("profiles") || segs.len() < 2 {
+                continue;
+            }
+            let id = &segs[1];
+            let cur_cred = docio::value_at(loc, doc, &crate::jsondoc::pointer(&["profiles", id]))?;
+            // the credential as it would be after this change
+            let restored = if segs.len() == 2 {
+                c.after.clone()
+            } else {
+                let mut v = cur_cred
+                    .clone()
+                    .unwrap_or(Value::Object(Default::default()));
+                crate::jsondoc::apply_in_value(&mut v, &segs[2..], c.after.as_ref()).ok();
+                Some(v)
+            };
+            let Some(restored) = restored else { continue };
+            let acct = |v: &Value| {
+                crate::model::str_field(v, "accountId").or_else(|| {
+                    crate::model::str_field(v, "access")
+                        .and_then(|a| crate::token::decode_claims(&a))
+                        .and_then(|c| c.account_id)
+                })
+            };
+            let (Some(account), Some(rexp)) = (
+                acct(&restored),
+                crate::model::num_field(&restored, "expires"),
+            ) else {
+                continue;
+            };
+            let profiles = docio::value_at(loc, doc, "/profiles")?.unwrap_or(Value::Null);
+            let newer = profiles.as_object().into_iter().flatten().find(|(_, p)| {
+                acct(p).as_deref() == Some(account.as_str())
+                    && crate::model::num_field(p, "expires").is_some_and(|e| e > rexp)
+                    && crate::model::str_field(p, "refresh")
+                        != crate::model::str_field(&restored, "refresh")
+            });
+            if let Some((pid, p)) = newer {
+                let msg = format!(
+                    "{id}: the credential to restore (expires {}) is older than {pid}'s for the same account {account} (expires {}): its refresh token has rotated, and restoring it would log the user out",
+                    crate::context::rfc3339_ms(rexp),
+                    crate::context::rfc3339_ms(crate::model::num_field(p, "expires").unwrap_or(0))
+                );
+                if force {
+                    *forced = true;
+                    self.notes_push_later(&msg);
+                } else {
+                    conflicts.push(msg);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn notes_push_later(&self, msg: &str) {
+        eprintln!("warning: forced: {msg}");
+    }
+
+    /// Finish every transaction a killed process left `applying`: all documents after ->
+    /// mark applied; otherwise roll the written ones back so everything is all-before.
+    pub fn recover(&mut self, quiet_if_none: bool) -> Result<Vec<String>> {
+        let pending = self.journal.with_status("applying")?;
+        let mut report = vec![];
+        for row in pending {
+            let steps = self.journal.steps(row.id)?;
+            let mut standings = vec![];
+            let mut neither = vec![];
+            for s in &steps {
+                let doc = docio::read(&s.location, None)?;
+                let st: Vec<Standing> = s
+                    .changes
+                    .iter()
+                    .map(|c| standing(&s.location, &doc, c))
+                    .collect::<Result<_>>()?;
+                let whole = if st.iter().all(|x| *x == Standing::After) {
+                    Standing::After
+                } else if st.iter().all(|x| *x == Standing::Before) {
+                    Standing::Before
+                } else {
+                    neither.push(s.location.display(&self.state_dir));
+                    Standing::Neither
+                };
+                standings.push(whole);
+            }
+            if !neither.is_empty() {
+                return Err(Error::conflict_hint(
+                    format!("transaction {} was interrupted and {} changed since; cannot tell how far it got", row.id, neither.join(", ")),
+                    format!("inspect with `clawauth show {}`; the journal keeps the pre-images", row.id),
+                ));
+            }
+            if standings.iter().all(|s| *s == Standing::After) {
+                self.journal.set_status(
+                    self.ctx,
+                    row.id,
+                    "applied",
+                    Some("interrupted after its last write; recovered as applied"),
+                )?;
+                report.push(format!(
+                    "transaction {} had written every document: marked applied",
+                    row.id
+                ));
+                continue;
+            }
+            let mut plan = Plan::new(
+                "recover",
+                format!("roll back interrupted transaction {}", row.id),
+            );
+            plan.agent = row.agent.clone();
+            for (s, st) in steps.iter().zip(&standings) {
+                if *st == Standing::After {
+                    plan.push(
+                        s.location.clone(),
+                        format!("roll back: {}", s.title),
+                        s.changes.iter().map(Change::inverse).collect(),
+                    );
+                }
+            }
+            if !plan.is_empty() {
+                let id = self.intent(&plan, "recover", Some(row.id), false, None)?;
+                self.apply_recorded(id, &plan)?;
+                report.push(format!("transaction {} was interrupted: rolled back {} document(s) in recovery transaction {id}", row.id, plan.steps.len()));
+            } else {
+                report.push(format!(
+                    "transaction {} was interrupted before its first write: nothing to roll back",
+                    row.id
+                ));
+            }
+            self.journal.set_status(
+                self.ctx,
+                row.id,
+                "rolled back",
+                Some("interrupted; rolled back by recover"),
+            )?;
+        }
+        if report.is_empty() && !quiet_if_none {
+            report.push("No interrupted transactions.".into());
+        }
+        Ok(report)
+    }
+}
