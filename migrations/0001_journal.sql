@@ -38,6 +38,7 @@ CREATE TABLE change (
     pointer   TEXT NOT NULL,
     before    TEXT,
     after     TEXT,
+    position  INTEGER,                        -- a removed key's index in its object, for undo
     PRIMARY KEY (txn_id, step_no, change_no)
 );
 

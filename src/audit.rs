@@ -20,10 +20,7 @@ fn doc_counts(j: &Journal, ids: &[i64]) -> Result<std::collections::HashMap<i64,
     if ids.is_empty() {
         return Ok(out);
     }
-    let (lo, hi) = (
-        ids.iter().min().copied().unwrap_or(0),
-        ids.iter().max().copied().unwrap_or(0),
-    );
+    let (lo, hi) = (ids.iter().min().copied().unwrap_or(0), ids.iter().max().copied().unwrap_or(0));
     let mut st = j
         .conn
         .prepare("SELECT txn_id, count(*) FROM step WHERE txn_id BETWEEN ?1 AND ?2 GROUP BY txn_id")
@@ -60,10 +57,7 @@ pub fn log(g: &Global, ctx: &Context, limit: usize) -> Result<i32> {
     let rows = j.list(limit)?;
     let counts = doc_counts(&j, &rows.iter().map(|r| r.id).collect::<Vec<_>>())?;
     if g.json {
-        let items: Vec<Value> = rows
-            .iter()
-            .map(|r| row_json(r, counts.get(&r.id).copied().unwrap_or(0)))
-            .collect();
+        let items: Vec<Value> = rows.iter().map(|r| row_json(r, counts.get(&r.id).copied().unwrap_or(0))).collect();
         print_json(&json!({"schema_version": 1, "transactions": items}));
         return Ok(0);
     }
@@ -99,26 +93,12 @@ pub fn log(g: &Global, ctx: &Context, limit: usize) -> Result<i32> {
             shorten(&summary, 80),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
-        .map(|i| {
-            table
-                .iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths: Vec<usize> = (0..7).map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     for r in table {
         let line: Vec<String> = r
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                if i == 6 {
-                    c.clone()
-                } else {
-                    format!("{c:<w$}", w = widths[i])
-                }
-            })
+            .map(|(i, c)| if i == 6 { c.clone() } else { format!("{c:<w$}", w = widths[i]) })
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
@@ -137,11 +117,8 @@ fn value_lines(pointer: &str, v: &Option<Value>) -> Vec<String> {
 }
 
 pub fn show(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
-    let j =
-        open(g, ctx)?.ok_or_else(|| Error::NotFound("no journal yet: no transactions".into()))?;
-    let row = j
-        .txn(id)?
-        .ok_or_else(|| Error::NotFound(format!("no transaction {id} in {}", j.path.display())))?;
+    let j = open(g, ctx)?.ok_or_else(|| Error::NotFound("no journal yet: no transactions".into()))?;
+    let row = j.txn(id)?.ok_or_else(|| Error::NotFound(format!("no transaction {id} in {}", j.path.display())))?;
     let steps = j.steps(id)?;
     let undone_by = j.reverted_by(id)?;
     let base = std::path::PathBuf::from(&row.state_dir);
@@ -176,26 +153,14 @@ pub fn show(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
         row.started_at.as_deref().unwrap_or("—"),
         row.ended_at.as_deref().unwrap_or("—")
     );
-    let _ = writeln!(
-        o,
-        "who         {}@{} with clawauth {}",
-        row.user, row.host, row.tool_version
-    );
+    let _ = writeln!(o, "who         {}@{} with clawauth {}", row.user, row.host, row.tool_version);
     let _ = writeln!(o, "command     {}", row.argv.join(" "));
     let _ = writeln!(o, "state dir   {}", row.state_dir);
     if let Some(t) = row.reverts_txn {
         let _ = writeln!(o, "reverts     transaction {t}");
     }
     if !undone_by.is_empty() {
-        let _ = writeln!(
-            o,
-            "undone by   {}",
-            undone_by
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let _ = writeln!(o, "undone by   {}", undone_by.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
     }
     if row.forced {
         let _ = writeln!(o, "forced      yes (conflicts were overridden)");
@@ -207,13 +172,7 @@ pub fn show(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
         let _ = writeln!(o, "note        {n}");
     }
     for (i, s) in steps.iter().enumerate() {
-        let _ = writeln!(
-            o,
-            "\n{}. {} — {}",
-            i + 1,
-            s.location.display(&base),
-            s.title
-        );
+        let _ = writeln!(o, "\n{}. {} — {}", i + 1, s.location.display(&base), s.title);
         for c in &s.changes {
             let _ = writeln!(o, "     {}", crate::diff::describe_change(c));
         }
@@ -223,15 +182,7 @@ pub fn show(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
         let name = s.location.display(&base);
         let _ = writeln!(o, "--- a/{name}\n+++ b/{name}");
         for c in &s.changes {
-            let _ = writeln!(
-                o,
-                "@@ {} @@",
-                if c.pointer.is_empty() {
-                    "(whole document)"
-                } else {
-                    &c.pointer
-                }
-            );
+            let _ = writeln!(o, "@@ {} @@", if c.pointer.is_empty() { "(whole document)" } else { &c.pointer });
             for l in value_lines(&c.pointer, &c.before) {
                 let _ = writeln!(o, "-{l}");
             }

@@ -168,30 +168,20 @@ pub fn selector(g: &Global) -> Selector {
 
 pub fn load_state(g: &Global, ctx: &Context) -> Result<crate::model::State> {
     let install = discover::discover(&selector(g), ctx)?;
-    load::load(
-        install,
-        ctx,
-        &LoadOptions {
-            repo: g.repo.clone(),
-            active_slot: g.active_slot.clone(),
-        },
-    )
+    load::load(install, ctx, &LoadOptions { repo: g.repo.clone(), active_slot: g.active_slot.clone() })
 }
 
 fn parse_rules(s: &Option<String>) -> Result<Option<Rules>> {
     match s {
         None => Ok(None),
-        Some(r) => Rules::parse(r)
-            .map(Some)
-            .ok_or_else(|| Error::Usage(format!("--rules takes 4.5, 5.28 or 9.6, not '{r}'"))),
+        Some(r) => {
+            Rules::parse(r).map(Some).ok_or_else(|| Error::Usage(format!("--rules takes 4.5, 5.28 or 9.6, not '{r}'")))
+        }
     }
 }
 
 pub fn print_json<T: serde::Serialize>(v: &T) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).expect("report serializes")
-    );
+    println!("{}", serde_json::to_string_pretty(v).expect("report serializes"));
 }
 
 pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
@@ -200,35 +190,23 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
     match cli.command {
         Command::Status(a) => cmd_status(g, &a, ctx),
         Command::Demo => crate::demo::run(g, ctx),
-        Command::Order(OrderCmd::Set { provider, ids, m }) => mutate(g, ctx, &m, false, |s| {
-            workflow::order::set(s, &provider, &ids)
-        }),
+        Command::Order(OrderCmd::Set { provider, ids, m }) => {
+            mutate(g, ctx, &m, false, |s| workflow::order::set(s, &provider, &ids))
+        }
         Command::Order(OrderCmd::Clear { provider, m }) => {
             mutate(g, ctx, &m, false, |s| workflow::order::clear(s, &provider))
         }
-        Command::Pin {
-            session,
-            profile,
-            source,
-            m,
-        } => mutate(g, ctx, &m, false, |s| {
-            workflow::pin::pin(s, &session, &profile, &source)
-        }),
-        Command::Unpin { session, m } => {
-            mutate(g, ctx, &m, false, |s| workflow::pin::unpin(s, &session))
+        Command::Pin { session, profile, source, m } => {
+            mutate(g, ctx, &m, false, |s| workflow::pin::pin(s, &session, &profile, &source))
         }
+        Command::Unpin { session, m } => mutate(g, ctx, &m, false, |s| workflow::pin::unpin(s, &session)),
         Command::Apply { txn, m } => {
             let mut engine = open_engine(g, ctx, true)?.expect("created");
             run_recovery(&mut engine, g.json)?;
             engine.apply_planned(txn, &opts(g, &m, false))?;
             Ok(0)
         }
-        Command::Undo {
-            txn,
-            step,
-            force,
-            m,
-        } => {
+        Command::Undo { txn, step, force, m } => {
             let mut engine = open_engine(g, ctx, true)?.expect("created");
             run_recovery(&mut engine, g.json)?;
             let (plan, forced) = engine.plan_undo(txn, step, force)?;
@@ -251,27 +229,16 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
 }
 
 fn opts(g: &Global, m: &MutateArgs, force: bool) -> engine::Opts {
-    engine::Opts {
-        yes: m.yes,
-        dry_run: m.dry_run,
-        force,
-        json: g.json,
-    }
+    engine::Opts { yes: m.yes, dry_run: m.dry_run, force, json: g.json }
 }
 
 /// The state dir (without loading it) and the journal path.
 pub fn journal_path(g: &Global, ctx: &Context) -> Result<(PathBuf, PathBuf)> {
     let (state_dir, src) = discover::state_dir(&selector(g), ctx)?;
     if !state_dir.is_dir() {
-        return Err(Error::NotFound(format!(
-            "OpenClaw state dir {} does not exist (from {src})",
-            state_dir.display()
-        )));
+        return Err(Error::NotFound(format!("OpenClaw state dir {} does not exist (from {src})", state_dir.display())));
     }
-    let j = g
-        .journal
-        .clone()
-        .unwrap_or_else(|| journal::default_path(&state_dir));
+    let j = g.journal.clone().unwrap_or_else(|| journal::default_path(&state_dir));
     Ok((state_dir, j))
 }
 
@@ -280,12 +247,7 @@ pub fn open_engine<'a>(g: &Global, ctx: &'a Context, create: bool) -> Result<Opt
     let Some(j) = Journal::open(&jpath, create)? else {
         return Ok(None);
     };
-    Ok(Some(Engine::new(
-        ctx,
-        j,
-        &state_dir,
-        std::env::args().collect(),
-    )))
+    Ok(Some(Engine::new(ctx, j, &state_dir, std::env::args().collect())))
 }
 
 fn run_recovery(engine: &mut Engine, _json: bool) -> Result<()> {
@@ -315,11 +277,7 @@ fn mutate(
 pub fn cmd_status(g: &Global, a: &StatusArgs, ctx: &Context) -> Result<i32> {
     let rules = parse_rules(&a.rules)?;
     let state = load_state(g, ctx)?;
-    let filter = status::SessionFilter {
-        session: a.session.clone(),
-        all: a.all,
-        limit: a.limit,
-    };
+    let filter = status::SessionFilter { session: a.session.clone(), all: a.all, limit: a.limit };
     let report = status::build(&state, rules, &filter)?;
     if g.json {
         print_json(&report);

@@ -16,9 +16,8 @@ pub struct Context {
 impl Context {
     /// Build from the real process environment. `CLAWAUTH_NOW` accepts epoch ms or RFC 3339.
     pub fn from_env() -> Self {
-        let env: BTreeMap<String, String> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
+        let env: BTreeMap<String, String> =
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
         Self::from_map(env)
     }
 
@@ -34,25 +33,15 @@ impl Context {
             .or_else(|| env.get("LOGNAME").cloned())
             .unwrap_or_else(|| format!("uid-{}", unsafe { libc::geteuid() }));
         let host = env.get("CLAWAUTH_HOST").cloned().unwrap_or_else(hostname);
-        Context {
-            now_ms,
-            user,
-            host,
-            env,
-        }
+        Context { now_ms, user, host, env }
     }
 
     pub fn var(&self, key: &str) -> Option<&str> {
-        self.env
-            .get(key)
-            .map(|s| s.as_str())
-            .filter(|s| !s.is_empty())
+        self.env.get(key).map(|s| s.as_str()).filter(|s| !s.is_empty())
     }
 
     pub fn home(&self) -> Option<std::path::PathBuf> {
-        self.var("OPENCLAW_HOME")
-            .or_else(|| self.var("HOME"))
-            .map(std::path::PathBuf::from)
+        self.var("OPENCLAW_HOME").or_else(|| self.var("HOME")).map(std::path::PathBuf::from)
     }
 
     pub fn now_rfc3339(&self) -> String {
@@ -64,9 +53,7 @@ pub fn parse_time_ms(s: &str) -> Option<i64> {
     if let Ok(n) = s.trim().parse::<i64>() {
         return Some(n);
     }
-    chrono::DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .map(|d| d.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(s.trim()).ok().map(|d| d.timestamp_millis())
 }
 
 /// UTC RFC 3339 with second precision, e.g. `2026-05-01T12:00:00Z`.

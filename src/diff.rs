@@ -28,19 +28,11 @@ fn show(pointer: &str, v: &Option<Value>) -> String {
 }
 
 pub fn describe_change(c: &Change) -> String {
-    let p = if c.pointer.is_empty() {
-        "(whole document)"
-    } else {
-        &c.pointer
-    };
+    let p = if c.pointer.is_empty() { "(whole document)" } else { &c.pointer };
     match (&c.before, &c.after) {
         (None, Some(_)) => format!("add    {p} = {}", show(&c.pointer, &c.after)),
         (Some(_), None) => format!("remove {p} (was {})", show(&c.pointer, &c.before)),
-        _ => format!(
-            "set    {p} = {} (was {})",
-            show(&c.pointer, &c.after),
-            show(&c.pointer, &c.before)
-        ),
+        _ => format!("set    {p} = {} (was {})", show(&c.pointer, &c.after), show(&c.pointer, &c.before)),
     }
 }
 
@@ -53,14 +45,7 @@ fn unified(out: &mut String, old: &str, new: &str, first_line: usize) {
         };
         let o = first.old_range().start..last.old_range().end;
         let n = first.new_range().start..last.new_range().end;
-        let _ = writeln!(
-            out,
-            "@@ -{},{} +{},{} @@",
-            o.start + first_line,
-            o.len(),
-            n.start + first_line,
-            n.len()
-        );
+        let _ = writeln!(out, "@@ -{},{} +{},{} @@", o.start + first_line, o.len(), n.start + first_line, n.len());
         for op in &group {
             for change in d.iter_changes(op) {
                 let sign = match change.tag() {
@@ -92,18 +77,8 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
     let _ = writeln!(out, "--- a/{name}");
     let _ = writeln!(out, "+++ b/{name}");
     let whole = step.changes.iter().find(|c| c.pointer.is_empty());
-    let text_doc = matches!(
-        step.location,
-        Location::File {
-            format: FileFormat::Text,
-            ..
-        }
-    );
-    if whole.is_some()
-        || text_doc
-        || matches!(step.location, Location::Cell { .. })
-        || doc.bytes.is_none()
-    {
+    let text_doc = matches!(step.location, Location::File { format: FileFormat::Text, .. });
+    if whole.is_some() || text_doc || matches!(step.location, Location::Cell { .. }) || doc.bytes.is_none() {
         // small documents: diff the whole (redacted, pretty) value
         let render = |v: Option<Value>| -> String {
             match v {
@@ -114,9 +89,7 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
         };
         let before = docio::value_at(&step.location, doc, "").ok().flatten();
         let after = match docio::new_content(&step.location, doc, &step.changes) {
-            Ok(Some(bytes)) if text_doc => Some(Value::String(
-                String::from_utf8_lossy(&bytes).trim().to_string(),
-            )),
+            Ok(Some(bytes)) if text_doc => Some(Value::String(String::from_utf8_lossy(&bytes).trim().to_string())),
             Ok(Some(bytes)) => serde_json::from_slice(&bytes).ok(),
             _ => None,
         };
@@ -125,11 +98,7 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
     }
     let bytes = doc.bytes.as_deref().unwrap_or_default();
     let style = jsondoc::Style::detect(bytes);
-    let edits: Vec<(String, Option<Value>)> = step
-        .changes
-        .iter()
-        .map(|c| (c.pointer.clone(), c.after.clone()))
-        .collect();
+    let edits: Vec<jsondoc::Edit> = step.changes.iter().map(Change::edit).collect();
     let units = match doc.index.get() {
         Some(Ok(idx)) => jsondoc::units_indexed(bytes, idx, &edits),
         _ => jsondoc::units(bytes, &edits),
@@ -141,11 +110,7 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
             for u in units {
                 line += memchr::memchr_iter(b'\n', &bytes[counted..u.span.start]).count();
                 counted = u.span.start;
-                let line_start = bytes[..u.span.start]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map(|i| i + 1)
-                    .unwrap_or(0);
+                let line_start = bytes[..u.span.start].iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
                 let prefix = String::from_utf8_lossy(&bytes[line_start..u.span.start]).to_string();
                 let depth = u.segs.len();
                 let indent = if style.indent == 0 { 2 } else { style.indent };
@@ -178,13 +143,7 @@ pub fn render_plan(plan: &Plan, base: &Path) -> String {
         let _ = writeln!(out, "  note: {n}");
     }
     for (i, s) in plan.steps.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "\n{}. {} — {}",
-            i + 1,
-            s.location.display(base),
-            s.title
-        );
+        let _ = writeln!(out, "\n{}. {} — {}", i + 1, s.location.display(base), s.title);
         for c in &s.changes {
             let _ = writeln!(out, "     {}", describe_change(c));
         }
@@ -194,11 +153,7 @@ pub fn render_plan(plan: &Plan, base: &Path) -> String {
         match docio::read(&s.location, None) {
             Ok(doc) => out.push_str(&step_diff(s, &doc, base)),
             Err(e) => {
-                let _ = writeln!(
-                    out,
-                    "--- a/{}\n(cannot read: {e})",
-                    s.location.display(base)
-                );
+                let _ = writeln!(out, "--- a/{}\n(cannot read: {e})", s.location.display(base));
             }
         }
     }

@@ -56,10 +56,7 @@ pub fn expand_tilde(p: &str, ctx: &Context) -> PathBuf {
 /// The state dir and why: flag, env var, profile, `~/.openclaw`, legacy `~/.clawdbot`.
 pub fn state_dir(sel: &Selector, ctx: &Context) -> Result<(PathBuf, String)> {
     if let Some(d) = &sel.state_dir {
-        return Ok((
-            expand_tilde(&d.to_string_lossy(), ctx),
-            "--state-dir".into(),
-        ));
+        return Ok((expand_tilde(&d.to_string_lossy(), ctx), "--state-dir".into()));
     }
     let home = ctx.home();
     if let Some(name) = &sel.profile {
@@ -67,19 +64,13 @@ pub fn state_dir(sel: &Selector, ctx: &Context) -> Result<(PathBuf, String)> {
             return Err(Error::Usage(format!("invalid --profile name '{name}'")));
         }
         let h = home.ok_or_else(|| Error::Usage("--profile needs $HOME".into()))?;
-        return Ok((
-            h.join(format!(".openclaw-{name}")),
-            format!("--profile {name}"),
-        ));
+        return Ok((h.join(format!(".openclaw-{name}")), format!("--profile {name}")));
     }
     if let Some(d) = ctx.var("OPENCLAW_STATE_DIR") {
         return Ok((expand_tilde(d, ctx), "$OPENCLAW_STATE_DIR".into()));
     }
     let h = home.ok_or_else(|| {
-        Error::Usage(
-            "cannot find the OpenClaw state dir: set --state-dir, $OPENCLAW_STATE_DIR or $HOME"
-                .into(),
-        )
+        Error::Usage("cannot find the OpenClaw state dir: set --state-dir, $OPENCLAW_STATE_DIR or $HOME".into())
     })?;
     let primary = h.join(".openclaw");
     if primary.exists() {
@@ -111,12 +102,8 @@ pub fn discover(sel: &Selector, ctx: &Context) -> Result<Install> {
     let config = read_config(&config_path, &mut warnings);
 
     let mut agents: Vec<AgentPaths> = vec![];
-    let list = config
-        .as_ref()
-        .and_then(|c| c.pointer("/agents/list"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let list =
+        config.as_ref().and_then(|c| c.pointer("/agents/list")).and_then(Value::as_array).cloned().unwrap_or_default();
     let mut default_id: Option<String> = None;
     for a in &list {
         let Some(id) = a.get("id").and_then(Value::as_str) else {
@@ -127,14 +114,8 @@ pub fn discover(sel: &Selector, ctx: &Context) -> Result<Install> {
             default_id = Some(id.clone());
         }
         let (agent_dir, dir_source) = match a.get("agentDir").and_then(Value::as_str) {
-            Some(d) => (
-                resolve_user_path(d, ctx, &state_dir),
-                "config agents.list[].agentDir".to_string(),
-            ),
-            None => (
-                state_dir.join("agents").join(&id).join("agent"),
-                "default".to_string(),
-            ),
+            Some(d) => (resolve_user_path(d, ctx, &state_dir), "config agents.list[].agentDir".to_string()),
+            None => (state_dir.join("agents").join(&id).join("agent"), "default".to_string()),
         };
         if !agents.iter().any(|x| x.id == id) {
             agents.push(AgentPaths {
@@ -146,9 +127,7 @@ pub fn discover(sel: &Selector, ctx: &Context) -> Result<Install> {
             });
         }
     }
-    let default_id = default_id
-        .or_else(|| agents.first().map(|a| a.id.clone()))
-        .unwrap_or_else(|| "main".into());
+    let default_id = default_id.or_else(|| agents.first().map(|a| a.id.clone())).unwrap_or_else(|| "main".into());
     // directories that exist on disk are agents too
     if let Ok(rd) = std::fs::read_dir(state_dir.join("agents")) {
         let mut names: Vec<String> = rd
@@ -192,11 +171,7 @@ pub fn discover(sel: &Selector, ctx: &Context) -> Result<Install> {
     let selected = if sel.all_agents {
         agents.clone()
     } else {
-        let want = sel
-            .agent
-            .as_deref()
-            .map(normalize_agent_id)
-            .unwrap_or_else(|| default_id.clone());
+        let want = sel.agent.as_deref().map(normalize_agent_id).unwrap_or_else(|| default_id.clone());
         match agents.iter().find(|a| a.id == want) {
             Some(a) => vec![a.clone()],
             None => {
@@ -254,17 +229,11 @@ fn read_config(path: &Path, warnings: &mut Vec<String>) -> Option<Value> {
     match json5::from_str::<Value>(text.trim_start_matches('\u{feff}')) {
         Ok(v) if v.is_object() => Some(v),
         Ok(_) => {
-            warnings.push(format!(
-                "{}: config is not a JSON object; ignored",
-                path.display()
-            ));
+            warnings.push(format!("{}: config is not a JSON object; ignored", path.display()));
             None
         }
         Err(e) => {
-            warnings.push(format!(
-                "{}: config is not valid JSON5 ({e}); ignored",
-                path.display()
-            ));
+            warnings.push(format!("{}: config is not valid JSON5 ({e}); ignored", path.display()));
             None
         }
     }

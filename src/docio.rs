@@ -40,9 +40,7 @@ fn resolve_symlink(path: &Path) -> Result<PathBuf> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
             Ok(t) => Ok(t),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                Err(Error::bad(path, "symbolic link loop"))
-            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(Error::bad(path, "symbolic link loop")),
             Err(_) => Err(Error::bad(path, "is a dangling symbolic link")),
         },
         _ => Ok(path.to_path_buf()),
@@ -66,14 +64,7 @@ pub fn read(loc: &Location, conn: Option<&Connection>) -> Result<Doc> {
                 ..Default::default()
             })
         }
-        Location::Cell {
-            db,
-            table,
-            key_col,
-            key,
-            value_col,
-            ..
-        } => {
+        Location::Cell { db, table, key_col, key, value_col, .. } => {
             let text = match conn {
                 Some(c) => cell_text(c, db, table, key_col, key, value_col)?,
                 None => {
@@ -87,11 +78,7 @@ pub fn read(loc: &Location, conn: Option<&Connection>) -> Result<Doc> {
                     ro.cell(table, key_col, key, value_col)?
                 }
             };
-            Ok(Doc {
-                path: db.clone(),
-                bytes: text.map(String::into_bytes),
-                ..Default::default()
-            })
+            Ok(Doc { path: db.clone(), bytes: text.map(String::into_bytes), ..Default::default() })
         }
     }
 }
@@ -104,23 +91,15 @@ fn cell_text(
     key: &str,
     value_col: &str,
 ) -> Result<Option<String>> {
-    c.query_row(
-        &format!("SELECT \"{value_col}\" FROM \"{table}\" WHERE \"{key_col}\" = ?1"),
-        [key],
-        |r| r.get::<_, String>(0),
-    )
+    c.query_row(&format!("SELECT \"{value_col}\" FROM \"{table}\" WHERE \"{key_col}\" = ?1"), [key], |r| {
+        r.get::<_, String>(0)
+    })
     .optional()
     .map_err(|e| Error::sqlite(db, format!("{table}[{key}]: {e}")))
 }
 
 fn is_text(loc: &Location) -> bool {
-    matches!(
-        loc,
-        Location::File {
-            format: FileFormat::Text,
-            ..
-        }
-    )
+    matches!(loc, Location::File { format: FileFormat::Text, .. })
 }
 
 /// The value at `pointer` now (`None` = absent).
@@ -128,11 +107,7 @@ pub fn value_at(loc: &Location, doc: &Doc, pointer: &str) -> Result<Option<Value
     let Some(b) = &doc.bytes else { return Ok(None) };
     if is_text(loc) {
         let s = String::from_utf8_lossy(b).trim().to_string();
-        return Ok(if pointer.is_empty() {
-            Some(Value::String(s))
-        } else {
-            None
-        });
+        return Ok(if pointer.is_empty() { Some(Value::String(s)) } else { None });
     }
     if let Location::File { .. } = loc {
         store::parse_check(&doc.path, b)?;
@@ -140,17 +115,11 @@ pub fn value_at(loc: &Location, doc: &Doc, pointer: &str) -> Result<Option<Value
             return Err(Error::bad(&doc.path, "is not valid UTF-8"));
         }
     }
-    doc.idx()?
-        .get(b, pointer)
-        .map_err(|e| Error::bad(&doc.path, format!("is not valid JSON: {e}")))
+    doc.idx()?.get(b, pointer).map_err(|e| Error::bad(&doc.path, format!("is not valid JSON: {e}")))
 }
 
 /// Check every change's `before` against the document. Returns the mismatches.
-pub fn mismatches(
-    loc: &Location,
-    doc: &Doc,
-    changes: &[Change],
-) -> Result<Vec<(String, Option<Value>)>> {
+pub fn mismatches(loc: &Location, doc: &Doc, changes: &[Change]) -> Result<Vec<(String, Option<Value>)>> {
     let mut out = vec![];
     for c in changes {
         let cur = value_at(loc, doc, &c.pointer)?;
@@ -161,29 +130,34 @@ pub fn mismatches(
     Ok(out)
 }
 
+/// Record, for every key a change removes from an object, its index there now.
+pub fn fill_positions(loc: &Location, doc: &Doc, changes: &mut [Change]) -> Result<()> {
+    for c in changes.iter_mut() {
+        if c.before.is_none() || c.after.is_some() || c.pointer.is_empty() {
+            continue;
+        }
+        let segs = jsondoc::split_pointer(&c.pointer);
+        let (last, parent) = segs.split_last().expect("non-empty pointer");
+        let parent_ptr: String = parent.iter().map(|s| format!("/{}", jsondoc::escape_token(s))).collect();
+        if let Some(Value::Object(m)) = value_at(loc, doc, &parent_ptr)? {
+            c.position = m.keys().position(|k| k == last);
+        }
+    }
+    Ok(())
+}
+
 /// The document's new content (`None` = delete it).
 pub fn new_content(loc: &Location, doc: &Doc, changes: &[Change]) -> Result<Option<Vec<u8>>> {
     if let Some(whole) = changes.iter().find(|c| c.pointer.is_empty()) {
         if changes.len() > 1 {
-            return Err(Error::Other(
-                "a whole-document change cannot be combined with others in one step".into(),
-            ));
+            return Err(Error::Other("a whole-document change cannot be combined with others in one step".into()));
         }
-        return Ok(match &whole.after {
-            None => None,
-            Some(v) => Some(serialize_whole(loc, doc, v)),
-        });
+        return Ok(whole.after.as_ref().map(|v| serialize_whole(loc, doc, v)));
     }
     if is_text(loc) {
-        return Err(Error::Other(format!(
-            "{}: text documents only take whole-document changes",
-            doc.path.display()
-        )));
+        return Err(Error::Other(format!("{}: text documents only take whole-document changes", doc.path.display())));
     }
-    let edits: Vec<(String, Option<Value>)> = changes
-        .iter()
-        .map(|c| (c.pointer.clone(), c.after.clone()))
-        .collect();
+    let edits: Vec<jsondoc::Edit> = changes.iter().map(Change::edit).collect();
     match loc {
         Location::File { new_style, .. } => {
             let (mut out, style, created) = match &doc.bytes {
@@ -207,13 +181,12 @@ pub fn new_content(loc: &Location, doc: &Doc, changes: &[Change]) -> Result<Opti
         }
         Location::Cell { .. } => {
             let mut v: Value = match &doc.bytes {
-                Some(b) => serde_json::from_slice(b).map_err(|e| {
-                    Error::sqlite(&doc.path, format!("cell is not valid JSON: {e}"))
-                })?,
+                Some(b) => serde_json::from_slice(b)
+                    .map_err(|e| Error::sqlite(&doc.path, format!("cell is not valid JSON: {e}")))?,
                 None => Value::Object(Default::default()),
             };
-            for (p, new) in &edits {
-                jsondoc::apply_in_value(&mut v, &jsondoc::split_pointer(p), new.as_ref())
+            for e in &edits {
+                jsondoc::apply_in_value_at(&mut v, &jsondoc::split_pointer(&e.pointer), e.value.as_ref(), e.position)
                     .map_err(|e| Error::sqlite(&doc.path, e))?;
             }
             Ok(Some(jsondoc::to_string_compact(&v).into_bytes()))
@@ -223,28 +196,14 @@ pub fn new_content(loc: &Location, doc: &Doc, changes: &[Change]) -> Result<Opti
 
 fn serialize_whole(loc: &Location, doc: &Doc, v: &Value) -> Vec<u8> {
     match loc {
-        Location::File {
-            format: FileFormat::Text,
-            ..
-        } => {
-            let s = v
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| v.to_string());
+        Location::File { format: FileFormat::Text, .. } => {
+            let s = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
             // keep the file's own line ending convention; a new file gets a newline
-            let nl = doc
-                .bytes
-                .as_ref()
-                .map(|b| b.ends_with(b"\n"))
-                .unwrap_or(true);
+            let nl = doc.bytes.as_ref().map(|b| b.ends_with(b"\n")).unwrap_or(true);
             format!("{s}{}", if nl { "\n" } else { "" }).into_bytes()
         }
         Location::File { new_style, .. } => {
-            let style = doc
-                .bytes
-                .as_deref()
-                .map(Style::detect)
-                .unwrap_or(*new_style);
+            let style = doc.bytes.as_deref().map(Style::detect).unwrap_or(*new_style);
             jsondoc::to_bytes(v, style)
         }
         Location::Cell { .. } => jsondoc::to_string_compact(v).into_bytes(),
@@ -260,10 +219,7 @@ fn fsync_dir(dir: &Path) -> Result<()> {
 /// rename, fsync the directory. `None` deletes the file.
 pub fn write_file(doc: &Doc, content: Option<&[u8]>) -> Result<()> {
     let path = &doc.path;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let Some(bytes) = content else {
         match std::fs::remove_file(path) {
             Ok(()) => {}
@@ -275,17 +231,10 @@ pub fn write_file(doc: &Doc, content: Option<&[u8]>) -> Result<()> {
     if !dir.exists() {
         return Err(Error::bad(dir, "directory does not exist"));
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.clawauth-{}.tmp", std::process::id()));
     let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         f.write_all(bytes)?;
         f.set_permissions(std::fs::Permissions::from_mode(doc.mode.unwrap_or(0o600)))?;
         if let (Some(uid), Some(gid)) = (doc.uid, doc.gid) {
@@ -316,19 +265,16 @@ pub fn check_leases(state_dir: &Path, now_ms: i64) -> Result<()> {
             .prepare("SELECT agent_id, path, owner_pid FROM agent_database_leases")
             .map_err(|e| Error::sqlite(&p, e))?;
         let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
             .map_err(|e| Error::sqlite(&p, e))?;
         for r in rows {
             let (agent, path, pid) = r.map_err(|e| Error::sqlite(&p, e))?;
             if crate::lock::pid_alive(pid) {
                 return Err(Error::conflict_hint(
-                    format!("{}: agent_database_leases says live process pid {pid} holds agent '{agent}' ({path})", p.display()),
+                    format!(
+                        "{}: agent_database_leases says live process pid {pid} holds agent '{agent}' ({path})",
+                        p.display()
+                    ),
                     "a running OpenClaw would write its own copy back; stop the gateway and try again",
                 ));
             }
@@ -341,12 +287,7 @@ pub fn check_leases(state_dir: &Path, now_ms: i64) -> Result<()> {
             .map_err(|e| Error::sqlite(&p, e))?;
         let first = st
             .query_map([now_ms], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
             })
             .map_err(|e| Error::sqlite(&p, e))?
             .next();
@@ -367,17 +308,7 @@ pub fn check_leases(state_dir: &Path, now_ms: i64) -> Result<()> {
 
 /// Apply one step to an SQLite cell: verify and write inside one `BEGIN IMMEDIATE`.
 pub fn apply_cell(loc: &Location, changes: &[Change], now_ms: i64) -> Result<()> {
-    let Location::Cell {
-        db,
-        table,
-        key_col,
-        key,
-        value_col,
-        ts_col,
-    } = loc
-    else {
-        unreachable!("cells only")
-    };
+    let Location::Cell { db, table, key_col, key, value_col, ts_col } = loc else { unreachable!("cells only") };
     if !db.exists() {
         return Err(Error::NotFound(format!(
             "{} does not exist (clawauth never creates OpenClaw's databases)",
@@ -386,8 +317,7 @@ pub fn apply_cell(loc: &Location, changes: &[Change], now_ms: i64) -> Result<()>
     }
     let mut conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| Error::sqlite(db, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(|e| Error::sqlite(db, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| Error::sqlite(db, e))?;
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| Error::sqlite(db, format!("cannot lock for writing: {e}")))?;
@@ -402,17 +332,16 @@ pub fn apply_cell(loc: &Location, changes: &[Change], now_ms: i64) -> Result<()>
         (Some(c), true) => {
             let text = String::from_utf8(c).expect("JSON is UTF-8");
             let sql = match ts {
-                Some(t) => format!("UPDATE \"{table}\" SET \"{value_col}\" = ?1, \"{t}\" = ?3 WHERE \"{key_col}\" = ?2"),
-                None => format!("UPDATE \"{table}\" SET \"{value_col}\" = ?1 WHERE \"{key_col}\" = ?2 AND ?3 IS NOT NULL"),
+                Some(t) => {
+                    format!("UPDATE \"{table}\" SET \"{value_col}\" = ?1, \"{t}\" = ?3 WHERE \"{key_col}\" = ?2")
+                }
+                None => {
+                    format!("UPDATE \"{table}\" SET \"{value_col}\" = ?1 WHERE \"{key_col}\" = ?2 AND ?3 IS NOT NULL")
+                }
             };
-            let n = tx
-                .execute(&sql, params![text, key, now_ms])
-                .map_err(|e| Error::sqlite(db, e))?;
+            let n = tx.execute(&sql, params![text, key, now_ms]).map_err(|e| Error::sqlite(db, e))?;
             if n != 1 {
-                return Err(Error::sqlite(
-                    db,
-                    format!("{table}[{key}]: expected to update 1 row, updated {n}"),
-                ));
+                return Err(Error::sqlite(db, format!("{table}[{key}]: expected to update 1 row, updated {n}")));
             }
         }
         (Some(c), false) => {
@@ -422,16 +351,16 @@ pub fn apply_cell(loc: &Location, changes: &[Change], now_ms: i64) -> Result<()>
                     &format!("INSERT INTO \"{table}\" (\"{key_col}\", \"{value_col}\", \"{t}\") VALUES (?1, ?2, ?3)"),
                     params![key, text, now_ms],
                 ),
-                None => tx.execute(&format!("INSERT INTO \"{table}\" (\"{key_col}\", \"{value_col}\") VALUES (?1, ?2)"), params![key, text]),
+                None => tx.execute(
+                    &format!("INSERT INTO \"{table}\" (\"{key_col}\", \"{value_col}\") VALUES (?1, ?2)"),
+                    params![key, text],
+                ),
             };
             res.map_err(|e| Error::sqlite(db, format!("{table}: cannot insert row {key}: {e}")))?;
         }
         (None, true) => {
-            tx.execute(
-                &format!("DELETE FROM \"{table}\" WHERE \"{key_col}\" = ?1"),
-                [key],
-            )
-            .map_err(|e| Error::sqlite(db, e))?;
+            tx.execute(&format!("DELETE FROM \"{table}\" WHERE \"{key_col}\" = ?1"), [key])
+                .map_err(|e| Error::sqlite(db, e))?;
         }
         (None, false) => {}
     }
@@ -443,23 +372,13 @@ pub fn stale(loc: &Location, bad: &[(String, Option<Value>)]) -> Error {
     let what: Vec<String> = bad
         .iter()
         .map(|(p, cur)| {
-            let shown = cur
-                .as_ref()
-                .map(|v| crate::token::redact_at(p, v).to_string())
-                .unwrap_or_else(|| "absent".into());
-            format!(
-                "{} is now {}",
-                if p.is_empty() { "the document" } else { p },
-                crate::diff::shorten(&shown, 100)
-            )
+            let shown =
+                cur.as_ref().map(|v| crate::token::redact_at(p, v).to_string()).unwrap_or_else(|| "absent".into());
+            format!("{} is now {}", if p.is_empty() { "the document" } else { p }, crate::diff::shorten(&shown, 100))
         })
         .collect();
     Error::conflict_hint(
-        format!(
-            "{} changed since the plan was made: {}",
-            loc.file().display(),
-            what.join("; ")
-        ),
+        format!("{} changed since the plan was made: {}", loc.file().display(), what.join("; ")),
         "run the command again to plan against the current state",
     )
 }

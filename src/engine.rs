@@ -53,12 +53,7 @@ pub fn failpoint(ctx: &Context, name: &str) {
 fn snapshot(loc: &Location) -> Result<Snapshot> {
     let doc = docio::read(loc, None)?;
     Ok(match &doc.bytes {
-        None => Snapshot {
-            existed: false,
-            sha256: None,
-            mode: None,
-            content: None,
-        },
+        None => Snapshot { existed: false, sha256: None, mode: None, content: None },
         Some(b) => Snapshot {
             existed: true,
             sha256: Some(hex::encode(Sha256::digest(b))),
@@ -92,17 +87,12 @@ fn confirm(opts: &Opts, question: &str) -> Result<()> {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Declined(
-            "no terminal to confirm on: nothing was written".into(),
-        ));
+        return Err(Error::Declined("no terminal to confirm on: nothing was written".into()));
     }
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::Other(format!("cannot read the answer: {e}")))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::Other(format!("cannot read the answer: {e}")))?;
     match line.trim().to_ascii_lowercase().as_str() {
         "y" | "yes" => Ok(()),
         _ => Err(Error::Declined("declined: nothing was written".into())),
@@ -111,13 +101,7 @@ fn confirm(opts: &Opts, question: &str) -> Result<()> {
 
 impl<'a> Engine<'a> {
     pub fn new(ctx: &'a Context, journal: Journal, state_dir: &Path, argv: Vec<String>) -> Self {
-        Engine {
-            ctx,
-            journal,
-            state_dir: state_dir.to_path_buf(),
-            argv,
-            notes: vec![],
-        }
+        Engine { ctx, journal, state_dir: state_dir.to_path_buf(), argv, notes: vec![] }
     }
 
     fn flush_notes(&mut self) {
@@ -148,18 +132,10 @@ impl<'a> Engine<'a> {
     }
 
     /// Preview, confirm, journal and apply a new plan.
-    pub fn run(
-        &mut self,
-        plan: &Plan,
-        opts: &Opts,
-        kind: &str,
-        reverts: Option<i64>,
-    ) -> Result<Outcome> {
+    pub fn run(&mut self, plan: &Plan, opts: &Opts, kind: &str, reverts: Option<i64>) -> Result<Outcome> {
         if plan.is_empty() {
             if opts.json {
-                crate::cli::print_json(
-                    &serde_json::json!({"schema_version": 1, "outcome": "nothing_to_do"}),
-                );
+                crate::cli::print_json(&serde_json::json!({"schema_version": 1, "outcome": "nothing_to_do"}));
             } else {
                 println!("Nothing to do.");
             }
@@ -167,6 +143,12 @@ impl<'a> Engine<'a> {
         }
         self.print_preview(plan, opts);
         self.preflight(plan)?;
+        let mut plan = plan.clone();
+        for s in plan.steps.iter_mut() {
+            let doc = docio::read(&s.location, None)?;
+            docio::fill_positions(&s.location, &doc, &mut s.changes)?;
+        }
+        let plan = &plan;
         if opts.dry_run {
             let id = self.journal.record(
                 self.ctx,
@@ -182,14 +164,7 @@ impl<'a> Engine<'a> {
             self.report(opts, "planned", id, plan);
             return Ok(Outcome::Planned(id));
         }
-        confirm(
-            opts,
-            &format!(
-                "Apply {} change(s) to {} document(s)?",
-                plan.change_count(),
-                plan.steps.len()
-            ),
-        )?;
+        confirm(opts, &format!("Apply {} change(s) to {} document(s)?", plan.change_count(), plan.steps.len()))?;
         let id = self.intent(plan, kind, reverts, opts.force, None)?;
         self.apply_recorded(id, plan)?;
         self.report(opts, "applied", id, plan);
@@ -206,9 +181,7 @@ impl<'a> Engine<'a> {
                 "plan": diff::plan_json(plan, &self.state_dir),
             }));
         } else if what == "planned" {
-            println!(
-                "Saved as planned transaction {id}. Apply it later with `clawauth apply {id}`."
-            );
+            println!("Saved as planned transaction {id}. Apply it later with `clawauth apply {id}`.");
         } else {
             println!("Applied transaction {id}. Undo it with `clawauth undo {id}`.");
         }
@@ -228,11 +201,7 @@ impl<'a> Engine<'a> {
             self.journal.set_status(self.ctx, id, "applying", None)?;
             return Ok(id);
         }
-        let snaps = plan
-            .steps
-            .iter()
-            .map(|s| snapshot(&s.location))
-            .collect::<Result<Vec<_>>>()?;
+        let snaps = plan.steps.iter().map(|s| snapshot(&s.location)).collect::<Result<Vec<_>>>()?;
         let id = self.journal.record(
             self.ctx,
             plan,
@@ -261,8 +230,7 @@ impl<'a> Engine<'a> {
                         changes: done.changes.iter().map(Change::inverse).collect(),
                     };
                     if let Err(re) = self.apply_step(&inv) {
-                        revert_errors
-                            .push(format!("{}: {re}", done.location.display(&self.state_dir)));
+                        revert_errors.push(format!("{}: {re}", done.location.display(&self.state_dir)));
                     }
                 }
                 let msg = if revert_errors.is_empty() {
@@ -274,8 +242,7 @@ impl<'a> Engine<'a> {
                         revert_errors.join("; ")
                     )
                 };
-                self.journal
-                    .set_status(self.ctx, id, "failed", Some(&msg))?;
+                self.journal.set_status(self.ctx, id, "failed", Some(&msg))?;
                 return Err(e);
             }
             written.push(step);
@@ -310,12 +277,7 @@ impl<'a> Engine<'a> {
             Location::File { path, .. } => {
                 let dir = path.parent().unwrap_or(Path::new("."));
                 let _lock = match crate::lock::lock_name_for(path) {
-                    Some(name) => Some(crate::lock::acquire(
-                        dir,
-                        name,
-                        self.ctx.now_ms,
-                        &mut self.notes,
-                    )?),
+                    Some(name) => Some(crate::lock::acquire(dir, name, self.ctx.now_ms, &mut self.notes)?),
                     None => None,
                 };
                 let doc = docio::read(&step.location, None)?;
@@ -344,10 +306,7 @@ impl<'a> Engine<'a> {
     pub fn apply_planned(&mut self, id: i64, opts: &Opts) -> Result<Outcome> {
         let row = self.txn(id)?;
         if row.status != "planned" {
-            return Err(Error::Usage(format!(
-                "transaction {id} is {}, not planned",
-                row.status
-            )));
+            return Err(Error::Usage(format!("transaction {id} is {}, not planned", row.status)));
         }
         let plan = self.journal.plan(&row)?;
         self.print_preview(&plan, opts);
@@ -360,11 +319,7 @@ impl<'a> Engine<'a> {
         })?;
         confirm(opts, &format!("Apply planned transaction {id}?"))?;
         // the pre-images are taken now, right before writing
-        let snaps = plan
-            .steps
-            .iter()
-            .map(|s| snapshot(&s.location))
-            .collect::<Result<Vec<_>>>()?;
+        let snaps = plan.steps.iter().map(|s| snapshot(&s.location)).collect::<Result<Vec<_>>>()?;
         self.journal.add_snapshots(id, &snaps)?;
         self.intent(&plan, &row.kind, row.reverts_txn, row.forced, Some(id))?;
         failpoint(self.ctx, "after-intent");
@@ -374,22 +329,14 @@ impl<'a> Engine<'a> {
     }
 
     pub fn txn(&self, id: i64) -> Result<TxnRow> {
-        self.journal.txn(id)?.ok_or_else(|| {
-            Error::NotFound(format!(
-                "no transaction {id} in {}",
-                self.journal.path.display()
-            ))
-        })
+        self.journal
+            .txn(id)?
+            .ok_or_else(|| Error::NotFound(format!("no transaction {id} in {}", self.journal.path.display())))
     }
 
     /// Plan the undo of `id` (or of one step), per change: current == after -> revert;
     /// == before -> already done; else conflict (refused unless forced, then recorded).
-    pub fn plan_undo(
-        &self,
-        id: i64,
-        only_step: Option<usize>,
-        force: bool,
-    ) -> Result<(Plan, bool)> {
+    pub fn plan_undo(&self, id: i64, only_step: Option<usize>, force: bool) -> Result<(Plan, bool)> {
         let row = self.txn(id)?;
         if row.status != "applied" {
             return Err(Error::Usage(format!(
@@ -428,22 +375,13 @@ impl<'a> Engine<'a> {
                 } else {
                     let shown = |v: &Option<Value>| {
                         v.as_ref()
-                            .map(|v| {
-                                diff::shorten(
-                                    &crate::token::redact_at(&c.pointer, v).to_string(),
-                                    80,
-                                )
-                            })
+                            .map(|v| diff::shorten(&crate::token::redact_at(&c.pointer, v).to_string(), 80))
                             .unwrap_or_else(|| "absent".into())
                     };
                     conflicts.push(format!(
                         "{} {}: now {}, but the transaction wrote {}",
                         s.location.display(&self.state_dir),
-                        if c.pointer.is_empty() {
-                            "(document)"
-                        } else {
-                            &c.pointer
-                        },
+                        if c.pointer.is_empty() { "(document)" } else { &c.pointer },
                         shown(&cur),
                         shown(&c.after)
                     ));
@@ -454,10 +392,7 @@ impl<'a> Engine<'a> {
         }
         if !conflicts.is_empty() {
             return Err(Error::conflict_hint(
-                format!(
-                    "cannot undo transaction {id}; changed since:\n  {}",
-                    conflicts.join("\n  ")
-                ),
+                format!("cannot undo transaction {id}; changed since:\n  {}", conflicts.join("\n  ")),
                 "pass --force to overwrite those values anyway (recorded in the journal)",
             ));
         }
@@ -486,9 +421,7 @@ impl<'a> Engine<'a> {
             let restored = if segs.len() == 2 {
                 c.after.clone()
             } else {
-                let mut v = cur_cred
-                    .clone()
-                    .unwrap_or(Value::Object(Default::default()));
+                let mut v = cur_cred.clone().unwrap_or(Value::Object(Default::default()));
                 crate::jsondoc::apply_in_value(&mut v, &segs[2..], c.after.as_ref()).ok();
                 Some(v)
             };
@@ -500,18 +433,14 @@ impl<'a> Engine<'a> {
                         .and_then(|c| c.account_id)
                 })
             };
-            let (Some(account), Some(rexp)) = (
-                acct(&restored),
-                crate::model::num_field(&restored, "expires"),
-            ) else {
+            let (Some(account), Some(rexp)) = (acct(&restored), crate::model::num_field(&restored, "expires")) else {
                 continue;
             };
             let profiles = docio::value_at(loc, doc, "/profiles")?.unwrap_or(Value::Null);
             let newer = profiles.as_object().into_iter().flatten().find(|(_, p)| {
                 acct(p).as_deref() == Some(account.as_str())
                     && crate::model::num_field(p, "expires").is_some_and(|e| e > rexp)
-                    && crate::model::str_field(p, "refresh")
-                        != crate::model::str_field(&restored, "refresh")
+                    && crate::model::str_field(p, "refresh") != crate::model::str_field(&restored, "refresh")
             });
             if let Some((pid, p)) = newer {
                 let msg = format!(
@@ -545,11 +474,8 @@ impl<'a> Engine<'a> {
             let mut neither = vec![];
             for s in &steps {
                 let doc = docio::read(&s.location, None)?;
-                let st: Vec<Standing> = s
-                    .changes
-                    .iter()
-                    .map(|c| standing(&s.location, &doc, c))
-                    .collect::<Result<_>>()?;
+                let st: Vec<Standing> =
+                    s.changes.iter().map(|c| standing(&s.location, &doc, c)).collect::<Result<_>>()?;
                 let whole = if st.iter().all(|x| *x == Standing::After) {
                     Standing::After
                 } else if st.iter().all(|x| *x == Standing::Before) {
@@ -562,7 +488,11 @@ impl<'a> Engine<'a> {
             }
             if !neither.is_empty() {
                 return Err(Error::conflict_hint(
-                    format!("transaction {} was interrupted and {} changed since; cannot tell how far it got", row.id, neither.join(", ")),
+                    format!(
+                        "transaction {} was interrupted and {} changed since; cannot tell how far it got",
+                        row.id,
+                        neither.join(", ")
+                    ),
                     format!("inspect with `clawauth show {}`; the journal keeps the pre-images", row.id),
                 ));
             }
@@ -573,16 +503,10 @@ impl<'a> Engine<'a> {
                     "applied",
                     Some("interrupted after its last write; recovered as applied"),
                 )?;
-                report.push(format!(
-                    "transaction {} had written every document: marked applied",
-                    row.id
-                ));
+                report.push(format!("transaction {} had written every document: marked applied", row.id));
                 continue;
             }
-            let mut plan = Plan::new(
-                "recover",
-                format!("roll back interrupted transaction {}", row.id),
-            );
+            let mut plan = Plan::new("recover", format!("roll back interrupted transaction {}", row.id));
             plan.agent = row.agent.clone();
             for (s, st) in steps.iter().zip(&standings) {
                 if *st == Standing::After {
@@ -596,19 +520,18 @@ impl<'a> Engine<'a> {
             if !plan.is_empty() {
                 let id = self.intent(&plan, "recover", Some(row.id), false, None)?;
                 self.apply_recorded(id, &plan)?;
-                report.push(format!("transaction {} was interrupted: rolled back {} document(s) in recovery transaction {id}", row.id, plan.steps.len()));
+                report.push(format!(
+                    "transaction {} was interrupted: rolled back {} document(s) in recovery transaction {id}",
+                    row.id,
+                    plan.steps.len()
+                ));
             } else {
                 report.push(format!(
                     "transaction {} was interrupted before its first write: nothing to roll back",
                     row.id
                 ));
             }
-            self.journal.set_status(
-                self.ctx,
-                row.id,
-                "rolled back",
-                Some("interrupted; rolled back by recover"),
-            )?;
+            self.journal.set_status(self.ctx, row.id, "rolled back", Some("interrupted; rolled back by recover"))?;
         }
         if report.is_empty() && !quiet_if_none {
             report.push("No interrupted transactions.".into());

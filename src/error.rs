@@ -41,40 +41,22 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.as_ref().to_path_buf(),
-            source,
-        }
+        Error::Io { path: path.as_ref().to_path_buf(), source }
     }
     pub fn bad(path: impl AsRef<Path>, what: impl Into<String>) -> Self {
-        Error::BadFile {
-            path: path.as_ref().to_path_buf(),
-            what: what.into(),
-        }
+        Error::BadFile { path: path.as_ref().to_path_buf(), what: what.into() }
     }
     pub fn sqlite(path: impl AsRef<Path>, what: impl std::fmt::Display) -> Self {
-        Error::Sqlite {
-            path: path.as_ref().to_path_buf(),
-            what: what.to_string(),
-        }
+        Error::Sqlite { path: path.as_ref().to_path_buf(), what: what.to_string() }
     }
     pub fn conflict(what: impl Into<String>) -> Self {
-        Error::Conflict {
-            what: what.into(),
-            hint: None,
-        }
+        Error::Conflict { what: what.into(), hint: None }
     }
     pub fn conflict_hint(what: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Conflict {
-            what: what.into(),
-            hint: Some(hint.into()),
-        }
+        Error::Conflict { what: what.into(), hint: Some(hint.into()) }
     }
     pub fn journal(path: impl AsRef<Path>, what: impl std::fmt::Display) -> Self {
-        Error::Journal {
-            path: path.as_ref().to_path_buf(),
-            what: what.to_string(),
-        }
+        Error::Journal { path: path.as_ref().to_path_buf(), what: what.to_string() }
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -88,9 +70,9 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Conflict { hint, .. } => hint.clone(),
-            Error::Declined(_) => Some(
-                "re-run with --yes to apply without a terminal, or --dry-run to only plan".into(),
-            ),
+            Error::Declined(_) => {
+                Some("re-run with --yes to apply without a terminal, or --dry-run to only plan".into())
+            }
             _ => None,
         }
     }

@@ -37,14 +37,7 @@ impl Account {
     }
 }
 
-pub fn fake_jwt(
-    email: &str,
-    account_id: &str,
-    user_id: &str,
-    plan: &str,
-    exp_ms: i64,
-    iat_ms: i64,
-) -> String {
+pub fn fake_jwt(email: &str, account_id: &str, user_id: &str, plan: &str, exp_ms: i64, iat_ms: i64) -> String {
     let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let header = json!({"alg": "RS256", "typ": "JWT", "kid": "fake-kid"});
     let payload = json!({
@@ -60,11 +53,7 @@ pub fn fake_jwt(
         },
         "https://api.openai.com/profile": {"email": email, "email_verified": true},
     });
-    format!(
-        "{}.{}.sig",
-        e.encode(header.to_string()),
-        e.encode(payload.to_string())
-    )
+    format!("{}.{}.sig", e.encode(header.to_string()), e.encode(payload.to_string()))
 }
 
 /// An OAuth credential in OpenClaw's shape. `generation` varies the refresh token, as a
@@ -154,11 +143,8 @@ impl Scenario {
             profiles.insert(a.id.clone(), credential(provider, a, FAR_MS, now_ms, 1));
         }
         let [alice, team, bob] = [&accts[0].id, &accts[1].id, &accts[2].id];
-        let order: Map<String, Value> = [(provider.to_string(), json!([team, alice, bob]))]
-            .into_iter()
-            .collect();
-        let last_good: Map<String, Value> =
-            [(provider.to_string(), json!(alice))].into_iter().collect();
+        let order: Map<String, Value> = [(provider.to_string(), json!([team, alice, bob]))].into_iter().collect();
+        let last_good: Map<String, Value> = [(provider.to_string(), json!(alice))].into_iter().collect();
         let usage_stats: Map<String, Value> = [
             (alice.clone(), json!({"lastUsed": now_ms - 5 * 60_000, "errorCount": 0})),
             (
@@ -170,10 +156,7 @@ impl Scenario {
         .into_iter()
         .collect();
         let mut sessions = Map::new();
-        sessions.insert(
-            "agent:main:main".into(),
-            session(1, now_ms - 10 * 60_000, json!({})),
-        );
+        sessions.insert("agent:main:main".into(), session(1, now_ms - 10 * 60_000, json!({})));
         sessions.insert(
             "agent:main:telegram:direct:1001".into(),
             session(2, now_ms - 20 * 60_000, json!({"channel": "telegram", "compactionCount": 1, "authProfileOverride": bob, "authProfileOverrideSource": "user"})),
@@ -186,10 +169,7 @@ impl Scenario {
             "agent:main:subagent:6f1c2d3e-0000-4000-8000-000000000004".into(),
             session(4, now_ms - 40 * 60_000, json!({"authProfileOverride": alice, "authProfileOverrideSource": "auto", "authProfileOverrideCompactionCount": 0})),
         );
-        sessions.insert(
-            "agent:main:cron:nightly-report".into(),
-            session(5, now_ms - 50 * 60_000, json!({})),
-        );
+        sessions.insert("agent:main:cron:nightly-report".into(), session(5, now_ms - 50 * 60_000, json!({})));
         Scenario {
             now_ms,
             provider: provider.into(),
@@ -211,27 +191,15 @@ impl Scenario {
         let accts = accounts(&self.provider);
         let mut repo = Map::new();
         for a in &accts {
-            let short =
-                a.id.split_once(':')
-                    .map(|x| x.1)
-                    .unwrap_or(&a.id)
-                    .to_string();
-            repo.insert(
-                format!("{}:{short}", self.provider),
-                credential(&self.provider, a, FAR_MS, self.now_ms, 1),
-            );
+            let short = a.id.split_once(':').map(|x| x.1).unwrap_or(&a.id).to_string();
+            repo.insert(format!("{}:{short}", self.provider), credential(&self.provider, a, FAR_MS, self.now_ms, 1));
         }
         let slot = format!("{}:default", self.provider);
         let bob_repo_id = format!("{}:bob@example.com", self.provider);
-        self.profiles
-            .insert(slot.clone(), repo[&bob_repo_id].clone());
+        self.profiles.insert(slot.clone(), repo[&bob_repo_id].clone());
         self.preference = Some(bob_repo_id);
         self.repo = Some(json!({ "profiles": repo }));
-        if let Some(o) = self
-            .order
-            .get_mut(&self.provider)
-            .and_then(Value::as_array_mut)
-        {
+        if let Some(o) = self.order.get_mut(&self.provider).and_then(Value::as_array_mut) {
             o.insert(0, json!(slot));
         }
         self
@@ -239,29 +207,20 @@ impl Scenario {
 
     /// Write the scenario as OpenClaw `layout` (A or B) would, with OpenClaw's file modes.
     pub fn write(&self, dir: &Path, layout: Layout) -> std::io::Result<()> {
-        assert!(
-            !layout.is_sqlite(),
-            "SQLite layouts are produced by real OpenClaw (fixtures/regen-sqlite.sh)"
-        );
+        assert!(!layout.is_sqlite(), "SQLite layouts are produced by real OpenClaw (fixtures/regen-sqlite.sh)");
         mkdir(dir)?;
         self.write_agent(dir, "main", &self.profiles, true, layout)?;
         for (id, profiles) in &self.extra_agents {
             self.write_agent(dir, id, profiles, false, layout)?;
         }
         if let Some(c) = &self.config {
-            write_file(
-                &dir.join("openclaw.json"),
-                &jsondoc::to_bytes(c, Style::AUTH_FILE),
-            )?;
+            write_file(&dir.join("openclaw.json"), &jsondoc::to_bytes(c, Style::AUTH_FILE))?;
         }
         if let Some(p) = &self.preference {
             write_file(&dir.join("codex_profile_id"), format!("{p}\n").as_bytes())?;
         }
         if let Some(r) = &self.repo {
-            write_file(
-                &dir.join("codex-oauth-profiles.json"),
-                &jsondoc::to_bytes(r, Style::AUTH_FILE),
-            )?;
+            write_file(&dir.join("codex-oauth-profiles.json"), &jsondoc::to_bytes(r, Style::AUTH_FILE))?;
         }
         Ok(())
     }
@@ -285,11 +244,7 @@ impl Scenario {
         store.insert("profiles".into(), Value::Object(profiles.clone()));
         let mut state = Map::new();
         if with_state {
-            for (k, m) in [
-                ("order", &self.order),
-                ("lastGood", &self.last_good),
-                ("usageStats", &self.usage_stats),
-            ] {
+            for (k, m) in [("order", &self.order), ("lastGood", &self.last_good), ("usageStats", &self.usage_stats)] {
                 if !m.is_empty() {
                     state.insert(k.into(), Value::Object(m.clone()));
                 }
@@ -309,15 +264,8 @@ impl Scenario {
                 )?;
             }
         }
-        write_file(
-            &agent_dir.join("auth-profiles.json"),
-            &jsondoc::to_bytes(&Value::Object(store), Style::AUTH_FILE),
-        )?;
-        let sessions = if id == "main" {
-            self.sessions.clone()
-        } else {
-            Map::new()
-        };
+        write_file(&agent_dir.join("auth-profiles.json"), &jsondoc::to_bytes(&Value::Object(store), Style::AUTH_FILE))?;
+        let sessions = if id == "main" { self.sessions.clone() } else { Map::new() };
         write_file(
             &sessions_dir.join("sessions.json"),
             &jsondoc::to_bytes(&Value::Object(sessions.clone()), Style::SESSIONS_FILE),
@@ -326,10 +274,7 @@ impl Scenario {
         for entry in sessions.values() {
             if let Some(sid) = entry.get("sessionId").and_then(Value::as_str) {
                 let header = json!({"type": "session", "version": 3, "id": sid, "timestamp": crate::context::rfc3339_ms(self.now_ms), "cwd": "/home/user"});
-                write_file(
-                    &sessions_dir.join(format!("{sid}.jsonl")),
-                    format!("{header}\n").as_bytes(),
-                )?;
+                write_file(&sessions_dir.join(format!("{sid}.jsonl")), format!("{header}\n").as_bytes())?;
             }
         }
         Ok(())
@@ -375,8 +320,7 @@ pub fn write_broken(dir: &Path, case: &str, now_ms: i64) -> std::io::Result<()> 
             sc.profiles["openai-codex:bob@example.com"]["access"] = json!("not-a-jwt-opaque-token");
         }
         "dangling-pin" => {
-            sc.sessions["agent:main:main"]["authProfileOverride"] =
-                json!("openai-codex:carol@example.com");
+            sc.sessions["agent:main:main"]["authProfileOverride"] = json!("openai-codex:carol@example.com");
             sc.sessions["agent:main:main"]["authProfileOverrideSource"] = json!("user");
         }
         "duplicate-refresh" => {
@@ -396,15 +340,10 @@ pub fn write_broken(dir: &Path, case: &str, now_ms: i64) -> std::io::Result<()> 
     match case {
         "truncated-auth" => cut(&auth)?,
         "auth-not-object" => std::fs::write(&auth, b"[1, 2, 3]\n")?,
-        "profiles-wrong-type" => std::fs::write(
-            &auth,
-            b"{\n  \"version\": 1,\n  \"profiles\": \"oops\"\n}\n",
-        )?,
+        "profiles-wrong-type" => std::fs::write(&auth, b"{\n  \"version\": 1,\n  \"profiles\": \"oops\"\n}\n")?,
         "truncated-sessions" => cut(&sessions)?,
         "sessions-wrong-type" => std::fs::write(&sessions, b"[\"not\", \"an\", \"object\"]")?,
-        "non-utf8-auth" => {
-            std::fs::write(&auth, b"{\"version\": 1, \"profiles\": {\"x\xff\": {}}}\n")?
-        }
+        "non-utf8-auth" => std::fs::write(&auth, b"{\"version\": 1, \"profiles\": {\"x\xff\": {}}}\n")?,
         "bom-auth" => {
             let mut b = vec![0xEF, 0xBB, 0xBF];
             b.extend(std::fs::read(&auth)?);

@@ -70,8 +70,7 @@ impl Journal {
             let dir = path.parent().unwrap_or(Path::new("."));
             if !dir.exists() {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                    .map_err(|e| Error::io(dir, e))?;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(dir, e))?;
             }
             // create the file 0600 before SQLite does, so no window exists with wider modes
             std::fs::OpenOptions::new()
@@ -87,22 +86,18 @@ impl Journal {
             let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             let n = f.read(&mut head).map_err(|e| Error::io(path, e))?;
             if n > 0 && (n < 16 || &head != b"SQLite format 3\0") {
-                return Err(j(path, "is not an SQLite database (corrupted journal?); move it aside to start a new one"));
+                return Err(j(
+                    path,
+                    "is not an SQLite database (corrupted journal?); move it aside to start a new one",
+                ));
             }
         }
         let conn = Connection::open(path).map_err(|e| j(path, e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| j(path, e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| j(path, format!("cannot use it: {e}")))?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| j(path, e))?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(|e| j(path, e))?;
-        let mut jr = Journal {
-            conn,
-            path: path.to_path_buf(),
-        };
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| j(path, e))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| j(path, format!("cannot use it: {e}")))?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| j(path, e))?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| j(path, e))?;
+        let mut jr = Journal { conn, path: path.to_path_buf() };
         jr.migrate()?;
         for suffix in ["", "-wal", "-shm"] {
             let mut p = path.as_os_str().to_owned();
@@ -117,14 +112,13 @@ impl Journal {
 
     fn migrate(&mut self) -> Result<()> {
         let path = self.path.clone();
-        let v: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| j(&path, e))?;
+        let v: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| j(&path, e))?;
         if v > SCHEMA_VERSION {
             return Err(j(
                 &path,
-                format!("schema version {v} is newer than this clawauth understands ({SCHEMA_VERSION}); upgrade clawauth"),
+                format!(
+                    "schema version {v} is newer than this clawauth understands ({SCHEMA_VERSION}); upgrade clawauth"
+                ),
             ));
         }
         if v == SCHEMA_VERSION {
@@ -132,11 +126,9 @@ impl Journal {
         }
         let tx = self.conn.transaction().map_err(|e| j(&path, e))?;
         for (i, m) in MIGRATIONS.iter().enumerate().skip(v as usize) {
-            tx.execute_batch(m)
-                .map_err(|e| j(&path, format!("migration {}: {e}", i + 1)))?;
+            tx.execute_batch(m).map_err(|e| j(&path, format!("migration {}: {e}", i + 1)))?;
         }
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(|e| j(&path, e))?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(|e| j(&path, e))?;
         tx.commit().map_err(|e| j(&path, e))
     }
 
@@ -184,18 +176,13 @@ impl Journal {
         for (si, step) in plan.steps.iter().enumerate() {
             tx.execute(
                 "INSERT INTO step (txn_id, step_no, location, title) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    id,
-                    si as i64 + 1,
-                    serde_json::to_string(&step.location).unwrap_or_default(),
-                    step.title
-                ],
+                params![id, si as i64 + 1, serde_json::to_string(&step.location).unwrap_or_default(), step.title],
             )
             .map_err(|e| j(&path, e))?;
             for (ci, c) in step.changes.iter().enumerate() {
                 tx.execute(
-                    "INSERT INTO change (txn_id, step_no, change_no, pointer, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![id, si as i64 + 1, ci as i64 + 1, c.pointer, c.before.as_ref().map(|v| v.to_string()), c.after.as_ref().map(|v| v.to_string())],
+                    "INSERT INTO change (txn_id, step_no, change_no, pointer, before, after, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![id, si as i64 + 1, ci as i64 + 1, c.pointer, c.before.as_ref().map(|v| v.to_string()), c.after.as_ref().map(|v| v.to_string()), c.position.map(|p| p as i64)],
                 )
                 .map_err(|e| j(&path, e))?;
             }
@@ -224,15 +211,8 @@ impl Journal {
         tx.commit().map_err(|e| j(&path, e))
     }
 
-    pub fn set_status(
-        &self,
-        ctx: &Context,
-        id: i64,
-        status: &str,
-        error: Option<&str>,
-    ) -> Result<()> {
-        let ended =
-            matches!(status, "applied" | "failed" | "rolled back").then(|| ctx.now_rfc3339());
+    pub fn set_status(&self, ctx: &Context, id: i64, status: &str, error: Option<&str>) -> Result<()> {
+        let ended = matches!(status, "applied" | "failed" | "rolled back").then(|| ctx.now_rfc3339());
         let started = (status == "applying").then(|| ctx.now_rfc3339());
         self.conn
             .execute(
@@ -269,35 +249,21 @@ impl Journal {
     }
 
     pub fn txn(&self, id: i64) -> Result<Option<TxnRow>> {
-        self.conn
-            .query_row("SELECT * FROM txn WHERE id = ?1", [id], Self::row)
-            .optional()
-            .map_err(|e| j(&self.path, e))
+        self.conn.query_row("SELECT * FROM txn WHERE id = ?1", [id], Self::row).optional().map_err(|e| j(&self.path, e))
     }
 
     /// Newest first.
     pub fn list(&self, limit: usize) -> Result<Vec<TxnRow>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT * FROM txn ORDER BY id DESC LIMIT ?1")
-            .map_err(|e| j(&self.path, e))?;
-        let rows = st
-            .query_map([limit as i64], Self::row)
-            .map_err(|e| j(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| j(&self.path, e))
+        let mut st = self.conn.prepare("SELECT * FROM txn ORDER BY id DESC LIMIT ?1").map_err(|e| j(&self.path, e))?;
+        let rows = st.query_map([limit as i64], Self::row).map_err(|e| j(&self.path, e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| j(&self.path, e))
     }
 
     pub fn with_status(&self, status: &str) -> Result<Vec<TxnRow>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT * FROM txn WHERE status = ?1 ORDER BY id")
-            .map_err(|e| j(&self.path, e))?;
-        let rows = st
-            .query_map([status], Self::row)
-            .map_err(|e| j(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| j(&self.path, e))
+        let mut st =
+            self.conn.prepare("SELECT * FROM txn WHERE status = ?1 ORDER BY id").map_err(|e| j(&self.path, e))?;
+        let rows = st.query_map([status], Self::row).map_err(|e| j(&self.path, e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| j(&self.path, e))
     }
 
     /// The undo transactions that reverted `id` and were applied.
@@ -306,11 +272,8 @@ impl Journal {
             .conn
             .prepare("SELECT id FROM txn WHERE reverts_txn = ?1 AND kind = 'undo' AND status = 'applied' ORDER BY id")
             .map_err(|e| j(&self.path, e))?;
-        let rows = st
-            .query_map([id], |r| r.get(0))
-            .map_err(|e| j(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<i64>>>()
-            .map_err(|e| j(&self.path, e))
+        let rows = st.query_map([id], |r| r.get(0)).map_err(|e| j(&self.path, e))?;
+        rows.collect::<rusqlite::Result<Vec<i64>>>().map_err(|e| j(&self.path, e))
     }
 
     pub fn steps(&self, id: i64) -> Result<Vec<Step>> {
@@ -319,23 +282,17 @@ impl Journal {
             .prepare("SELECT step_no, location, title FROM step WHERE txn_id = ?1 ORDER BY step_no")
             .map_err(|e| j(&self.path, e))?;
         let rows = st
-            .query_map([id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
+            .query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
             .map_err(|e| j(&self.path, e))?;
         let mut out = vec![];
         let mut cst = self
             .conn
-            .prepare("SELECT pointer, before, after FROM change WHERE txn_id = ?1 AND step_no = ?2 ORDER BY change_no")
+            .prepare("SELECT pointer, before, after, position FROM change WHERE txn_id = ?1 AND step_no = ?2 ORDER BY change_no")
             .map_err(|e| j(&self.path, e))?;
         for r in rows {
             let (no, loc, title) = r.map_err(|e| j(&self.path, e))?;
-            let location: Location = serde_json::from_str(&loc)
-                .map_err(|e| j(&self.path, format!("step {no} location: {e}")))?;
+            let location: Location =
+                serde_json::from_str(&loc).map_err(|e| j(&self.path, format!("step {no} location: {e}")))?;
             let parse = |t: Option<String>| -> rusqlite::Result<Option<serde_json::Value>> {
                 Ok(t.and_then(|t| serde_json::from_str(&t).ok()))
             };
@@ -345,16 +302,13 @@ impl Journal {
                         pointer: r.get(0)?,
                         before: parse(r.get(1)?)?,
                         after: parse(r.get(2)?)?,
+                        position: r.get::<_, Option<i64>>(3)?.map(|p| p as usize),
                     })
                 })
                 .map_err(|e| j(&self.path, e))?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(|e| j(&self.path, e))?;
-            out.push(Step {
-                location,
-                title,
-                changes,
-            });
+            out.push(Step { location, title, changes });
         }
         Ok(out)
     }
@@ -387,8 +341,7 @@ impl Journal {
                 ))
             })
             .map_err(|e| j(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| j(&self.path, e))
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| j(&self.path, e))
     }
 }
 

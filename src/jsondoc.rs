@@ -17,18 +17,9 @@ pub struct Style {
 }
 
 impl Style {
-    pub const AUTH_FILE: Style = Style {
-        indent: 2,
-        trailing_newline: true,
-    };
-    pub const SESSIONS_FILE: Style = Style {
-        indent: 2,
-        trailing_newline: false,
-    };
-    pub const COMPACT: Style = Style {
-        indent: 0,
-        trailing_newline: false,
-    };
+    pub const AUTH_FILE: Style = Style { indent: 2, trailing_newline: true };
+    pub const SESSIONS_FILE: Style = Style { indent: 2, trailing_newline: false };
+    pub const COMPACT: Style = Style { indent: 0, trailing_newline: false };
 
     /// Read the layout off existing bytes: the indent of the first indented line, and whether
     /// the document ends in a newline.
@@ -50,10 +41,7 @@ impl Style {
             }
             _ => 0,
         };
-        Style {
-            indent,
-            trailing_newline,
-        }
+        Style { indent, trailing_newline }
     }
 }
 
@@ -250,8 +238,7 @@ pub fn skip_value(b: &[u8], i: usize) -> ScanResult<usize> {
         }
         Some(_) => {
             let mut j = i;
-            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
-            {
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
                 j += 1;
             }
             if j == i {
@@ -273,10 +260,7 @@ pub struct Member {
 
 impl Member {
     pub fn key_str(&self, b: &[u8]) -> ScanResult<String> {
-        decode_key(&b[self.key.clone()]).ok_or(ScanError {
-            offset: self.key.start,
-            what: "invalid key",
-        })
+        decode_key(&b[self.key.clone()]).ok_or(ScanError { offset: self.key.start, what: "invalid key" })
     }
 }
 
@@ -301,12 +285,7 @@ pub fn members(b: &[u8], start: usize) -> ScanResult<Members<'_>> {
     if b.get(start) != Some(&b'{') {
         return err(start, "expected an object");
     }
-    Ok(Members {
-        b,
-        i: start + 1,
-        done: false,
-        first: true,
-    })
+    Ok(Members { b, i: start + 1, done: false, first: true })
 }
 
 impl Iterator for Members<'_> {
@@ -354,10 +333,7 @@ impl Iterator for Members<'_> {
             }
         };
         self.i = ve;
-        Some(Ok(Member {
-            key: i..kend,
-            value: vs..ve,
-        }))
+        Some(Ok(Member { key: i..kend, value: vs..ve }))
     }
 }
 
@@ -419,12 +395,10 @@ impl TopIndex {
     pub fn find(&self, b: &[u8], segments: &[String]) -> ScanResult<Option<Range<usize>>> {
         match segments.split_first() {
             None => Ok(Some(self.root.clone())),
-            Some((first, rest)) if b.get(self.root.start) == Some(&b'{') => {
-                match self.members.get(first) {
-                    None => Ok(None),
-                    Some(span) => find_span(b, span.clone(), rest),
-                }
-            }
+            Some((first, rest)) if b.get(self.root.start) == Some(&b'{') => match self.members.get(first) {
+                None => Ok(None),
+                Some(span) => find_span(b, span.clone(), rest),
+            },
             Some(_) => find_span(b, self.root.clone(), segments),
         }
     }
@@ -432,9 +406,7 @@ impl TopIndex {
     pub fn get(&self, b: &[u8], p: &str) -> Result<Option<Value>, String> {
         match self.find(b, &split_pointer(p)).map_err(|e| e.to_string())? {
             None => Ok(None),
-            Some(r) => serde_json::from_slice(&b[r])
-                .map(Some)
-                .map_err(|e| e.to_string()),
+            Some(r) => serde_json::from_slice(&b[r]).map(Some).map_err(|e| e.to_string()),
         }
     }
 }
@@ -451,29 +423,18 @@ pub fn unescape_token(s: &str) -> String {
 }
 
 pub fn pointer(segments: &[&str]) -> String {
-    segments
-        .iter()
-        .map(|s| format!("/{}", escape_token(s)))
-        .collect()
+    segments.iter().map(|s| format!("/{}", escape_token(s))).collect()
 }
 
 pub fn split_pointer(p: &str) -> Vec<String> {
     if p.is_empty() {
         return vec![];
     }
-    p.strip_prefix('/')
-        .unwrap_or(p)
-        .split('/')
-        .map(unescape_token)
-        .collect()
+    p.strip_prefix('/').unwrap_or(p).split('/').map(unescape_token).collect()
 }
 
 /// Find the span of the value at `segments` below the value spanning `span`.
-pub fn find_span(
-    b: &[u8],
-    span: Range<usize>,
-    segments: &[String],
-) -> ScanResult<Option<Range<usize>>> {
+pub fn find_span(b: &[u8], span: Range<usize>, segments: &[String]) -> ScanResult<Option<Range<usize>>> {
     let mut cur = span;
     for seg in segments {
         match b.get(cur.start) {
@@ -519,18 +480,36 @@ pub fn get_at(b: &[u8], p: &str) -> Result<Option<Value>, String> {
     let segs = split_pointer(p);
     match find_span(b, root, &segs).map_err(|e| e.to_string())? {
         None => Ok(None),
-        Some(r) => serde_json::from_slice(&b[r])
-            .map(Some)
-            .map_err(|e| e.to_string()),
+        Some(r) => serde_json::from_slice(&b[r]).map(Some).map_err(|e| e.to_string()),
     }
 }
 
-/// Apply value-level edits (pointer -> new value, `None` = remove) to a parsed value.
-/// Missing intermediate objects are created.
-pub fn apply_in_value(
+/// One value-level edit: the value at `pointer` becomes `value` (`None` = removed). A key that
+/// is inserted goes at `position` in its object when given (so that undoing a removal puts the
+/// key back where it was, byte for byte), else at the end.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub pointer: String,
+    pub value: Option<Value>,
+    pub position: Option<usize>,
+}
+
+impl Edit {
+    pub fn new(pointer: impl Into<String>, value: Option<Value>) -> Self {
+        Edit { pointer: pointer.into(), value, position: None }
+    }
+}
+
+/// Apply one edit to a parsed value. Missing intermediate objects are created.
+pub fn apply_in_value(root: &mut Value, segments: &[String], new: Option<&Value>) -> Result<(), String> {
+    apply_in_value_at(root, segments, new, None)
+}
+
+pub fn apply_in_value_at(
     root: &mut Value,
     segments: &[String],
     new: Option<&Value>,
+    position: Option<usize>,
 ) -> Result<(), String> {
     let Some((last, parents)) = segments.split_last() else {
         match new {
@@ -542,15 +521,10 @@ pub fn apply_in_value(
     let mut cur = root;
     for seg in parents {
         cur = match cur {
-            Value::Object(m) => m
-                .entry(seg.clone())
-                .or_insert_with(|| Value::Object(Map::new())),
+            Value::Object(m) => m.entry(seg.clone()).or_insert_with(|| Value::Object(Map::new())),
             Value::Array(a) => {
-                let idx: usize = seg
-                    .parse()
-                    .map_err(|_| format!("'{seg}' is not an array index"))?;
-                a.get_mut(idx)
-                    .ok_or_else(|| format!("index {idx} out of range"))?
+                let idx: usize = seg.parse().map_err(|_| format!("'{seg}' is not an array index"))?;
+                a.get_mut(idx).ok_or_else(|| format!("index {idx} out of range"))?
             }
             _ => return Err(format!("cannot descend into a scalar at '{seg}'")),
         };
@@ -561,9 +535,14 @@ pub fn apply_in_value(
     match cur {
         Value::Object(m) => {
             match new {
-                Some(v) => {
-                    m.insert(last.clone(), v.clone());
-                }
+                Some(v) => match position {
+                    Some(p) if !m.contains_key(last) => {
+                        m.shift_insert(p.min(m.len()), last.clone(), v.clone());
+                    }
+                    _ => {
+                        m.insert(last.clone(), v.clone());
+                    }
+                },
                 None => {
                     m.shift_remove(last);
                 }
@@ -571,9 +550,7 @@ pub fn apply_in_value(
             Ok(())
         }
         Value::Array(a) => {
-            let idx: usize = last
-                .parse()
-                .map_err(|_| format!("'{last}' is not an array index"))?;
+            let idx: usize = last.parse().map_err(|_| format!("'{last}' is not an array index"))?;
             match new {
                 Some(v) if idx < a.len() => a[idx] = v.clone(),
                 Some(v) if idx == a.len() => a.push(v.clone()),
@@ -599,25 +576,21 @@ pub struct Unit {
 }
 
 /// Group edits (pointer -> new value, `None` = remove) into units.
-pub fn units(b: &[u8], edits: &[(String, Option<Value>)]) -> Result<Vec<Unit>, String> {
+pub fn units(b: &[u8], edits: &[Edit]) -> Result<Vec<Unit>, String> {
     let idx = index(b).map_err(|e| e.to_string())?;
     units_indexed(b, &idx, edits)
 }
 
-pub fn units_indexed(
-    b: &[u8],
-    idx: &TopIndex,
-    edits: &[(String, Option<Value>)],
-) -> Result<Vec<Unit>, String> {
+pub fn units_indexed(b: &[u8], idx: &TopIndex, edits: &[Edit]) -> Result<Vec<Unit>, String> {
     let root = idx.root.clone();
     struct Pending {
         segs: Vec<String>,
         span: Range<usize>,
-        edits: Vec<(Vec<String>, Option<Value>)>,
+        edits: Vec<(Vec<String>, Option<Value>, Option<usize>)>,
     }
     let mut pending: Vec<Pending> = vec![];
-    for (p, new) in edits {
-        let segs = split_pointer(p);
+    for e in edits {
+        let segs = split_pointer(&e.pointer);
         // deepest existing container strictly above the target
         let mut k = segs.len().saturating_sub(1);
         let (span, k) = loop {
@@ -630,7 +603,7 @@ pub fn units_indexed(
         pending.push(Pending {
             segs: segs[..k].to_vec(),
             span,
-            edits: vec![(segs[k..].to_vec(), new.clone())],
+            edits: vec![(segs[k..].to_vec(), e.value.clone(), e.position)],
         });
     }
     // merge units nested in others into the outer one
@@ -640,10 +613,10 @@ pub fn units_indexed(
         for m in merged.iter_mut() {
             if u.segs.starts_with(&m.segs) {
                 let extra = u.segs[m.segs.len()..].to_vec();
-                for (rel, new) in u.edits {
+                for (rel, new, pos) in u.edits {
                     let mut full = extra.clone();
                     full.extend(rel);
-                    m.edits.push((full, new));
+                    m.edits.push((full, new, pos));
                 }
                 continue 'outer;
             }
@@ -654,39 +627,24 @@ pub fn units_indexed(
     merged
         .into_iter()
         .map(|u| {
-            let before: Value =
-                serde_json::from_slice(&b[u.span.clone()]).map_err(|e| e.to_string())?;
+            let before: Value = serde_json::from_slice(&b[u.span.clone()]).map_err(|e| e.to_string())?;
             let mut after = before.clone();
-            for (rel, new) in &u.edits {
-                apply_in_value(&mut after, rel, new.as_ref())?;
+            for (rel, new, pos) in &u.edits {
+                apply_in_value_at(&mut after, rel, new.as_ref(), *pos)?;
             }
-            Ok(Unit {
-                segs: u.segs,
-                span: u.span,
-                before,
-                after,
-            })
+            Ok(Unit { segs: u.segs, span: u.span, before, after })
         })
         .collect()
 }
 
 /// Apply edits to document bytes, re-serializing only the smallest existing object that
 /// encloses each edit, in the document's own style; every other byte is kept.
-pub fn apply_edits(
-    b: &[u8],
-    style: Style,
-    edits: &[(String, Option<Value>)],
-) -> Result<Vec<u8>, String> {
+pub fn apply_edits(b: &[u8], style: Style, edits: &[Edit]) -> Result<Vec<u8>, String> {
     let idx = index(b).map_err(|e| e.to_string())?;
     apply_edits_indexed(b, &idx, style, edits)
 }
 
-pub fn apply_edits_indexed(
-    b: &[u8],
-    idx: &TopIndex,
-    style: Style,
-    edits: &[(String, Option<Value>)],
-) -> Result<Vec<u8>, String> {
+pub fn apply_edits_indexed(b: &[u8], idx: &TopIndex, style: Style, edits: &[Edit]) -> Result<Vec<u8>, String> {
     let us = units_indexed(b, idx, edits)?;
     let mut out = Vec::with_capacity(b.len() + 256);
     let mut pos = 0;
@@ -710,10 +668,7 @@ mod tests {
         let s = String::from_utf8(to_bytes(&v, Style::AUTH_FILE)).unwrap();
         let js = "{\n  \"a\": [\n    1,\n    2.5,\n    \"x\\\"\\n\\u0001\"\n  ],\n  \"b\": {},\n  \"c\": [],\n  \"d\": {\n    \"e\": null,\n    \"f\": true\n  },\n  \"g\": 1\n}\n";
         assert_eq!(s, js);
-        assert_eq!(
-            to_string_compact(&v),
-            r#"{"a":[1,2.5,"x\"\n\u0001"],"b":{},"c":[],"d":{"e":null,"f":true},"g":1}"#
-        );
+        assert_eq!(to_string_compact(&v), r#"{"a":[1,2.5,"x\"\n\u0001"],"b":{},"c":[],"d":{"e":null,"f":true},"g":1}"#);
     }
 
     #[test]
@@ -730,10 +685,7 @@ mod tests {
         assert_eq!(get_at(doc, "/a/b~0~1c/1/d").unwrap(), Some(json!("x")));
         assert_eq!(get_at(doc, "/e").unwrap(), Some(json!(1)));
         assert_eq!(get_at(doc, "/nope").unwrap(), None);
-        assert_eq!(
-            get_at(doc, "").unwrap(),
-            Some(serde_json::from_slice(doc).unwrap())
-        );
+        assert_eq!(get_at(doc, "").unwrap(), Some(serde_json::from_slice(doc).unwrap()));
     }
 
     #[test]
@@ -743,7 +695,7 @@ mod tests {
         let out = apply_edits(
             &orig,
             Style::SESSIONS_FILE,
-            &[("/s2/pin".into(), Some(json!("p"))), ("/s2/x".into(), None)],
+            &[Edit::new("/s2/pin", Some(json!("p"))), Edit::new("/s2/x", None)],
         )
         .unwrap();
         let mut expect = v.clone();
@@ -751,24 +703,20 @@ mod tests {
         assert_eq!(out, to_bytes(&expect, Style::SESSIONS_FILE));
         // a hand-formatted neighbour stays byte-identical
         let odd = b"{\"s1\":   {\"x\":1},\n  \"s2\": {\n    \"x\": 2\n  }\n}";
-        let out = apply_edits(
-            odd,
-            Style::SESSIONS_FILE,
-            &[("/s2/x".into(), Some(json!(5)))],
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            b"{\"s1\":   {\"x\":1},\n  \"s2\": {\n    \"x\": 5\n  }\n}"
-        );
+        let out = apply_edits(odd, Style::SESSIONS_FILE, &[Edit::new("/s2/x", Some(json!(5)))]).unwrap();
+        assert_eq!(out, b"{\"s1\":   {\"x\":1},\n  \"s2\": {\n    \"x\": 5\n  }\n}");
         // creating a missing parent, and removing the last key
-        let out = apply_edits(
-            &orig,
+        let out = apply_edits(&orig, Style::SESSIONS_FILE, &[Edit::new("/new/a/b", Some(json!(1)))]).unwrap();
+        assert_eq!(get_at(&out, "/new/a/b").unwrap(), Some(json!(1)));
+        // removing a key and putting it back at its position restores the bytes
+        let removed = apply_edits(&orig, Style::SESSIONS_FILE, &[Edit::new("/s2", None)]).unwrap();
+        let back = apply_edits(
+            &removed,
             Style::SESSIONS_FILE,
-            &[("/new/a/b".into(), Some(json!(1)))],
+            &[Edit { pointer: "/s2".into(), value: Some(json!({"x": 2})), position: Some(1) }],
         )
         .unwrap();
-        assert_eq!(get_at(&out, "/new/a/b").unwrap(), Some(json!(1)));
+        assert_eq!(back, orig);
     }
 
     #[test]

@@ -63,22 +63,13 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
             None
         }
     };
-    let repo_path = opts
-        .repo
-        .clone()
-        .unwrap_or_else(|| install.state_dir.join("codex-oauth-profiles.json"));
+    let repo_path = opts.repo.clone().unwrap_or_else(|| install.state_dir.join("codex-oauth-profiles.json"));
     let repo = match store::read_file(&repo_path) {
         Ok(Some(b)) => match store::parse_json(&repo_path, &b) {
             Ok(v) => match v.get("profiles").and_then(Value::as_object) {
-                Some(p) => Some(Repo {
-                    path: repo_path.clone(),
-                    profiles: p.clone(),
-                }),
+                Some(p) => Some(Repo { path: repo_path.clone(), profiles: p.clone() }),
                 None => {
-                    warnings.push(format!(
-                        "{}: no \"profiles\" object; repo ignored",
-                        repo_path.display()
-                    ));
+                    warnings.push(format!("{}: no \"profiles\" object; repo ignored", repo_path.display()));
                     None
                 }
             },
@@ -89,10 +80,7 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
         },
         Ok(None) => {
             if opts.repo.is_some() {
-                return Err(Error::NotFound(format!(
-                    "repo {} does not exist",
-                    repo_path.display()
-                )));
+                return Err(Error::NotFound(format!("repo {} does not exist", repo_path.display())));
             }
             None
         }
@@ -101,10 +89,7 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
             None
         }
     };
-    let provider = agents
-        .first()
-        .map(|a| a.provider.clone())
-        .unwrap_or_else(|| "openai-codex".into());
+    let provider = agents.first().map(|a| a.provider.clone()).unwrap_or_else(|| "openai-codex".into());
     let (active_slot, active_slot_explicit) = match &opts.active_slot {
         Some(s) => (s.clone(), true),
         None => (format!("{provider}:default"), false),
@@ -146,24 +131,13 @@ fn schema_of(db: &RoDb, known: &[i64]) -> Result<DbSchema> {
             .prepare("SELECT meta_key, role, schema_version FROM schema_meta ORDER BY meta_key")
             .map_err(|e| Error::sqlite(&db.path, e))?;
         let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
             .map_err(|e| Error::sqlite(&db.path, e))?;
         for r in rows {
             meta.push(r.map_err(|e| Error::sqlite(&db.path, e))?);
         }
     }
-    Ok(DbSchema {
-        path: db.path.clone(),
-        user_version,
-        schema_meta: meta,
-        known: known.contains(&user_version),
-    })
+    Ok(DbSchema { path: db.path.clone(), user_version, schema_meta: meta, known: known.contains(&user_version) })
 }
 
 /// Split a routing-state document into its three maps, checking types.
@@ -171,10 +145,7 @@ fn routing(v: &Value, origin: &str, auth: &mut Auth, warnings: &mut Vec<String>)
     for (key, field) in [("order", 0), ("lastGood", 1), ("usageStats", 2)] {
         let Some(x) = v.get(key) else { continue };
         let Some(m) = x.as_object() else {
-            warnings.push(format!(
-                "{origin}: `{key}` is {} instead of an object; ignored",
-                json_type(x)
-            ));
+            warnings.push(format!("{origin}: `{key}` is {} instead of an object; ignored", json_type(x)));
             continue;
         };
         let target = match field {
@@ -189,25 +160,18 @@ fn routing(v: &Value, origin: &str, auth: &mut Auth, warnings: &mut Vec<String>)
     }
 }
 
-fn load_agent(
-    install: &Install,
-    paths: &AgentPaths,
-    state_db: Option<&RoDb>,
-    ctx: &Context,
-) -> Result<AgentState> {
+fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ctx: &Context) -> Result<AgentState> {
     let _ = ctx;
     let base = &install.state_dir;
-    let rel = |p: &Path| {
-        p.strip_prefix(base)
-            .map(|r| r.display().to_string())
-            .unwrap_or_else(|_| p.display().to_string())
-    };
+    let rel =
+        |p: &Path| p.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string());
     let dir = &paths.agent_dir;
     let auth_json = dir.join("auth-profiles.json");
     let state_json = dir.join("auth-state.json");
     let sessions_json = paths.sessions_dir.join("sessions.json");
     let agent_db_p = agent_db_path(dir);
     let mut warnings = vec![];
+    let mut unreadable: Vec<String> = vec![];
     let mut schemas = vec![];
     let mut read_only_reason = None;
 
@@ -227,25 +191,14 @@ fn load_agent(
     // --- detect
     let shared = match state_db {
         Some(db) if db.has_table("config_machine_state")? => db
-            .cell(
-                "config_machine_state",
-                "state_key",
-                "auth.sharedStore",
-                "value_json",
-            )?
+            .cell("config_machine_state", "state_key", "auth.sharedStore", "value_json")?
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .and_then(|v| {
-                v.get("location")
-                    .and_then(Value::as_str)
-                    .map(|s| s == "state-db")
-            })
+            .and_then(|v| v.get("location").and_then(Value::as_str).map(|s| s == "state-db"))
             .unwrap_or(false),
         _ => false,
     };
     let agent_has_auth = match &agent_db {
-        Some(db) => db
-            .cell("auth_profile_store", "store_key", "primary", "store_json")?
-            .is_some(),
+        Some(db) => db.cell("auth_profile_store", "store_key", "primary", "store_json")?.is_some(),
         None => false,
     };
     let layout = if shared {
@@ -282,16 +235,9 @@ fn load_agent(
 
     let mut auth = Auth::default();
     let mut files = vec![];
-    let mut file_status =
-        |role: &str, loc: String, exists: bool, live: bool, note: Option<String>| {
-            files.push(FileStatus {
-                role: role.into(),
-                location: loc,
-                exists,
-                live,
-                note,
-            });
-        };
+    let mut file_status = |role: &str, loc: String, exists: bool, live: bool, note: Option<String>| {
+        files.push(FileStatus { role: role.into(), location: loc, exists, live, note });
+    };
 
     let provider;
     match layout {
@@ -304,12 +250,7 @@ fn load_agent(
                         routing(&v, &rel(&auth_json), &mut auth, &mut warnings);
                     } else {
                         let mut inline = Auth::default();
-                        routing(
-                            &v,
-                            &format!("{} (inline)", rel(&auth_json)),
-                            &mut inline,
-                            &mut vec![],
-                        );
+                        routing(&v, &format!("{} (inline)", rel(&auth_json)), &mut inline, &mut vec![]);
                         let mut m = Map::new();
                         for (k, x) in [
                             ("order", &inline.order),
@@ -331,22 +272,11 @@ fn load_agent(
                     }
                     file_status("auth store", rel(&auth_json), true, true, None);
                 }
-                Ok(None) => file_status(
-                    "auth store",
-                    rel(&auth_json),
-                    false,
-                    true,
-                    Some("no profiles".into()),
-                ),
+                Ok(None) => file_status("auth store", rel(&auth_json), false, true, Some("no profiles".into())),
                 Err(e) => {
                     warnings.push(e.to_string());
-                    file_status(
-                        "auth store",
-                        rel(&auth_json),
-                        true,
-                        true,
-                        Some(format!("unreadable: {e}")),
-                    );
+                    unreadable.push(e.to_string());
+                    file_status("auth store", rel(&auth_json), true, true, Some(format!("unreadable: {e}")));
                 }
             }
             auth.store_loc = Some(loc.clone());
@@ -359,13 +289,8 @@ fn load_agent(
                     Ok(None) => file_status("routing state", rel(&state_json), false, true, None),
                     Err(e) => {
                         warnings.push(e.to_string());
-                        file_status(
-                            "routing state",
-                            rel(&state_json),
-                            true,
-                            true,
-                            Some(format!("unreadable: {e}")),
-                        );
+                        unreadable.push(e.to_string());
+                        file_status("routing state", rel(&state_json), true, true, Some(format!("unreadable: {e}")));
                     }
                 }
                 auth.state_loc = Some(Location::json_file(&state_json, Style::AUTH_FILE));
@@ -394,33 +319,17 @@ fn load_agent(
             );
             let r = rel(&agent_db_p);
             if let Some(v) = cell_json(db, &store_loc, &mut warnings) {
-                profiles_from(
-                    &v,
-                    &format!("{r}#auth_profile_store"),
-                    &mut auth,
-                    &mut warnings,
-                );
+                profiles_from(&v, &format!("{r}#auth_profile_store"), &mut auth, &mut warnings);
             }
             file_status("auth store", store_loc.display(base), true, true, None);
             let has_state = match cell_json(db, &state_loc, &mut warnings) {
                 Some(v) => {
-                    routing(
-                        &v,
-                        &format!("{r}#auth_profile_state"),
-                        &mut auth,
-                        &mut warnings,
-                    );
+                    routing(&v, &format!("{r}#auth_profile_state"), &mut auth, &mut warnings);
                     true
                 }
                 None => false,
             };
-            file_status(
-                "routing state",
-                state_loc.display(base),
-                has_state,
-                true,
-                None,
-            );
+            file_status("routing state", state_loc.display(base), has_state, true, None);
             auth.store_loc = Some(store_loc);
             auth.state_loc = Some(state_loc);
             provider = "openai".into();
@@ -454,47 +363,18 @@ fn load_agent(
             );
             let r = rel(&sp);
             if let Some(v) = cell_json(sdb, &store_loc, &mut warnings) {
-                profiles_from(
-                    &v,
-                    &format!("{r}#authProfiles.store"),
-                    &mut auth,
-                    &mut warnings,
-                );
+                profiles_from(&v, &format!("{r}#authProfiles.store"), &mut auth, &mut warnings);
             }
-            file_status(
-                "auth store (shared)",
-                store_loc.display(base),
-                true,
-                true,
-                None,
-            );
+            file_status("auth store (shared)", store_loc.display(base), true, true, None);
             let shared_state = cell_json(sdb, &state_loc, &mut warnings);
             if let Some(v) = &shared_state {
-                routing(
-                    v,
-                    &format!("{r}#authProfiles.state"),
-                    &mut auth,
-                    &mut warnings,
-                );
+                routing(v, &format!("{r}#authProfiles.state"), &mut auth, &mut warnings);
                 auth.shared_state = v.as_object().cloned();
             }
-            file_status(
-                "routing state (shared)",
-                state_loc.display(base),
-                shared_state.is_some(),
-                true,
-                None,
-            );
-            let overlay = agent_db
-                .as_ref()
-                .and_then(|db| cell_json(db, &overlay_loc, &mut warnings));
+            file_status("routing state (shared)", state_loc.display(base), shared_state.is_some(), true, None);
+            let overlay = agent_db.as_ref().and_then(|db| cell_json(db, &overlay_loc, &mut warnings));
             if let Some(v) = &overlay {
-                routing(
-                    v,
-                    &format!("{} (agent overlay)", overlay_loc.display(base)),
-                    &mut auth,
-                    &mut warnings,
-                );
+                routing(v, &format!("{} (agent overlay)", overlay_loc.display(base)), &mut auth, &mut warnings);
                 auth.overlay = v.as_object().cloned();
             }
             file_status(
@@ -528,66 +408,31 @@ fn load_agent(
                     true,
                     Some(format!("{} sessions", s.len())),
                 );
-                (
-                    SessionsLoc::Nodes {
-                        db: agent_db_p.clone(),
-                    },
-                    s,
-                )
+                (SessionsLoc::Nodes { db: agent_db_p.clone() }, s)
             }
             Err(e) => {
                 warnings.push(e.to_string());
-                (
-                    SessionsLoc::Nodes {
-                        db: agent_db_p.clone(),
-                    },
-                    vec![],
-                )
+                unreadable.push(e.to_string());
+                (SessionsLoc::Nodes { db: agent_db_p.clone() }, vec![])
             }
         }
     } else if sessions_json.exists() || std::fs::symlink_metadata(&sessions_json).is_ok() {
         match sessions::read_sessions_file(&sessions_json) {
             Ok((s, w)) => {
                 warnings.extend(w);
-                file_status(
-                    "sessions",
-                    rel(&sessions_json),
-                    true,
-                    true,
-                    Some(format!("{} sessions", s.len())),
-                );
-                (
-                    SessionsLoc::File {
-                        path: sessions_json.clone(),
-                    },
-                    s,
-                )
+                file_status("sessions", rel(&sessions_json), true, true, Some(format!("{} sessions", s.len())));
+                (SessionsLoc::File { path: sessions_json.clone() }, s)
             }
             Err(e) => {
                 warnings.push(e.to_string());
-                file_status(
-                    "sessions",
-                    rel(&sessions_json),
-                    true,
-                    true,
-                    Some(format!("unreadable: {e}")),
-                );
-                (
-                    SessionsLoc::File {
-                        path: sessions_json.clone(),
-                    },
-                    vec![],
-                )
+                unreadable.push(e.to_string());
+                file_status("sessions", rel(&sessions_json), true, true, Some(format!("unreadable: {e}")));
+                (SessionsLoc::File { path: sessions_json.clone() }, vec![])
             }
         }
     } else {
         file_status("sessions", rel(&sessions_json), false, true, None);
-        (
-            SessionsLoc::File {
-                path: sessions_json.clone(),
-            },
-            vec![],
-        )
+        (SessionsLoc::File { path: sessions_json.clone() }, vec![])
     };
 
     // --- stranded legacy files and archives
@@ -631,6 +476,7 @@ fn load_agent(
         sessions_loc,
         sessions: sessions_list,
         warnings,
+        unreadable,
     })
 }
 
@@ -638,9 +484,10 @@ fn load_agent(
 /// already been renamed to `openai:*` (2026.6.1 after `doctor --fix`).
 fn json_era_provider(auth: &Auth) -> String {
     let codex = auth.profiles.keys().any(|k| k.starts_with("openai-codex:"));
-    let openai_oauth = auth.profiles.iter().any(|(k, v)| {
-        k.starts_with("openai:") && v.get("type").and_then(Value::as_str) == Some("oauth")
-    });
+    let openai_oauth = auth
+        .profiles
+        .iter()
+        .any(|(k, v)| k.starts_with("openai:") && v.get("type").and_then(Value::as_str) == Some("oauth"));
     if !codex && openai_oauth {
         "openai".into()
     } else {
@@ -654,10 +501,7 @@ fn read_json_doc(path: &Path) -> Result<Option<Value>> {
         Some(b) => {
             let v = store::parse_json(path, &b)?;
             if !v.is_object() {
-                return Err(Error::bad(
-                    path,
-                    format!("is {} instead of a JSON object", json_type(&v)),
-                ));
+                return Err(Error::bad(path, format!("is {} instead of a JSON object", json_type(&v))));
             }
             Ok(Some(v))
         }
@@ -665,14 +509,7 @@ fn read_json_doc(path: &Path) -> Result<Option<Value>> {
 }
 
 fn cell_json(db: &RoDb, loc: &Location, warnings: &mut Vec<String>) -> Option<Value> {
-    let Location::Cell {
-        table,
-        key_col,
-        key,
-        value_col,
-        ..
-    } = loc
-    else {
+    let Location::Cell { table, key_col, key, value_col, .. } = loc else {
         return None;
     };
     match db.cell(table, key_col, key, value_col) {
@@ -687,10 +524,7 @@ fn cell_json(db: &RoDb, loc: &Location, warnings: &mut Vec<String>) -> Option<Va
                 None
             }
             Err(e) => {
-                warnings.push(format!(
-                    "{}#{table}[{key}]: not valid JSON ({e}); ignored",
-                    db.path.display()
-                ));
+                warnings.push(format!("{}#{table}[{key}]: not valid JSON ({e}); ignored", db.path.display()));
                 None
             }
         },
@@ -709,10 +543,8 @@ fn profiles_from(v: &Value, origin: &str, auth: &mut Auth, warnings: &mut Vec<St
                 auth.profiles.insert(id.clone(), p.clone());
             }
         }
-        Some(other) => warnings.push(format!(
-            "{origin}: `profiles` is {} instead of an object; no profiles read",
-            json_type(other)
-        )),
+        Some(other) => warnings
+            .push(format!("{origin}: `profiles` is {} instead of an object; no profiles read", json_type(other))),
         None => {}
     }
 }
@@ -732,15 +564,8 @@ fn inherit(own: &mut Auth, main: &Auth) {
         for (k, v) in theirs {
             if !mine.contains_key(k) {
                 mine.insert(k.clone(), v.clone());
-                let o = main
-                    .origin
-                    .get(&format!("{name}/{k}"))
-                    .cloned()
-                    .unwrap_or_default();
-                own.origin.insert(
-                    format!("{name}/{k}"),
-                    format!("{o} (inherited from main agent)"),
-                );
+                let o = main.origin.get(&format!("{name}/{k}")).cloned().unwrap_or_default();
+                own.origin.insert(format!("{name}/{k}"), format!("{o} (inherited from main agent)"));
             }
         }
     }

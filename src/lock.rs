@@ -12,15 +12,8 @@ pub const STALE_MS: i64 = 30_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holder {
-    Live {
-        pid: i64,
-        created_at: Option<String>,
-    },
-    Stale {
-        pid: Option<i64>,
-        created_at: Option<String>,
-        why: String,
-    },
+    Live { pid: i64, created_at: Option<String> },
+    Stale { pid: Option<i64>, created_at: Option<String>, why: String },
 }
 
 pub fn pid_alive(pid: i64) -> bool {
@@ -34,40 +27,30 @@ pub fn pid_alive(pid: i64) -> bool {
 /// Classify an existing lock file the way OpenClaw does.
 pub fn inspect(path: &Path, now_ms: i64) -> Option<Holder> {
     let bytes = std::fs::read(path).ok()?;
-    let v: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
-    let pid = v
-        .as_ref()
-        .and_then(|v| v.get("pid"))
-        .and_then(|p| p.as_i64())
-        .filter(|p| *p > 0);
-    let created_at = v
-        .as_ref()
-        .and_then(|v| v.get("createdAt"))
-        .and_then(|c| c.as_str())
-        .map(str::to_owned);
-    Some(match pid {
+    Some(classify(&bytes, now_ms))
+}
+
+fn classify(bytes: &[u8], now_ms: i64) -> Holder {
+    let v: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+    let pid = v.as_ref().and_then(|v| v.get("pid")).and_then(|p| p.as_i64()).filter(|p| *p > 0);
+    let created_at = v.as_ref().and_then(|v| v.get("createdAt")).and_then(|c| c.as_str()).map(str::to_owned);
+    match pid {
         Some(pid) if pid_alive(pid) => Holder::Live { pid, created_at },
-        Some(pid) => Holder::Stale {
-            pid: Some(pid),
-            created_at,
-            why: format!("pid {pid} is not running"),
-        },
+        Some(pid) => Holder::Stale { pid: Some(pid), created_at, why: format!("pid {pid} is not running") },
         None => {
             let age = created_at
                 .as_deref()
                 .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
                 .map(|d| now_ms - d.timestamp_millis());
             match age {
-                Some(a) if a > STALE_MS => Holder::Stale {
-                    pid: None,
-                    created_at,
-                    why: format!("no pid and {}s old", a / 1000),
-                },
+                Some(a) if a > STALE_MS => {
+                    Holder::Stale { pid: None, created_at, why: format!("no pid and {}s old", a / 1000) }
+                }
                 // OpenClaw never treats a lock without pid and createdAt as stale: neither do we
                 _ => Holder::Live { pid: 0, created_at },
             }
         }
-    })
+    }
 }
 
 /// A held lock; released on drop (only if the file is still ours).
@@ -103,11 +86,7 @@ pub fn acquire(dir: &Path, name: &str, now_ms: i64, notes: &mut Vec<String>) -> 
     .into_bytes();
     let mut delay = 50u64;
     for attempt in 0..8 {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut f) => {
                 use std::os::unix::fs::PermissionsExt;
                 let _ = f.set_permissions(std::fs::Permissions::from_mode(0o600));
@@ -116,43 +95,38 @@ pub fn acquire(dir: &Path, name: &str, now_ms: i64, notes: &mut Vec<String>) -> 
                 let ino = f.metadata().map_err(|e| Error::io(&path, e))?.ino();
                 return Ok(LockGuard { path, ino, body });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match inspect(&path, now_ms)
-            {
-                Some(Holder::Stale { why, .. }) => {
-                    let before = std::fs::read(&path).ok();
-                    // remove only if nobody replaced it meanwhile
-                    if std::fs::read(&path).ok() == before {
-                        let _ = std::fs::remove_file(&path);
-                        notes.push(format!(
-                            "removed stale lock {} ({why}), as OpenClaw would",
-                            path.display()
-                        ));
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let Ok(seen) = std::fs::read(&path) else { continue };
+                match classify(&seen, now_ms) {
+                    Holder::Stale { why, .. } => {
+                        // remove it only if nobody replaced it since we read it
+                        if std::fs::read(&path).ok().as_deref() == Some(seen.as_slice()) {
+                            let _ = std::fs::remove_file(&path);
+                            notes.push(format!("removed stale lock {} ({why}), as OpenClaw would", path.display()));
+                        }
+                        continue;
                     }
-                }
-                Some(Holder::Live { pid, created_at }) => {
-                    if attempt == 7 {
+                    Holder::Live { pid, created_at } if attempt == 7 => {
                         let who = if pid > 0 {
                             format!("live process pid {pid}")
                         } else {
                             "a process (the lock names no pid)".into()
                         };
+                        let since = created_at.map(|c| format!(", since {c}")).unwrap_or_default();
                         return Err(Error::conflict_hint(
-                            format!("{} is held by {who}{}", path.display(), created_at.map(|c| format!(", since {c}")).unwrap_or_default()),
+                            format!("{} is held by {who}{since}", path.display()),
                             "a running OpenClaw is writing this store; stop the gateway (or wait) and try again",
                         ));
                     }
+                    Holder::Live { .. } => {}
                 }
-                None => {}
-            },
+            }
             Err(e) => return Err(Error::io(&path, e)),
         }
         std::thread::sleep(std::time::Duration::from_millis(delay));
         delay = (delay * 2).min(800);
     }
-    Err(Error::conflict(format!(
-        "could not take {}",
-        path.display()
-    )))
+    Err(Error::conflict(format!("could not take {}", path.display())))
 }
 
 /// Which OpenClaw lock guards a file, if any.

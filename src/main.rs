@@ -6,11 +6,7 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() {
-                clawauth::error::exit::USAGE
-            } else {
-                0
-            };
+            let code = if e.use_stderr() { clawauth::error::exit::USAGE } else { 0 };
             let _ = e.print();
             std::process::exit(code);
         }

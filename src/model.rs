@@ -101,10 +101,7 @@ impl Session {
     /// Subagent and cron sessions are machine-driven; `status` hides them by default.
     pub fn is_user_facing(&self) -> bool {
         let k = self.key.to_ascii_lowercase();
-        !(k.contains(":subagent:")
-            || k.contains(":cron:")
-            || k.contains(":heartbeat")
-            || k.contains(":acp:"))
+        !(k.contains(":subagent:") || k.contains(":cron:") || k.contains(":heartbeat") || k.contains(":acp:"))
     }
     pub fn has_pin_fields(&self) -> bool {
         self.pin.is_some() || self.pin_source.is_some() || self.pin_compaction.is_some()
@@ -163,8 +160,7 @@ pub fn str_field(v: &Value, k: &str) -> Option<String> {
 }
 
 pub fn num_field(v: &Value, k: &str) -> Option<i64> {
-    v.get(k)
-        .and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
+    v.get(k).and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
 }
 
 impl ProfileView {
@@ -174,14 +170,7 @@ impl ProfileView {
             problems.push(format!("entry is {} instead of an object", json_type(raw)));
         }
         let kind = str_field(raw, "type").or_else(|| str_field(raw, "mode"));
-        for k in [
-            "type",
-            "provider",
-            "access",
-            "refresh",
-            "email",
-            "accountId",
-        ] {
+        for k in ["type", "provider", "access", "refresh", "email", "accountId"] {
             if let Some(v) = raw.get(k) {
                 if !v.is_string() {
                     problems.push(format!("`{k}` is {} instead of a string", json_type(v)));
@@ -228,9 +217,7 @@ impl ProfileView {
 
     /// Identity: accountId first (stored, else JWT claim), then user id, then email.
     pub fn account(&self) -> Option<&str> {
-        self.account_id
-            .as_deref()
-            .or(self.claims.as_ref().and_then(|c| c.account_id.as_deref()))
+        self.account_id.as_deref().or(self.claims.as_ref().and_then(|c| c.account_id.as_deref()))
     }
     pub fn user_id(&self) -> Option<&str> {
         self.claims.as_ref().and_then(|c| c.user_id.as_deref())
@@ -269,6 +256,8 @@ pub struct AgentState {
     pub sessions_loc: SessionsLoc,
     pub sessions: Vec<Session>,
     pub warnings: Vec<String>,
+    /// Live documents that could not be read: workflows refuse to write while any exists.
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -303,11 +292,7 @@ impl AgentState {
     /// The rules of the release that wrote this agent's store: the layout's, except that a
     /// 2026.8+ agent database (user_version 23) means 2026.9 rules even without a shared store.
     pub fn default_rules(&self) -> crate::resolve::Rules {
-        if self
-            .schemas
-            .iter()
-            .any(|s| s.path.ends_with("openclaw-agent.sqlite") && s.user_version >= 23)
-        {
+        if self.schemas.iter().any(|s| s.path.ends_with("openclaw-agent.sqlite") && s.user_version >= 23) {
             return crate::resolve::Rules::V9_6;
         }
         self.layout.default_rules()

@@ -13,22 +13,26 @@ pub struct Change {
     pub pointer: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
+    /// For a key removed from an object: its index there, recorded at intent time, so that
+    /// the inverse change puts it back in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
 }
 
 impl Change {
     pub fn new(pointer: impl Into<String>, before: Option<Value>, after: Option<Value>) -> Self {
-        Change {
-            pointer: pointer.into(),
-            before,
-            after,
-        }
+        Change { pointer: pointer.into(), before, after, position: None }
     }
     pub fn inverse(&self) -> Change {
         Change {
             pointer: self.pointer.clone(),
             before: self.after.clone(),
             after: self.before.clone(),
+            position: self.position,
         }
+    }
+    pub fn edit(&self) -> crate::jsondoc::Edit {
+        crate::jsondoc::Edit { pointer: self.pointer.clone(), value: self.after.clone(), position: self.position }
     }
     pub fn is_noop(&self) -> bool {
         self.before == self.after
@@ -54,11 +58,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(workflow: &str, summary: impl Into<String>) -> Self {
-        Plan {
-            workflow: workflow.into(),
-            summary: summary.into(),
-            ..Default::default()
-        }
+        Plan { workflow: workflow.into(), summary: summary.into(), ..Default::default() }
     }
 
     /// Add changes for a location, merging with an existing step for the same document and
@@ -75,11 +75,7 @@ impl Plan {
                 s.title = format!("{}; {t}", s.title);
             }
         } else {
-            self.steps.push(Step {
-                location,
-                title: title.into(),
-                changes,
-            });
+            self.steps.push(Step { location, title: title.into(), changes });
         }
     }
 

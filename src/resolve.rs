@@ -18,6 +18,8 @@ pub enum Rules {
     V4_5,
     /// OpenClaw 2026.4.7 – 2026.7.x (layouts B, C): cooldown replaces even user pins; `/new`
     /// and compaction rotate auto pins; `openai` API keys join the `openai-codex` rotation.
+    /// Checked against 2026.5.28 (tests/corpus); 7.35 also falls back to the stored profiles
+    /// when a *stored* order names only missing ids, which 5.28 does not.
     #[serde(rename = "5.28")]
     V5_28,
     /// OpenClaw 2026.8 – 2026.9.6 (layout D): user pins are always kept; compaction no longer
@@ -45,7 +47,7 @@ impl Rules {
 }
 
 /// Which model a cooldown check is for (2026.9 scopes some windows to one model).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ModelScope {
     /// every window counts (callers that pass no model)
     Unscoped,
@@ -95,12 +97,11 @@ fn provider_for_auth(rules: Rules, p: &str) -> String {
 /// `findNormalizedProviderValue`: the first key (in document order) naming the provider.
 fn find_provider_value<'v>(m: Option<&'v Map<String, Value>>, provider: &str) -> Option<&'v Value> {
     let want = normalize_provider(provider);
-    m?.iter()
-        .find(|(k, _)| normalize_provider(k) == want)
-        .map(|(_, v)| v)
+    m?.iter().find(|(k, _)| normalize_provider(k) == want).map(|(_, v)| v)
 }
 
-/// An order list as OpenClaw coerces it: trimmed non-blank strings, first occurrence kept.
+/// A stored order list as OpenClaw coerces it at load: trimmed non-blank strings, first
+/// occurrence kept.
 fn id_list(v: &Value) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     if let Some(a) = v.as_array() {
@@ -113,6 +114,12 @@ fn id_list(v: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// A config `auth.order` list: config is not coerced like the store, so ids are taken verbatim —
+/// `" a "` names no profile (all releases).
+fn config_id_list(v: &Value) -> Vec<String> {
+    dedupe(v.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default())
 }
 
 fn dedupe(v: Vec<String>) -> Vec<String> {
@@ -168,17 +175,11 @@ pub fn unusable_until(rules: Rules, stats: &Value, scope: &ModelScope) -> Option
 }
 
 fn truthy_str(v: &Value, k: &str) -> bool {
-    v.get(k)
-        .and_then(Value::as_str)
-        .map(|s| !s.is_empty())
-        .unwrap_or(false)
+    v.get(k).and_then(Value::as_str).map(|s| !s.is_empty()).unwrap_or(false)
 }
 
 fn block_scoped_to_other_model(stats: &Value, scope: &ModelScope) -> bool {
-    let blocked_model = stats
-        .get("blockedModel")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty());
+    let blocked_model = stats.get("blockedModel").and_then(Value::as_str).filter(|s| !s.is_empty());
     if stats.get("blockedScope").and_then(Value::as_str) != Some("model") {
         return false;
     }
@@ -190,19 +191,12 @@ fn block_scoped_to_other_model(stats: &Value, scope: &ModelScope) -> bool {
 }
 
 fn active(rules: Rules, stats: &Value, key: &str, now: i64) -> bool {
-    ts(rules, stats.get(key))
-        .map(|u| u > 0 && now < u)
-        .unwrap_or(false)
+    ts(rules, stats.get(key)).map(|u| u > 0 && now < u).unwrap_or(false)
 }
 
 /// `isProfileInCooldown`.
 pub fn in_cooldown(inp: &Inputs, id: &str, scope: &ModelScope) -> bool {
-    if let Some(p) = inp
-        .profiles
-        .get(id)
-        .and_then(|p| p.get("provider"))
-        .and_then(Value::as_str)
-    {
+    if let Some(p) = inp.profiles.get(id).and_then(|p| p.get("provider")).and_then(Value::as_str) {
         if matches!(normalize_provider(p).as_str(), "openrouter" | "kilocode") {
             return false;
         }
@@ -214,19 +208,14 @@ pub fn in_cooldown(inp: &Inputs, id: &str, scope: &ModelScope) -> bool {
     // a rate-limit cooldown on another model does not block this one
     if let ModelScope::Model(m) = scope {
         let reason = stats.get("cooldownReason").and_then(Value::as_str);
-        let cd_model = stats
-            .get("cooldownModel")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty());
+        let cd_model = stats.get("cooldownModel").and_then(Value::as_str).filter(|s| !s.is_empty());
         let bypass = match rules {
-            Rules::V4_5 | Rules::V5_28 => {
-                reason == Some("rate_limit") && cd_model.is_some_and(|c| c != m)
-            }
+            Rules::V4_5 | Rules::V5_28 => reason == Some("rate_limit") && cd_model.is_some_and(|c| c != m),
             Rules::V9_6 => {
-                model_scoped_reason(reason)
-                    && cd_model.is_some_and(|c| c != m)
-                    && !(active(rules, stats, "blockedUntil", inp.now)
-                        && !block_scoped_to_other_model(stats, scope))
+                // an active block for this model still holds the profile
+                let blocked_here =
+                    active(rules, stats, "blockedUntil", inp.now) && !block_scoped_to_other_model(stats, scope);
+                model_scoped_reason(reason) && cd_model.is_some_and(|c| c != m) && !blocked_here
             }
         };
         if bypass && !active(rules, stats, "disabledUntil", inp.now) {
@@ -267,24 +256,15 @@ impl Ineligible {
 }
 
 fn secret_string(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_str)
-        .map(|s| !s.trim().is_empty())
-        .unwrap_or(false)
+    v.and_then(Value::as_str).map(|s| !s.trim().is_empty()).unwrap_or(false)
 }
 
 fn cred_type(c: &Value) -> Option<&str> {
-    c.get("type")
-        .and_then(Value::as_str)
-        .or_else(|| c.get("mode").and_then(Value::as_str))
+    c.get("type").and_then(Value::as_str).or_else(|| c.get("mode").and_then(Value::as_str))
 }
 
 /// `credentialProviderCompatible` / `configuredProfileCompatible`.
-fn provider_compatible(
-    rules: Rules,
-    cred_provider: Option<&str>,
-    mode: Option<&str>,
-    auth_key: &str,
-) -> bool {
+fn provider_compatible(rules: Rules, cred_provider: Option<&str>, mode: Option<&str>, auth_key: &str) -> bool {
     let Some(p) = cred_provider else { return false };
     let p = provider_for_auth(rules, p);
     if p == auth_key {
@@ -317,18 +297,12 @@ pub fn eligibility(inp: &Inputs, auth_key: &str, id: &str) -> Result<(), Ineligi
             if inp.rules == Rules::V9_6 {
                 if let Some(k) = cred.get("key").and_then(Value::as_str) {
                     let l = k.trim().to_lowercase();
-                    if l.starts_with("openclaw")
-                        && l.contains("onboard")
-                        && l.contains("--auth-choice")
-                    {
+                    if l.starts_with("openclaw") && l.contains("onboard") && l.contains("--auth-choice") {
                         return Err(Ineligible::MalformedApiKey);
                     }
                 }
             }
-            if !secret_string(cred.get("key"))
-                && !secret_string(cred.get("apiKey"))
-                && cred.get("keyRef").is_none()
-            {
+            if !secret_string(cred.get("key")) && !secret_string(cred.get("apiKey")) && cred.get("keyRef").is_none() {
                 return Err(Ineligible::MissingCredential);
             }
             Ok(())
@@ -340,11 +314,7 @@ pub fn eligibility(inp: &Inputs, auth_key: &str, id: &str) -> Result<(), Ineligi
             match cred.get("expires") {
                 None => Ok(()),
                 Some(e) => match e.as_f64() {
-                    Some(f)
-                        if f.is_finite()
-                            && f > 0.0
-                            && !(inp.rules == Rules::V9_6 && f > 8.64e15) =>
-                    {
+                    Some(f) if f.is_finite() && f > 0.0 && !(inp.rules == Rules::V9_6 && f > 8.64e15) => {
                         if f as i64 - inp.now <= 0 {
                             Err(Ineligible::Expired)
                         } else {
@@ -401,36 +371,20 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
     let auth_key = provider_for_auth(rules, provider);
     let stored_m = Some(inp.order);
     let cfg_order = inp.cfg_auth("order");
-    let look = |m: Option<&Map<String, Value>>, p: &str| find_provider_value(m, p).map(id_list);
+    let look = |m: Option<&Map<String, Value>>, p: &str| find_provider_value(m, p).map(config_id_list);
     // stored orders are coerced on load: a non-array or empty list does not exist
-    let look_stored = |p: &str| {
-        find_provider_value(stored_m, p)
-            .filter(|v| v.is_array())
-            .map(id_list)
-            .filter(|l| !l.is_empty())
-    };
+    let look_stored =
+        |p: &str| find_provider_value(stored_m, p).filter(|v| v.is_array()).map(id_list).filter(|l| !l.is_empty());
     let direct_stored = look_stored(&auth_key).or_else(|| look_stored(&provider_key));
     let direct_config = look(cfg_order, &auth_key).or_else(|| look(cfg_order, &provider_key));
-    let alias =
-        rules == Rules::V5_28 && (auth_key == "openai-codex" || provider_key == "openai-codex");
+    let alias = rules == Rules::V5_28 && (auth_key == "openai-codex" || provider_key == "openai-codex");
     let alias_stored = if alias { look_stored("openai") } else { None };
-    let alias_config = if alias {
-        look(cfg_order, "openai")
-    } else {
-        None
-    };
+    let alias_config = if alias { look(cfg_order, "openai") } else { None };
 
     let store_ids: Vec<String> = inp
         .profiles
         .iter()
-        .filter(|(_, c)| {
-            provider_compatible(
-                rules,
-                c.get("provider").and_then(Value::as_str),
-                cred_type(c),
-                &auth_key,
-            )
-        })
+        .filter(|(_, c)| provider_compatible(rules, c.get("provider").and_then(Value::as_str), cred_type(c), &auth_key))
         .map(|(k, _)| k.clone())
         .collect();
     let explicit_profiles: Vec<String> = inp
@@ -440,15 +394,12 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
                 .filter(|(id, pc)| {
                     let pprov = pc.get("provider").and_then(Value::as_str);
                     match rules {
-                        Rules::V4_5 | Rules::V9_6 => pprov
-                            .map(|p| provider_for_auth(rules, p) == auth_key)
-                            .unwrap_or(false),
+                        Rules::V4_5 | Rules::V9_6 => {
+                            pprov.map(|p| provider_for_auth(rules, p) == auth_key).unwrap_or(false)
+                        }
                         Rules::V5_28 => {
-                            let mode = inp
-                                .profiles
-                                .get(*id)
-                                .and_then(cred_type)
-                                .or(pc.get("mode").and_then(Value::as_str));
+                            let mode =
+                                inp.profiles.get(*id).and_then(cred_type).or(pc.get("mode").and_then(Value::as_str));
                             provider_compatible(rules, pprov, mode, &auth_key)
                         }
                     }
@@ -465,9 +416,7 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
             let a = alias_stored
                 .clone()
                 .map(|x| (x, "stored order for `openai` (alias)"))
-                .or(alias_config
-                    .clone()
-                    .map(|x| (x, "config auth.order for `openai` (alias)")));
+                .or(alias_config.clone().map(|x| (x, "config auth.order for `openai` (alias)")));
             match a {
                 Some((a, src)) => {
                     let native: Vec<String> = store_ids
@@ -493,23 +442,11 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
             }
         }
     };
-    let explicit_from_store = match rules {
-        Rules::V9_6 => direct_stored.is_some(),
-        _ => {
-            direct_stored.is_some()
-                || (direct_config.is_none() && explicit.is_some() && alias_stored.is_some())
-        }
-    };
+    let explicit_from_store = direct_stored.is_some();
     let (base, base_source) = match &explicit {
         Some(e) => (e.clone(), "explicit order".to_string()),
-        None if !explicit_profiles.is_empty() => (
-            explicit_profiles.clone(),
-            "config auth.profiles".to_string(),
-        ),
-        None => (
-            store_ids.clone(),
-            "stored profiles of the provider".to_string(),
-        ),
+        None if !explicit_profiles.is_empty() => (explicit_profiles.clone(), "config auth.profiles".to_string()),
+        None => (store_ids.clone(), "stored profiles of the provider".to_string()),
     };
     let mut candidates: Vec<Candidate> = base
         .iter()
@@ -517,32 +454,23 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
             id: id.clone(),
             ineligible: eligibility(inp, &auth_key, id).err(),
             in_cooldown: in_cooldown(inp, id, scope),
-            unusable_until: inp
-                .usage
-                .get(id)
-                .and_then(|s| unusable_until(rules, s, scope))
-                .filter(|u| *u > inp.now),
+            unusable_until: inp.usage.get(id).and_then(|s| unusable_until(rules, s, scope)).filter(|u| *u > inp.now),
         })
         .collect();
-    let mut filtered: Vec<String> = candidates
-        .iter()
-        .filter(|c| c.ineligible.is_none())
-        .map(|c| c.id.clone())
-        .collect();
+    let mut filtered: Vec<String> =
+        candidates.iter().filter(|c| c.ineligible.is_none()).map(|c| c.id.clone()).collect();
     let all_missing = base.iter().all(|id| !inp.profiles.contains_key(id));
     let mut repaired = false;
+    // An order naming only missing ids falls back to the stored profiles. 2026.5.28 does so
+    // only when config lists profiles (a stale stored order yields no profile at all); 7.35
+    // and 9.6 also for a stored order, and then sort as if there were no explicit order.
     let fallback_allowed = match rules {
-        Rules::V4_5 => !explicit_profiles.is_empty(),
-        Rules::V5_28 => !explicit_profiles.is_empty() || explicit_from_store,
+        Rules::V4_5 | Rules::V5_28 => !explicit_profiles.is_empty(),
         Rules::V9_6 => explicit_from_store || !explicit_profiles.is_empty(),
     };
     if filtered.is_empty() && !base.is_empty() && all_missing && fallback_allowed {
-        filtered = store_ids
-            .iter()
-            .filter(|id| eligibility(inp, &auth_key, id).is_ok())
-            .cloned()
-            .collect();
-        repaired = rules != Rules::V4_5 && (explicit_from_store || !explicit_profiles.is_empty());
+        filtered = store_ids.iter().filter(|id| eligibility(inp, &auth_key, id).is_ok()).cloned().collect();
+        repaired = rules == Rules::V9_6;
         for id in &filtered {
             candidates.push(Candidate {
                 id: id.clone(),
@@ -557,25 +485,18 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
         }
     }
     let deduped = dedupe(filtered);
-    let until = |id: &String| {
-        inp.usage
-            .get(id)
-            .and_then(|s| unusable_until(rules, s, scope))
-            .unwrap_or(inp.now)
-    };
+    let until = |id: &String| inp.usage.get(id).and_then(|s| unusable_until(rules, s, scope)).unwrap_or(inp.now);
     let explicit_branch = explicit.as_ref().is_some_and(|e| !e.is_empty()) && !repaired;
     let order = if base.is_empty() {
         vec![]
     } else if explicit_branch {
-        let (avail, mut cooled): (Vec<String>, Vec<String>) = deduped
-            .into_iter()
-            .partition(|id| !in_cooldown(inp, id, scope));
+        let (avail, mut cooled): (Vec<String>, Vec<String>) =
+            deduped.into_iter().partition(|id| !in_cooldown(inp, id, scope));
         cooled.sort_by_key(until);
         avail.into_iter().chain(cooled).collect()
     } else {
-        let (mut avail, mut cooled): (Vec<String>, Vec<String>) = deduped
-            .into_iter()
-            .partition(|id| !in_cooldown(inp, id, scope));
+        let (mut avail, mut cooled): (Vec<String>, Vec<String>) =
+            deduped.into_iter().partition(|id| !in_cooldown(inp, id, scope));
         let type_score = |id: &String| match inp.profiles.get(id).and_then(cred_type) {
             Some("oauth") => 0,
             Some("token") => 1,
@@ -595,12 +516,7 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
                     .unwrap_or(false);
             expired as i32
         };
-        let last_used = |id: &String| {
-            inp.usage
-                .get(id)
-                .and_then(|s| num_field(s, "lastUsed"))
-                .unwrap_or(0)
-        };
+        let last_used = |id: &String| inp.usage.get(id).and_then(|s| num_field(s, "lastUsed")).unwrap_or(0);
         avail.sort_by_key(|id| (type_score(id), expiry_score(id), last_used(id)));
         cooled.sort_by_key(until);
         avail.into_iter().chain(cooled).collect()
@@ -627,10 +543,7 @@ pub enum PinWrite {
     /// remove the three `authProfileOverride*` keys
     Clear,
     /// set an `auto` pin
-    SetAuto {
-        profile: String,
-        compaction_count: i64,
-    },
+    SetAuto { profile: String, compaction_count: i64 },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -650,6 +563,51 @@ pub struct SessionTrace {
     pub order: OrderTrace,
 }
 
+/// `resolveProviderModelRouteAuthRequirement`: which kind of route a credential type serves.
+fn route_auth_requirement(t: Option<&str>) -> Option<&'static str> {
+    match t {
+        Some("oauth" | "token") => Some("subscription"),
+        Some("api_key" | "aws-sdk") => Some("api-key"),
+        _ => None,
+    }
+}
+
+/// OpenAI models that 2026.9.6's bundled catalog serves through BOTH an API-key and a
+/// subscription route (resolveProviderModelRoutes -> 2 routes); other ids are
+/// "indeterminate". Config-defined model routes are not modelled.
+const DUAL_ROUTE_OPENAI_MODELS_9_6: &[&str] = &[
+    "gpt-6-astra",
+    "gpt-6-sol",
+    "gpt-6-luna",
+    "gpt-5.6-sol",
+    "gpt-5.6-terra",
+    "gpt-5.6-luna",
+    "gpt-5.5",
+    "gpt-5.5-pro",
+    "gpt-5.4",
+    "gpt-5.4-pro",
+    "gpt-5.4-mini",
+];
+/// 2026.9.6's default agent model, used when neither the session nor the config names one.
+const DEFAULT_MODEL_9_6: &str = "gpt-6-astra";
+
+/// Whether the model this session's turn runs on has more than one route (2026.9).
+fn dual_route_model(inp: &Inputs, provider: &str, s: &Session) -> bool {
+    if normalize_provider(provider) != "openai" {
+        return false;
+    }
+    let configured = inp
+        .cfg
+        .and_then(|c| c.pointer("/agents/defaults/model"))
+        .and_then(|m| m.get("primary").or(Some(m)))
+        .and_then(Value::as_str)
+        .map(|m| m.rsplit_once('/').map_or(m, |(_, id)| id))
+        .map(|m| m.split('@').next().unwrap_or(m).to_owned());
+    let model = s.model.clone().or(configured).unwrap_or_else(|| DEFAULT_MODEL_9_6.to_owned());
+    let model = model.trim().to_lowercase();
+    DUAL_ROUTE_OPENAI_MODELS_9_6.contains(&model.as_str())
+}
+
 fn session_scope(rules: Rules, s: &Session) -> ModelScope {
     match (rules, &s.model) {
         (Rules::V9_6, Some(m)) => ModelScope::Model(m.clone()),
@@ -658,40 +616,42 @@ fn session_scope(rules: Rules, s: &Session) -> ModelScope {
 }
 
 /// `resolveSessionAuthProfileOverride` (<= 2026.7) / `resolveSessionAuthSelection` (2026.8+).
-pub fn resolve_session(
+pub fn resolve_session(inp: &Inputs, provider: &str, s: &Session, new_session: bool) -> SessionTrace {
+    let order_trace = resolve_order(inp, provider, &session_scope(inp.rules, s));
+    resolve_session_with_order(inp, provider, s, new_session, order_trace)
+}
+
+/// The model scope a session's cooldown checks use (the order depends only on this, so callers
+/// resolving many sessions compute one order per scope).
+pub fn session_scope_of(rules: Rules, s: &Session) -> ModelScope {
+    session_scope(rules, s)
+}
+
+/// `resolve_session` with the order already resolved for `session_scope_of(rules, s)`.
+pub fn resolve_session_with_order(
     inp: &Inputs,
     provider: &str,
     s: &Session,
     new_session: bool,
+    order_trace: OrderTrace,
 ) -> SessionTrace {
     let rules = inp.rules;
     let scope = session_scope(rules, s);
-    let order_trace = resolve_order(inp, provider, &scope);
     let order = order_trace.order.clone();
     let auth_key = provider_for_auth(rules, provider);
     let mut steps: Vec<String> = vec![];
     let raw_pin = s.pin.clone();
-    let mut current = raw_pin
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned);
+    let mut current = raw_pin.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
     let compaction_is_num = s.pin_compaction.as_ref().is_some_and(Value::is_number);
     let (source, inferred) = match (&s.pin_source, rules) {
         (Some(src), Rules::V9_6) if !src.is_empty() => (Some(src.clone()), false),
         (Some(src), Rules::V4_5 | Rules::V5_28) => (Some(src.clone()), false),
         _ if current.is_none() => (None, false),
-        _ => (
-            Some(if compaction_is_num { "auto" } else { "user" }.to_string()),
-            true,
-        ),
+        _ => (Some(if compaction_is_num { "auto" } else { "user" }.to_string()), true),
     };
     let is_user = matches!(source.as_deref(), Some("user") | Some("user-link"));
     let mut write = PinWrite::None;
-    let mut finish = |profile: Option<String>,
-                      src: Option<String>,
-                      steps: Vec<String>,
-                      write: PinWrite| SessionTrace {
+    let mut finish = |profile: Option<String>, src: Option<String>, steps: Vec<String>, write: PinWrite| SessionTrace {
         rules,
         provider: normalize_provider(provider),
         pin: raw_pin.clone(),
@@ -704,47 +664,40 @@ pub fn resolve_session(
         order: order_trace.clone(),
     };
     if let (Some(p), Some(src)) = (&current, &source) {
-        steps.push(format!(
-            "pinned to {p} (source {src}{})",
-            if inferred { ", inferred" } else { "" }
-        ));
+        steps.push(format!("pinned to {p} (source {src}{})", if inferred { ", inferred" } else { "" }));
     } else {
         steps.push("not pinned".into());
     }
     let compatible = |id: &str| {
         inp.profiles
             .get(id)
-            .map(|c| {
-                provider_compatible(
-                    rules,
-                    c.get("provider").and_then(Value::as_str),
-                    cred_type(c),
-                    &auth_key,
-                )
-            })
+            .map(|c| provider_compatible(rules, c.get("provider").and_then(Value::as_str), cred_type(c), &auth_key))
             .unwrap_or(false)
     };
     // (1) dangling pin
     if let Some(p) = current.clone() {
         if !inp.profiles.contains_key(&p) {
-            let keep = rules == Rules::V9_6
-                && is_user
-                && p.split_once(':')
-                    .map(|(pp, _)| normalize_provider(pp) == auth_key)
-                    .unwrap_or(false);
+            // 2026.9 keeps a missing user pin when it still names this provider: by its
+            // config entry, else its id prefix, else (no `:`) the session's provider.
+            let pinned_provider = inp
+                .cfg_auth("profiles")
+                .and_then(|m| m.get(&p))
+                .and_then(|pc| pc.get("provider"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| p.split_once(':').map(|(pp, _)| pp.to_owned()))
+                .or_else(|| s.provider_override.clone())
+                .unwrap_or_else(|| provider.to_owned());
+            let keep = rules == Rules::V9_6 && is_user && provider_for_auth(rules, &pinned_provider) == auth_key;
             if keep {
-                steps.push(format!(
-                    "{p} does not exist, but a user pin naming this provider is kept (2026.9)"
-                ));
+                steps.push(format!("{p} does not exist, but a user pin naming this provider is kept (2026.9)"));
                 return finish(Some(p), Some("user".into()), steps, PinWrite::None);
             }
             steps.push(format!("{p} does not exist: the pin is cleared"));
             write = PinWrite::Clear;
             current = None;
         } else if !compatible(&p) {
-            steps.push(format!(
-                "{p} is not a {auth_key} profile: the pin is cleared"
-            ));
+            steps.push(format!("{p} is not a {auth_key} profile: the pin is cleared"));
             write = PinWrite::Clear;
             current = None;
         }
@@ -752,19 +705,14 @@ pub fn resolve_session(
     let current_is_user = is_user && current.is_some();
     if rules == Rules::V9_6 && current_is_user {
         let p = current.clone().unwrap();
-        steps.push(format!(
-            "user pin kept as is (2026.9 never rotates user pins): {p}"
-        ));
+        steps.push(format!("user pin kept as is (2026.9 never rotates user pins): {p}"));
         return finish(Some(p), Some("user".into()), steps, write);
     }
     // (3) auto pin outside the order
     if let Some(p) = current.clone() {
         let exempt = rules == Rules::V5_28 && source.as_deref() == Some("user");
         if !order.is_empty() && !order.contains(&p) && !exempt {
-            steps.push(format!(
-                "{p} is not in the effective order ({}): the pin is cleared",
-                order.join(", ")
-            ));
+            steps.push(format!("{p} is not in the effective order ({}): the pin is cleared", order.join(", ")));
             write = PinWrite::Clear;
             current = None;
         }
@@ -775,34 +723,20 @@ pub fn resolve_session(
     }
     let cd = |id: &str| in_cooldown(inp, id, &scope);
     let compaction = s.compaction_count.unwrap_or(0);
-    let set_or_keep = |next: String,
-                       steps: Vec<String>,
-                       write: PinWrite,
-                       finish: &mut dyn FnMut(
-        Option<String>,
-        Option<String>,
-        Vec<String>,
-        PinWrite,
-    ) -> SessionTrace| {
-        let same =
-            Some(next.as_str()) == s.pin.as_deref() && s.pin_source.as_deref() == Some("auto");
-        let needs = match rules {
-            Rules::V9_6 => !same,
-            _ => {
-                !same
-                    || s.pin_compaction.as_ref().and_then(Value::as_f64) != Some(compaction as f64)
-            }
+    let set_or_keep =
+        |next: String,
+         steps: Vec<String>,
+         write: PinWrite,
+         finish: &mut dyn FnMut(Option<String>, Option<String>, Vec<String>, PinWrite) -> SessionTrace| {
+            let same = Some(next.as_str()) == s.pin.as_deref() && s.pin_source.as_deref() == Some("auto");
+            let needs = match rules {
+                Rules::V9_6 => !same,
+                _ => !same || s.pin_compaction.as_ref().and_then(Value::as_f64) != Some(compaction as f64),
+            };
+            let w =
+                if needs { PinWrite::SetAuto { profile: next.clone(), compaction_count: compaction } } else { write };
+            finish(Some(next), Some("auto".into()), steps, w)
         };
-        let w = if needs {
-            PinWrite::SetAuto {
-                profile: next.clone(),
-                compaction_count: compaction,
-            }
-        } else {
-            write
-        };
-        finish(Some(next), Some("auto".into()), steps, w)
-    };
 
     if rules == Rules::V9_6 {
         // (6) every profile globally unusable
@@ -823,11 +757,7 @@ pub fn resolve_session(
         };
         if order.iter().all(|id| globally(id)) {
             steps.push("every profile in the order is unusable: no profile is chosen".into());
-            let w = if current.is_some() {
-                PinWrite::Clear
-            } else {
-                write
-            };
+            let w = if current.is_some() { PinWrite::Clear } else { write };
             return finish(None, None, steps, w);
         }
         let unavailable = |id: &str| cd(id);
@@ -855,33 +785,42 @@ pub fn resolve_session(
         } else {
             None
         };
-        let should_rotate =
-            current.is_some() && !new_session && (current_unavailable || retryable.is_some());
+        let should_rotate = current.is_some() && !new_session && (current_unavailable || retryable.is_some());
+        // When the model is served both by subscription and by API key, an unusable pin only
+        // rotates among profiles of its own kind — an unusable API key stays pinned rather
+        // than moving the session onto someone's subscription, and vice versa.
+        let kind = |id: &str| {
+            route_auth_requirement(inp.profiles.get(id).and_then(cred_type).or_else(|| {
+                inp.cfg_auth("profiles").and_then(|m| m.get(id)).and_then(|pc| pc.get("mode")).and_then(Value::as_str)
+            }))
+        };
+        let current_kind = match &current {
+            Some(c) if should_rotate && retryable.is_none() && dual_route_model(inp, provider, s) => kind(c),
+            _ => None,
+        };
+        let rotation: Vec<String> = match current_kind {
+            Some(k) => order.iter().filter(|id| kind(id) == Some(k)).cloned().collect(),
+            None => order.clone(),
+        };
         let pick = |active_id: Option<&str>| -> Option<String> {
-            let start = active_id.and_then(|a| order.iter().position(|x| x == a));
-            let n = order.len();
+            let start = active_id.and_then(|a| rotation.iter().position(|x| x == a));
+            let n = rotation.len();
             for off in 1..=n {
                 let i = match start {
                     Some(st) => (st + off) % n,
                     None => off - 1,
                 };
-                if !unavailable(&order[i]) {
-                    return Some(order[i].clone());
+                if !unavailable(&rotation[i]) {
+                    return Some(rotation[i].clone());
                 }
             }
-            start
-                .map(|s| order[s].clone())
-                .or_else(|| order.first().cloned())
+            start.map(|s| rotation[s].clone()).or_else(|| rotation.first().cloned())
         };
         let next = if let Some(r) = retryable {
             steps.push(format!("{r} recovered from a rate limit and comes earlier in the explicit order: the auto pin moves back to it"));
             Some(r)
         } else if new_session || should_rotate {
-            let from = if current_unavailable {
-                None
-            } else {
-                current.as_deref()
-            };
+            let from = if current_unavailable { None } else { current.as_deref() };
             let n = pick(from);
             if new_session {
                 steps.push(format!(
@@ -898,10 +837,7 @@ pub fn resolve_session(
             n
         } else if current.is_none() {
             let n = pick(None);
-            steps.push(format!(
-                "no pin: first usable profile in the order: {}",
-                n.clone().unwrap_or_default()
-            ));
+            steps.push(format!("no pin: first usable profile in the order: {}", n.clone().unwrap_or_default()));
             n
         } else {
             steps.push(format!("auto pin kept: {}", current.clone().unwrap()));
@@ -914,13 +850,7 @@ pub fn resolve_session(
     }
 
     // 2026.4.5 / 2026.5.28
-    let pick_first = || {
-        order
-            .iter()
-            .find(|id| !cd(id))
-            .cloned()
-            .or_else(|| order.first().cloned())
-    };
+    let pick_first = || order.iter().find(|id| !cd(id)).cloned().or_else(|| order.first().cloned());
     let pick_next = |active_id: &str| -> Option<String> {
         let Some(i) = order.iter().position(|x| x == active_id) else {
             return pick_first();
@@ -934,17 +864,9 @@ pub fn resolve_session(
         }
         Some(order[i].clone())
     };
-    let stored_compaction = s
-        .pin_compaction
-        .as_ref()
-        .and_then(|v| v.as_f64())
-        .map(|f| f as i64)
-        .unwrap_or(compaction);
+    let stored_compaction = s.pin_compaction.as_ref().and_then(|v| v.as_f64()).map(|f| f as i64).unwrap_or(compaction);
     let replacement = if rules == Rules::V5_28 {
-        current
-            .as_deref()
-            .filter(|c| cd(c))
-            .and_then(|c| order.iter().find(|id| id.as_str() != c && !cd(id)).cloned())
+        current.as_deref().filter(|c| cd(c)).and_then(|c| order.iter().find(|id| id.as_str() != c && !cd(id)).cloned())
     } else {
         None
     };
@@ -952,10 +874,9 @@ pub fn resolve_session(
         steps.push(format!("{} is in cooldown: replaced by the first usable profile {r} and re-tagged auto (2026.5.28 does this even to user pins)", current.clone().unwrap()));
         current = None;
     }
-    if source.as_deref() == Some("user") && current.is_some() && !new_session {
-        let p = current.unwrap();
+    if let (Some("user"), Some(p), false) = (source.as_deref(), &current, new_session) {
         steps.push(format!("user pin kept: {p}"));
-        return finish(Some(p), Some("user".into()), steps, write);
+        return finish(Some(p.clone()), Some("user".into()), steps, write);
     }
     let next = if let Some(r) = replacement {
         Some(r)
@@ -964,21 +885,18 @@ pub fn resolve_session(
             Some(c) => pick_next(c),
             None => pick_first(),
         };
-        steps.push(format!(
-            "/new: the pin rotates to the next usable profile: {}",
-            n.clone().unwrap_or_default()
-        ));
+        steps.push(format!("/new: the pin rotates to the next usable profile: {}", n.clone().unwrap_or_default()));
         n
     } else if current.is_some() && compaction > stored_compaction {
         let n = pick_next(current.as_deref().unwrap());
-        steps.push(format!("compacted since pinned ({compaction} > {stored_compaction}): the auto pin rotates to {}", n.clone().unwrap_or_default()));
+        steps.push(format!(
+            "compacted since pinned ({compaction} > {stored_compaction}): the auto pin rotates to {}",
+            n.clone().unwrap_or_default()
+        ));
         n
     } else if current.is_none() || cd(current.as_deref().unwrap()) {
         let n = pick_first();
-        steps.push(format!(
-            "first usable profile in the order: {}",
-            n.clone().unwrap_or_default()
-        ));
+        steps.push(format!("first usable profile in the order: {}", n.clone().unwrap_or_default()));
         n
     } else {
         steps.push(format!("auto pin kept: {}", current.clone().unwrap()));
@@ -1010,32 +928,17 @@ pub fn usage_source(inp: &Inputs, order: &OrderTrace, session: Option<&Session>)
     order
         .order
         .iter()
-        .find(|id| {
-            matches!(
-                inp.profiles.get(*id).and_then(cred_type),
-                Some("oauth") | Some("token")
-            )
-        })
+        .find(|id| matches!(inp.profiles.get(*id).and_then(cred_type), Some("oauth") | Some("token")))
         .cloned()
 }
 
 /// `resolveAuthProfileDisplayLabel`: `id (displayName)`, else `id (email)`, else `id`, where
 /// config beats the credential for each field and a credential displayName beats a config
 /// email. The token's own email claim is never consulted — which is how labels come to lie.
-pub fn display_label(
-    cfg: Option<&Value>,
-    profiles: &Map<String, Value>,
-    id: &str,
-) -> (String, &'static str) {
-    let pc = cfg
-        .and_then(|c| c.get("auth"))
-        .and_then(|a| a.get("profiles"))
-        .and_then(|p| p.get(id));
+pub fn display_label(cfg: Option<&Value>, profiles: &Map<String, Value>, id: &str) -> (String, &'static str) {
+    let pc = cfg.and_then(|c| c.get("auth")).and_then(|a| a.get("profiles")).and_then(|p| p.get(id));
     let cred = profiles.get(id);
-    let field = |v: Option<&Value>, k: &str| {
-        v.and_then(|v| str_field(v, k))
-            .filter(|s| !s.trim().is_empty())
-    };
+    let field = |v: Option<&Value>, k: &str| v.and_then(|v| str_field(v, k)).filter(|s| !s.trim().is_empty());
     let pick = [
         (field(pc, "displayName"), "config displayName"),
         (field(cred, "displayName"), "credential displayName"),
@@ -1052,18 +955,9 @@ pub fn display_label(
 
 /// `resolveModelAuthLabel`: the label `/status` prints for a session — it follows the pin when
 /// the pinned credential exists and fits the provider, else the order's first profile.
-pub fn session_label(
-    inp: &Inputs,
-    provider: &str,
-    s: &Session,
-) -> Option<(String, &'static str, String)> {
+pub fn session_label(inp: &Inputs, provider: &str, s: &Session) -> Option<(String, &'static str, String)> {
     let auth_key = provider_for_auth(inp.rules, provider);
-    let pin = s
-        .pin
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned);
+    let pin = s.pin.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
     let mut cands: Vec<String> = pin.iter().cloned().collect();
     let order = resolve_order(inp, provider, &ModelScope::Unscoped).order;
     if let Some(p) = &pin {
@@ -1076,12 +970,7 @@ pub fn session_label(
         let Some(c) = inp.profiles.get(&id) else {
             continue;
         };
-        if !provider_compatible(
-            inp.rules,
-            c.get("provider").and_then(Value::as_str),
-            cred_type(c),
-            &auth_key,
-        ) {
+        if !provider_compatible(inp.rules, c.get("provider").and_then(Value::as_str), cred_type(c), &auth_key) {
             continue;
         }
         let kind = match cred_type(c) {

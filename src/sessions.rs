@@ -50,8 +50,7 @@ fn s(v: Option<Value>) -> Option<String> {
     }
 }
 fn n(v: &Option<Value>) -> Option<i64> {
-    v.as_ref()
-        .and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
+    v.as_ref().and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
 }
 
 /// Summarize one entry's JSON. `Err` carries what is wrong with it.
@@ -101,9 +100,7 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
         buf.resize(start + want, 0);
         let mut got = 0;
         while got < want {
-            let k = f
-                .read(&mut buf[start + got..])
-                .map_err(|e| Error::io(path, e))?;
+            let k = f.read(&mut buf[start + got..]).map_err(|e| Error::io(path, e))?;
             if k == 0 {
                 *eof = true;
                 break;
@@ -115,20 +112,14 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
     };
     fill(&mut buf, CHUNK, &mut eof)?;
     if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return Err(Error::bad(
-            path,
-            "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects",
-        ));
+        return Err(Error::bad(path, "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects"));
     }
     let mut pos = jsondoc::skip_ws(&buf, 0);
     if pos >= buf.len() {
         return Err(Error::bad(path, "is empty"));
     }
     if buf[pos] != b'{' {
-        return Err(Error::bad(
-            path,
-            "is not a JSON object (sessions.json maps session keys to entries)",
-        ));
+        return Err(Error::bad(path, "is not a JSON object (sessions.json maps session keys to entries)"));
     }
     pos += 1;
     let mut consumed = 0usize; // bytes dropped from the front of buf
@@ -174,10 +165,7 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
                 if after < buf.len() {
                     return Err(Error::bad(
                         path,
-                        format!(
-                            "trailing characters after the JSON object at byte {}",
-                            consumed + after
-                        ),
+                        format!("trailing characters after the JSON object at byte {}", consumed + after),
                     ));
                 }
                 if !eof {
@@ -197,9 +185,7 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
             Ok(Some((key, span, end))) => {
                 match summarize(&key, &buf[span.clone()]) {
                     Ok(sess) => out.push(sess),
-                    Err(e) => {
-                        warnings.push(format!("{}: session '{key}': {e}; skipped", path.display()))
-                    }
+                    Err(e) => warnings.push(format!("{}: session '{key}': {e}; skipped", path.display())),
                 }
                 pos = end;
                 first = false;
@@ -208,11 +194,7 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
                 if eof {
                     return Err(Error::bad(
                         path,
-                        format!(
-                            "is not valid JSON: {} at byte {}",
-                            e.what,
-                            consumed + e.offset
-                        ),
+                        format!("is not valid JSON: {} at byte {}", e.what, consumed + e.offset),
                     ));
                 }
                 // keep the unfinished member, read more (grow when one entry exceeds a chunk)
@@ -245,10 +227,7 @@ pub fn read_session_nodes(db: &crate::store::RoDb) -> Result<(Vec<Session>, Vec<
         let (key, json) = row.map_err(|e| Error::sqlite(&db.path, e))?;
         match summarize(&key, json.as_bytes()) {
             Ok(s) => out.push(s),
-            Err(e) => warnings.push(format!(
-                "{}#session_nodes[{key}]: {e}; skipped",
-                db.path.display()
-            )),
+            Err(e) => warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
         }
     }
     Ok((out, warnings))
@@ -269,11 +248,7 @@ mod tests {
                 serde_json::json!({"sessionId": format!("s{i}"), "updatedAt": i, "authProfileOverride": if i % 7 == 0 { Value::from("p") } else { Value::Null }, "blob": "x".repeat(i % 300)}),
             );
         }
-        std::fs::write(
-            &p,
-            jsondoc::to_bytes(&Value::Object(m), jsondoc::Style::SESSIONS_FILE),
-        )
-        .unwrap();
+        std::fs::write(&p, jsondoc::to_bytes(&Value::Object(m), jsondoc::Style::SESSIONS_FILE)).unwrap();
         let (s, w) = read_sessions_file(&p).unwrap();
         assert!(w.is_empty());
         assert_eq!(s.len(), 30_000);
@@ -287,10 +262,7 @@ mod tests {
         let p = dir.path().join("sessions.json");
         std::fs::write(&p, b"{\n  \"a\": {\"x\": 1},\n  \"b\": {\"x\": ").unwrap();
         let e = read_sessions_file(&p).unwrap_err().to_string();
-        assert!(
-            e.contains("sessions.json") && e.contains("not valid JSON"),
-            "{e}"
-        );
+        assert!(e.contains("sessions.json") && e.contains("not valid JSON"), "{e}");
         std::fs::write(&p, b"{\"a\": 1, \"b\": {}}").unwrap();
         let (s, w) = read_sessions_file(&p).unwrap();
         assert_eq!(s.len(), 1);

@@ -162,18 +162,8 @@ pub fn active_window(stats: Option<&Value>, now: i64) -> Option<Window> {
     let st = stats?;
     let mut best: Option<Window> = None;
     for (kind, until_k, reason_k, model_k) in [
-        (
-            "cooldown",
-            "cooldownUntil",
-            "cooldownReason",
-            Some("cooldownModel"),
-        ),
-        (
-            "blocked",
-            "blockedUntil",
-            "blockedReason",
-            Some("blockedModel"),
-        ),
+        ("cooldown", "cooldownUntil", "cooldownReason", Some("cooldownModel")),
+        ("blocked", "blockedUntil", "blockedReason", Some("blockedModel")),
         ("disabled", "disabledUntil", "disabledReason", None),
     ] {
         if let Some(u) = num_field(st, until_k).filter(|u| *u > now) {
@@ -199,10 +189,7 @@ pub fn repo_matches(state: &State, slot_cred: Option<&Value>) -> Vec<RepoMatch> 
         let access = str_field(c, "access");
         (
             str_field(c, "accountId"),
-            access
-                .as_deref()
-                .and_then(token::decode_claims)
-                .and_then(|c| c.account_id),
+            access.as_deref().and_then(token::decode_claims).and_then(|c| c.account_id),
             access.map(|a| token::secret_hash(&a)),
             str_field(c, "refresh").map(|r| token::secret_hash(&r)),
         )
@@ -230,9 +217,7 @@ pub fn order_report(agent: &AgentState, trace: &OrderTrace) -> OrderReport {
         .as_ref()
         .and_then(|_| {
             agent.auth.origin.iter().find(|(k, _)| {
-                k.strip_prefix("order/")
-                    .map(|p| resolve::normalize_provider(p) == trace.provider)
-                    .unwrap_or(false)
+                k.strip_prefix("order/").map(|p| resolve::normalize_provider(p) == trace.provider).unwrap_or(false)
             })
         })
         .map(|(_, v)| v.clone());
@@ -258,10 +243,7 @@ pub fn build(
     let first = state.agents.first();
     let slot_cred = first.and_then(|a| a.auth.profiles.get(&state.active_slot));
     let candidates = repo_matches(state, slot_cred);
-    let matches = candidates
-        .iter()
-        .find(|m| m.full())
-        .map(|m| m.repo_id.clone());
+    let matches = candidates.iter().find(|m| m.full()).map(|m| m.repo_id.clone());
     let mut agents = vec![];
     for a in &state.agents {
         let rules = rules_override.unwrap_or(a.default_rules());
@@ -289,11 +271,8 @@ pub fn build(
         let user_facing = a.sessions.iter().filter(|s| s.is_user_facing()).count();
         let pinned = a.sessions.iter().filter(|s| s.pin.is_some()).count();
         let selected: Vec<&Session> = if let Some(k) = &filter.session {
-            let found: Vec<&Session> = a
-                .sessions
-                .iter()
-                .filter(|s| s.key == *k || s.key.eq_ignore_ascii_case(k))
-                .collect();
+            let found: Vec<&Session> =
+                a.sessions.iter().filter(|s| s.key == *k || s.key.eq_ignore_ascii_case(k)).collect();
             if found.is_empty() && state.agents.len() == 1 {
                 return Err(crate::error::Error::NotFound(format!(
                     "no session '{k}' in agent {} ({} sessions)",
@@ -309,9 +288,7 @@ pub fn build(
             // most recent first; a partial sort is enough for the top N of 100k
             let limit = filter.limit.max(1);
             if v.len() > limit {
-                v.select_nth_unstable_by_key(limit - 1, |s| {
-                    std::cmp::Reverse(s.updated_at.unwrap_or(i64::MIN))
-                });
+                v.select_nth_unstable_by_key(limit - 1, |s| std::cmp::Reverse(s.updated_at.unwrap_or(i64::MIN)));
                 v.truncate(limit);
             }
             v.sort_by_key(|s| std::cmp::Reverse(s.updated_at.unwrap_or(i64::MIN)));
@@ -364,11 +341,7 @@ pub fn build(
             warnings: a.warnings.clone(),
         });
     }
-    let pref_exists = state.preference.as_ref().map(|p| {
-        first
-            .map(|a| a.map_profile_id(p).is_some())
-            .unwrap_or(false)
-    });
+    let pref_exists = state.preference.as_ref().map(|p| first.map(|a| a.map_profile_id(p).is_some()).unwrap_or(false));
     Ok(StatusReport {
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION"),
@@ -390,11 +363,7 @@ pub fn build(
             explicit: state.active_slot_explicit,
             exists: slot_cred.is_some(),
             repo_path: state.repo.as_ref().map(|r| rel(state, &r.path)),
-            repo_profiles: state
-                .repo
-                .as_ref()
-                .map(|r| r.profiles.keys().cloned().collect())
-                .unwrap_or_default(),
+            repo_profiles: state.repo.as_ref().map(|r| r.profiles.keys().cloned().collect()).unwrap_or_default(),
             matches,
             candidates,
         },
@@ -438,17 +407,8 @@ fn table(rows: &[Vec<String>]) -> String {
 
 pub fn render(r: &StatusReport, now: i64) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "OpenClaw state  {}  (from {})",
-        r.state_dir, r.state_dir_source
-    );
-    let _ = writeln!(
-        o,
-        "config          {}  ({})",
-        r.config.path,
-        if r.config.exists { "read" } else { "absent" }
-    );
+    let _ = writeln!(o, "OpenClaw state  {}  (from {})", r.state_dir, r.state_dir_source);
+    let _ = writeln!(o, "config          {}  ({})", r.config.path, if r.config.exists { "read" } else { "absent" });
     let pref = match (&r.preference.profile, r.preference.exists_in_store) {
         (Some(p), Some(true)) => p.clone(),
         (Some(p), _) => format!("{p}  (no such profile!)"),
@@ -462,15 +422,10 @@ pub fn render(r: &StatusReport, now: i64) -> String {
         format!("{} (no external repo)", slot.id)
     } else {
         match &slot.matches {
-            Some(m) => format!(
-                "{} holds repo identity '{m}' (accountId, workspace, access, refresh all match)",
-                slot.id
-            ),
-            None => format!(
-                "{} matches NO repo identity in {}",
-                slot.id,
-                slot.repo_path.clone().unwrap_or_default()
-            ),
+            Some(m) => {
+                format!("{} holds repo identity '{m}' (accountId, workspace, access, refresh all match)", slot.id)
+            }
+            None => format!("{} matches NO repo identity in {}", slot.id, slot.repo_path.clone().unwrap_or_default()),
         }
     };
     let _ = writeln!(o, "active slot     {slot_line}");
@@ -479,20 +434,9 @@ pub fn render(r: &StatusReport, now: i64) -> String {
     }
     for a in &r.agents {
         let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "agent {}{} — layout {}",
-            a.id,
-            if a.default { " (default)" } else { "" },
-            a.layout.name()
-        );
+        let _ = writeln!(o, "agent {}{} — layout {}", a.id, if a.default { " (default)" } else { "" }, a.layout.name());
         let _ = writeln!(o, "  {}", a.layout_description);
-        let _ = writeln!(
-            o,
-            "  rules: OpenClaw {}; live Codex provider: {}",
-            a.rules.name(),
-            a.provider
-        );
+        let _ = writeln!(o, "  rules: OpenClaw {}; live Codex provider: {}", a.rules.name(), a.provider);
         if let Some(ro) = &a.read_only_reason {
             let _ = writeln!(o, "  read-only: {ro}");
         }
@@ -534,10 +478,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             o,
             "    stored     {}{}",
             list(&ord.stored),
-            ord.stored_from
-                .as_ref()
-                .map(|f| format!("   [{f}]"))
-                .unwrap_or_default()
+            ord.stored_from.as_ref().map(|f| format!("   [{f}]")).unwrap_or_default()
         );
         let _ = writeln!(o, "    config     {}", list(&ord.configured));
         let eff: Vec<String> = ord
@@ -550,51 +491,22 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                     .find(|c| &c.id == id)
                     .and_then(|c| c.unusable_until.filter(|_| c.in_cooldown))
                 {
-                    Some(u) => format!(
-                        "{id} (unusable until {}, {})",
-                        rfc3339_ms(u),
-                        relative(u, now)
-                    ),
+                    Some(u) => format!("{id} (unusable until {}, {})", rfc3339_ms(u), relative(u, now)),
                     None => id.clone(),
                 }
             })
             .collect();
         let _ = writeln!(
             o,
-            "    effective  {}   [{}{}]",
-            if eff.is_empty() {
-                "— (no eligible profile)".into()
-            } else {
-                eff.join(", ")
-            },
-            ord.explicit_source
-                .clone()
-                .map(|s| format!("{s} order"))
-                .unwrap_or_else(|| ord.base_source.clone()),
-            ""
+            "    effective  {}   [{}]",
+            if eff.is_empty() { "— (no eligible profile)".into() } else { eff.join(", ") },
+            ord.explicit_source.clone().map(|s| format!("{s} order")).unwrap_or_else(|| ord.base_source.clone()),
         );
         for c in ord.candidates.iter().filter(|c| c.ineligible.is_some()) {
-            let _ = writeln!(
-                o,
-                "    skipped    {}: {}",
-                c.id,
-                c.ineligible.as_ref().unwrap().describe()
-            );
+            let _ = writeln!(o, "    skipped    {}: {}", c.id, c.ineligible.as_ref().unwrap().describe());
         }
-        let lg: Vec<String> = a
-            .last_good
-            .iter()
-            .map(|(k, v)| format!("{k} → {}", v.as_str().unwrap_or("?")))
-            .collect();
-        let _ = writeln!(
-            o,
-            "  lastGood: {}",
-            if lg.is_empty() {
-                "—".into()
-            } else {
-                lg.join(", ")
-            }
-        );
+        let lg: Vec<String> = a.last_good.iter().map(|(k, v)| format!("{k} → {}", v.as_str().unwrap_or("?"))).collect();
+        let _ = writeln!(o, "  lastGood: {}", if lg.is_empty() { "—".into() } else { lg.join(", ") });
         let _ = writeln!(o, "  profiles ({}):", a.profiles.len());
         let mut rows = vec![vec![
             "ID".to_string(),
@@ -629,10 +541,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                         "{} {}{}",
                         w.kind,
                         relative(w.until, now),
-                        w.reason
-                            .as_ref()
-                            .map(|r| format!(" ({r})"))
-                            .unwrap_or_default()
+                        w.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
                     )
                 })
                 .unwrap_or_else(|| "—".into());
@@ -646,13 +555,8 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 acct,
                 p.user_id.clone().unwrap_or_else(|| "—".into()),
                 email,
-                v.plan
-                    .clone()
-                    .or_else(|| v.claims.as_ref().and_then(|c| c.plan.clone()))
-                    .unwrap_or_else(|| "—".into()),
-                v.expires
-                    .map(|e| relative(e, now))
-                    .unwrap_or_else(|| "—".into()),
+                v.plan.clone().or_else(|| v.claims.as_ref().and_then(|c| c.plan.clone())).unwrap_or_else(|| "—".into()),
+                v.expires.map(|e| relative(e, now)).unwrap_or_else(|| "—".into()),
                 window,
                 token_s,
             ]);
@@ -681,19 +585,11 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                     s.pin.clone().unwrap_or_else(|| "—".into()),
                     s.pin_source
                         .clone()
-                        .map(|x| {
-                            if s.pin_source_inferred {
-                                format!("{x}*")
-                            } else {
-                                x
-                            }
-                        })
+                        .map(|x| if s.pin_source_inferred { format!("{x}*") } else { x })
                         .unwrap_or_else(|| "—".into()),
                     s.effective
                         .clone()
-                        .map(|e| {
-                            format!("{e} ({})", s.effective_source.clone().unwrap_or_default())
-                        })
+                        .map(|e| format!("{e} ({})", s.effective_source.clone().unwrap_or_default()))
                         .unwrap_or_else(|| "none".into()),
                     match (&s.usage_source, s.usage_differs) {
                         (Some(u), true) => format!("{u} (differs!)"),
@@ -708,10 +604,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             }
             o.push_str(&table(&rows));
             if a.sessions.iter().any(|s| s.pin_source_inferred) {
-                let _ = writeln!(
-                    o,
-                    "    * source not stored; inferred the way OpenClaw infers it"
-                );
+                let _ = writeln!(o, "    * source not stored; inferred the way OpenClaw infers it");
             }
         }
         for w in &a.warnings {

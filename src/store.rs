@@ -41,18 +41,10 @@ pub enum Location {
 
 impl Location {
     pub fn json_file(path: impl Into<PathBuf>, new_style: Style) -> Self {
-        Location::File {
-            path: path.into(),
-            format: FileFormat::Json,
-            new_style,
-        }
+        Location::File { path: path.into(), format: FileFormat::Json, new_style }
     }
     pub fn text_file(path: impl Into<PathBuf>) -> Self {
-        Location::File {
-            path: path.into(),
-            format: FileFormat::Text,
-            new_style: Style::COMPACT,
-        }
+        Location::File { path: path.into(), format: FileFormat::Text, new_style: Style::COMPACT }
     }
     pub fn cell(
         db: impl Into<PathBuf>,
@@ -75,19 +67,11 @@ impl Location {
     /// The path a person recognises, relative to `base` when inside it.
     pub fn display(&self, base: &Path) -> String {
         let rel = |p: &Path| {
-            p.strip_prefix(base)
-                .map(|r| r.display().to_string())
-                .unwrap_or_else(|_| p.display().to_string())
+            p.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
         };
         match self {
             Location::File { path, .. } => rel(path),
-            Location::Cell {
-                db,
-                table,
-                key,
-                value_col,
-                ..
-            } => format!("{}#{table}[{key}].{value_col}", rel(db)),
+            Location::Cell { db, table, key, value_col, .. } => format!("{}#{table}[{key}].{value_col}", rel(db)),
         }
     }
 
@@ -111,12 +95,8 @@ pub fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
             }
             Ok(None)
         }
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            Err(Error::bad(path, "symbolic link loop"))
-        }
-        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
-            Err(Error::bad(path, "is a directory, expected a file"))
-        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(Error::bad(path, "symbolic link loop")),
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Err(Error::bad(path, "is a directory, expected a file")),
         Err(e) => Err(Error::io(path, e)),
     }
 }
@@ -124,16 +104,10 @@ pub fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
 /// Check bytes are a UTF-8 JSON document and parse them, with an error naming the file.
 pub fn parse_json(path: &Path, bytes: &[u8]) -> Result<serde_json::Value> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return Err(Error::bad(
-            path,
-            "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects",
-        ));
+        return Err(Error::bad(path, "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects"));
     }
     if let Err(e) = std::str::from_utf8(bytes) {
-        return Err(Error::bad(
-            path,
-            format!("is not valid UTF-8 (byte {})", e.valid_up_to()),
-        ));
+        return Err(Error::bad(path, format!("is not valid UTF-8 (byte {})", e.valid_up_to())));
     }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::bad(path, "is empty"));
@@ -144,10 +118,7 @@ pub fn parse_json(path: &Path, bytes: &[u8]) -> Result<serde_json::Value> {
 /// The file-level checks of `parse_json` without building a value (BOM, UTF-8, empty).
 pub fn parse_check(path: &Path, bytes: &[u8]) -> Result<()> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return Err(Error::bad(
-            path,
-            "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects",
-        ));
+        return Err(Error::bad(path, "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects"));
     }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::bad(path, "is empty"));
@@ -184,48 +155,28 @@ pub fn open_ro(path: &Path) -> Result<RoDb> {
     }
     let wal = sidecar(path, "-wal");
     let shm = sidecar(path, "-shm");
-    let wal_has_content = std::fs::metadata(&wal)
-        .map(|m| m.len() > 0)
-        .unwrap_or(false);
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_URI
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let wal_has_content = std::fs::metadata(&wal).map(|m| m.len() > 0).unwrap_or(false);
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let uri = |p: &Path, q: &str| format!("file:{}?{q}", percent(p));
     let (conn, tmp) = if !wal_has_content {
         // No WAL content to see: immutable mode creates neither -wal nor -shm.
-        (
-            Connection::open_with_flags(uri(path, "immutable=1"), flags)
-                .map_err(|e| Error::sqlite(path, e))?,
-            None,
-        )
+        (Connection::open_with_flags(uri(path, "immutable=1"), flags).map_err(|e| Error::sqlite(path, e))?, None)
     } else if shm.exists() && writable(&shm) {
-        (
-            Connection::open_with_flags(uri(path, "mode=ro"), flags)
-                .map_err(|e| Error::sqlite(path, e))?,
-            None,
-        )
+        (Connection::open_with_flags(uri(path, "mode=ro"), flags).map_err(|e| Error::sqlite(path, e))?, None)
     } else {
         // WAL without a usable -shm: read a private copy so OpenClaw's files stay untouched.
         let tmp = tempfile::tempdir().map_err(|e| Error::io(path, e))?;
         let copy = tmp.path().join("db.sqlite");
         std::fs::copy(path, &copy).map_err(|e| Error::io(path, e))?;
         std::fs::copy(&wal, sidecar(&copy, "-wal")).map_err(|e| Error::io(&wal, e))?;
-        let c = Connection::open_with_flags(uri(&copy, "mode=ro"), flags)
-            .map_err(|e| Error::sqlite(path, e))?;
+        let c = Connection::open_with_flags(uri(&copy, "mode=ro"), flags).map_err(|e| Error::sqlite(path, e))?;
         (c, Some(tmp))
     };
-    conn.busy_timeout(std::time::Duration::from_millis(5000))
-        .ok();
+    conn.busy_timeout(std::time::Duration::from_millis(5000)).ok();
     // force a read so "not a database" surfaces here, naming the file
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map_err(|e| Error::sqlite(path, format!("cannot read database: {e}")))?;
-    Ok(RoDb {
-        conn,
-        path: path.to_path_buf(),
-        _tmp: tmp,
-    })
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| Error::sqlite(path, format!("cannot read database: {e}")))?;
+    Ok(RoDb { conn, path: path.to_path_buf(), _tmp: tmp })
 }
 
 fn writable(p: &Path) -> bool {
@@ -249,30 +200,18 @@ fn percent(p: &Path) -> String {
 impl RoDb {
     pub fn has_table(&self, table: &str) -> Result<bool> {
         self.conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
-                [table],
-                |_| Ok(()),
-            )
+            .query_row("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", [table], |_| Ok(()))
             .optional()
             .map(|o| o.is_some())
             .map_err(|e| Error::sqlite(&self.path, e))
     }
 
     pub fn user_version(&self) -> Result<i64> {
-        self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| Error::sqlite(&self.path, e))
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| Error::sqlite(&self.path, e))
     }
 
     /// The text of one cell, `None` when the row (or table) is absent.
-    pub fn cell(
-        &self,
-        table: &str,
-        key_col: &str,
-        key: &str,
-        value_col: &str,
-    ) -> Result<Option<String>> {
+    pub fn cell(&self, table: &str, key_col: &str, key: &str, value_col: &str) -> Result<Option<String>> {
         if !self.has_table(table)? {
             return Ok(None);
         }
@@ -289,9 +228,7 @@ impl RoDb {
             return Ok(0);
         }
         self.conn
-            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
-                r.get(0)
-            })
+            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get(0))
             .map_err(|e| Error::sqlite(&self.path, e))
     }
 }
@@ -300,40 +237,23 @@ impl RoDb {
 /// JSON string of their trimmed content; cells and JSON files parse their JSON.
 pub fn read_value(loc: &Location) -> Result<Option<serde_json::Value>> {
     match loc {
-        Location::File {
-            path,
-            format: FileFormat::Text,
-            ..
-        } => Ok(read_file(path)?
-            .map(|b| serde_json::Value::String(String::from_utf8_lossy(&b).trim().to_string()))),
-        Location::File {
-            path,
-            format: FileFormat::Json,
-            ..
-        } => match read_file(path)? {
+        Location::File { path, format: FileFormat::Text, .. } => {
+            Ok(read_file(path)?.map(|b| serde_json::Value::String(String::from_utf8_lossy(&b).trim().to_string())))
+        }
+        Location::File { path, format: FileFormat::Json, .. } => match read_file(path)? {
             None => Ok(None),
             Some(b) => parse_json(path, &b).map(Some),
         },
-        Location::Cell {
-            db,
-            table,
-            key_col,
-            key,
-            value_col,
-            ..
-        } => {
+        Location::Cell { db, table, key_col, key, value_col, .. } => {
             if !db.exists() {
                 return Ok(None);
             }
             let ro = open_ro(db)?;
             match ro.cell(table, key_col, key, value_col)? {
                 None => Ok(None),
-                Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
-                    Error::sqlite(
-                        db,
-                        format!("{table}[{key}].{value_col} is not valid JSON: {e}"),
-                    )
-                }),
+                Some(t) => serde_json::from_str(&t)
+                    .map(Some)
+                    .map_err(|e| Error::sqlite(db, format!("{table}[{key}].{value_col} is not valid JSON: {e}"))),
             }
         }
     }

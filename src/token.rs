@@ -69,22 +69,14 @@ pub fn decode_claims(token: &str) -> Option<Claims> {
     if parts.next().is_some() || p.is_empty() {
         return None;
     }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(p.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     let obj = v.as_object()?;
     let auth = obj.get("https://api.openai.com/auth");
     let profile = obj.get("https://api.openai.com/profile");
-    let s = |v: Option<&Value>, k: &str| {
-        v.and_then(|v| v.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
+    let s = |v: Option<&Value>, k: &str| v.and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_owned);
     Some(Claims {
-        exp: obj
-            .get("exp")
-            .and_then(|e| e.as_i64().or_else(|| e.as_f64().map(|f| f as i64))),
+        exp: obj.get("exp").and_then(|e| e.as_i64().or_else(|| e.as_f64().map(|f| f as i64))),
         account_id: s(auth, "chatgpt_account_id"),
         user_id: s(auth, "chatgpt_user_id").or_else(|| s(auth, "user_id")),
         plan: s(auth, "chatgpt_plan_type"),
@@ -181,9 +173,7 @@ pub fn redact(v: &Value) -> Value {
 pub fn redact_at(pointer: &str, v: &Value) -> Value {
     let last = pointer.rsplit('/').next().unwrap_or("");
     match v {
-        Value::String(s) if is_secret_key(&crate::jsondoc::unescape_token(last)) => {
-            Value::String(describe_secret(s))
-        }
+        Value::String(s) if is_secret_key(&crate::jsondoc::unescape_token(last)) => Value::String(describe_secret(s)),
         other => redact(other),
     }
 }
@@ -194,11 +184,7 @@ mod tests {
 
     fn jwt(payload: &str) -> String {
         let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        format!(
-            "{}.{}.sig",
-            e.encode(r#"{"alg":"RS256"}"#),
-            e.encode(payload)
-        )
+        format!("{}.{}.sig", e.encode(r#"{"alg":"RS256"}"#), e.encode(payload))
     }
 
     #[test]
@@ -242,14 +228,11 @@ mod tests {
 
     #[test]
     fn redact_replaces_every_secret_field() {
-        let v: Value = serde_json::json!({"p": {"access": "SECRET-ACCESS-123", "refresh": "SECRET-REFRESH", "email": "x"}});
+        let v: Value =
+            serde_json::json!({"p": {"access": "SECRET-ACCESS-123", "refresh": "SECRET-REFRESH", "email": "x"}});
         let s = redact(&v).to_string();
         assert!(!s.contains("SECRET"));
         assert!(s.contains("\"email\":\"x\""));
-        assert!(
-            !redact_at("/profiles/a/refresh", &Value::String("SECRET".into()))
-                .to_string()
-                .contains("SECRET")
-        );
+        assert!(!redact_at("/profiles/a/refresh", &Value::String("SECRET".into())).to_string().contains("SECRET"));
     }
 }

@@ -19,9 +19,9 @@ fn main() {
                 layout = match it.next().map(|s| s.to_ascii_lowercase()).as_deref() {
                     Some("a") => Layout::A,
                     Some("b") => Layout::B,
-                    other => usage(&format!(
-                    "--layout takes a or b (SQLite layouts come from real OpenClaw), got {other:?}"
-                )),
+                    other => {
+                        usage(&format!("--layout takes a or b (SQLite layouts come from real OpenClaw), got {other:?}"))
+                    }
                 }
             }
             "--router" => router = true,
@@ -41,13 +41,8 @@ fn main() {
     }
     let out = out.unwrap_or_else(|| usage("missing OUT_DIR"));
     let res = match &broken {
-        Some(case) if fixture::BROKEN_CASES.contains(&case.as_str()) => {
-            fixture::write_broken(&out, case, now)
-        }
-        Some(case) => usage(&format!(
-            "unknown broken case {case}; known: {}",
-            fixture::BROKEN_CASES.join(", ")
-        )),
+        Some(case) if fixture::BROKEN_CASES.contains(&case.as_str()) => fixture::write_broken(&out, case, now),
+        Some(case) => usage(&format!("unknown broken case {case}; known: {}", fixture::BROKEN_CASES.join(", "))),
         None => {
             let sc = Scenario::standard(now);
             let sc = if router { sc.with_router() } else { sc };

@@ -15,11 +15,7 @@ fn order_key(doc_value: Option<&Value>, provider: &str) -> String {
     doc_value
         .and_then(|v| v.get("order"))
         .and_then(Value::as_object)
-        .and_then(|m| {
-            m.keys()
-                .find(|k| resolve::normalize_provider(k) == provider)
-                .cloned()
-        })
+        .and_then(|m| m.keys().find(|k| resolve::normalize_provider(k) == provider).cloned())
         .unwrap_or_else(|| provider.to_string())
 }
 
@@ -29,8 +25,7 @@ pub fn set(state: &State, provider_arg: &str, ids: &[String]) -> Result<Plan> {
     let provider = agent.map_provider(&resolve::normalize_provider(provider_arg));
     if ids.is_empty() {
         return Err(Error::Usage(
-            "order set needs at least one profile id (use `order clear` to remove the order)"
-                .into(),
+            "order set needs at least one profile id (use `order clear` to remove the order)".into(),
         ));
     }
     let mut list: Vec<String> = vec![];
@@ -44,18 +39,10 @@ pub fn set(state: &State, provider_arg: &str, ids: &[String]) -> Result<Plan> {
         Layout::D => agent.auth.overlay_loc.clone(),
         _ => agent.auth.state_loc.clone(),
     }
-    .ok_or_else(|| {
-        Error::Other(format!(
-            "agent {}: no routing-state location",
-            agent.paths.id
-        ))
-    })?;
+    .ok_or_else(|| Error::Other(format!("agent {}: no routing-state location", agent.paths.id)))?;
     let doc = current(&loc, "")?;
     let key = order_key(doc.as_ref(), &provider);
-    let mut plan = Plan::new(
-        "order set",
-        format!("set the {provider} auth order to {}", list.join(", ")),
-    );
+    let mut plan = Plan::new("order set", format!("set the {provider} auth order to {}", list.join(", ")));
     plan.agent = Some(agent.paths.id.clone());
     let new_list = json!(list);
     let title = format!("order[{key}] = {}", list.join(", "));
@@ -64,63 +51,40 @@ pub fn set(state: &State, provider_arg: &str, ids: &[String]) -> Result<Plan> {
             plan.push(
                 loc.clone(),
                 format!("create with {title}"),
-                vec![Change::new(
-                    "",
-                    None,
-                    Some(json!({"version": 1, "order": {key.clone(): new_list}})),
-                )],
+                vec![Change::new("", None, Some(json!({"version": 1, "order": {key.clone(): new_list}})))],
             );
         }
         None => {
             plan.push(
                 loc.clone(),
                 format!("create row with {title}"),
-                vec![Change::new(
-                    "",
-                    None,
-                    Some(json!({"version": 1, "order": {key.clone(): new_list}})),
-                )],
+                vec![Change::new("", None, Some(json!({"version": 1, "order": {key.clone(): new_list}})))],
             );
         }
         Some(v) => {
             let p = pointer(&["order", &key]);
             let before = v.pointer(&p).cloned();
-            plan.push(
-                loc.clone(),
-                title,
-                vec![Change::new(p, before, Some(new_list))],
-            );
+            plan.push(loc.clone(), title, vec![Change::new(p, before, Some(new_list))]);
         }
     }
     if agent.layout == Layout::D {
         plan.notes.push("layout D: written to this agent's overlay (auth_profile_state 'primary'), where OpenClaw 2026.9.6's `models auth order set` writes; it wins over the shared order for this agent".into());
         // 2026.9 ignores the overlay state unless the agent DB also has a store row
         if let Some(Location::Cell { db, .. }) = &agent.auth.overlay_loc {
-            let store_row = Location::cell(
-                db,
-                "auth_profile_store",
-                "store_key",
-                "primary",
-                "store_json",
-                Some("updated_at"),
-            );
+            let store_row =
+                Location::cell(db, "auth_profile_store", "store_key", "primary", "store_json", Some("updated_at"));
             if current(&store_row, "")?.is_none() {
                 plan.push(
                     store_row,
                     "create the empty agent store row 2026.9 requires for the overlay",
-                    vec![Change::new(
-                        "",
-                        None,
-                        Some(json!({"version": 1, "profiles": {}})),
-                    )],
+                    vec![Change::new("", None, Some(json!({"version": 1, "profiles": {}})))],
                 );
             }
         }
     }
     let mut after = agent.clone();
     after.auth.order.insert(key, json!(list));
-    plan.notes
-        .extend(radius_notes(blast_radius(state, agent, &after)));
+    plan.notes.extend(radius_notes(blast_radius(state, agent, &after)));
     Ok(plan)
 }
 
@@ -128,10 +92,7 @@ pub fn clear(state: &State, provider_arg: &str) -> Result<Plan> {
     let agent = one_agent(state)?;
     require_writable(agent)?;
     let provider = agent.map_provider(&resolve::normalize_provider(provider_arg));
-    let mut plan = Plan::new(
-        "order clear",
-        format!("clear the stored {provider} auth order"),
-    );
+    let mut plan = Plan::new("order clear", format!("clear the stored {provider} auth order"));
     plan.agent = Some(agent.paths.id.clone());
     // every document the operator's view merges: the layout's state, plus the inline copy in
     // B and the overlay in D, so that what they see is really cleared
@@ -150,10 +111,7 @@ pub fn clear(state: &State, provider_arg: &str) -> Result<Plan> {
         let Some(m) = v.get("order").and_then(Value::as_object) else {
             continue;
         };
-        let keys: Vec<&String> = m
-            .keys()
-            .filter(|k| resolve::normalize_provider(k) == provider)
-            .collect();
+        let keys: Vec<&String> = m.keys().filter(|k| resolve::normalize_provider(k) == provider).collect();
         if keys.is_empty() {
             continue;
         }
@@ -161,20 +119,14 @@ pub fn clear(state: &State, provider_arg: &str) -> Result<Plan> {
             // OpenClaw drops an emptied order map entirely
             vec![Change::new("/order", Some(Value::Object(m.clone())), None)]
         } else {
-            keys.iter()
-                .map(|k| Change::new(pointer(&["order", k]), m.get(*k).cloned(), None))
-                .collect()
+            keys.iter().map(|k| Change::new(pointer(&["order", k]), m.get(*k).cloned(), None)).collect()
         };
         plan.push(loc, format!("remove order[{provider}]"), changes);
     }
     let mut after = agent.clone();
-    after
-        .auth
-        .order
-        .retain(|k, _| resolve::normalize_provider(k) != provider);
+    after.auth.order.retain(|k, _| resolve::normalize_provider(k) != provider);
     if !plan.is_empty() {
-        plan.notes
-            .extend(radius_notes(blast_radius(state, agent, &after)));
+        plan.notes.extend(radius_notes(blast_radius(state, agent, &after)));
     }
     Ok(plan)
 }

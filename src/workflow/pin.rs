@@ -7,23 +7,11 @@ use super::*;
 use crate::plan::{Change, Plan};
 use serde_json::json;
 
-const FIELDS: [&str; 3] = [
-    "authProfileOverride",
-    "authProfileOverrideSource",
-    "authProfileOverrideCompactionCount",
-];
+const FIELDS: [&str; 3] = ["authProfileOverride", "authProfileOverrideSource", "authProfileOverrideCompactionCount"];
 
-fn entry_changes(
-    loc: &Location,
-    prefix: &str,
-    wanted: [Option<Value>; 3],
-    now_ms: i64,
-) -> Result<Vec<Change>> {
+fn entry_changes(loc: &Location, prefix: &str, wanted: [Option<Value>; 3], now_ms: i64) -> Result<Vec<Change>> {
     let entry = current(loc, prefix)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "{}: session entry {prefix} vanished",
-            loc.display(std::path::Path::new(""))
-        ))
+        Error::NotFound(format!("{}: session entry {prefix} vanished", loc.display(std::path::Path::new(""))))
     })?;
     let mut changes: Vec<Change> = FIELDS
         .iter()
@@ -33,16 +21,8 @@ fn entry_changes(
         .collect();
     if !changes.is_empty() {
         let before = entry.get("updatedAt").cloned();
-        let bumped = before
-            .as_ref()
-            .and_then(Value::as_i64)
-            .map(|b| b.max(now_ms))
-            .unwrap_or(now_ms);
-        changes.push(Change::new(
-            format!("{prefix}/updatedAt"),
-            before,
-            Some(json!(bumped)),
-        ));
+        let bumped = before.as_ref().and_then(Value::as_i64).map(|b| b.max(now_ms)).unwrap_or(now_ms);
+        changes.push(Change::new(format!("{prefix}/updatedAt"), before, Some(json!(bumped))));
     }
     Ok(changes)
 }
@@ -51,9 +31,7 @@ pub fn pin(state: &State, key: &str, profile: &str, source: &str) -> Result<Plan
     let agent = one_agent(state)?;
     require_writable(agent)?;
     if !matches!(source, "user" | "auto") {
-        return Err(Error::Usage(format!(
-            "--source takes user or auto, not '{source}'"
-        )));
+        return Err(Error::Usage(format!("--source takes user or auto, not '{source}'")));
     }
     let id = profile_arg(agent, profile)?;
     let cred_provider = agent
@@ -77,25 +55,14 @@ pub fn pin(state: &State, key: &str, profile: &str, source: &str) -> Result<Plan
         let (loc, prefix) = session_location(agent, k)?;
         let entry = current(&loc, &prefix)?.unwrap_or(Value::Null);
         let count = match source {
-            "auto" => Some(json!(entry
-                .get("compactionCount")
-                .and_then(Value::as_i64)
-                .unwrap_or(0))),
+            "auto" => Some(json!(entry.get("compactionCount").and_then(Value::as_i64).unwrap_or(0))),
             _ => None,
         };
-        let changes = entry_changes(
-            &loc,
-            &prefix,
-            [Some(json!(id)), Some(json!(source)), count],
-            state.now_ms,
-        )?;
+        let changes = entry_changes(&loc, &prefix, [Some(json!(id)), Some(json!(source)), count], state.now_ms)?;
         plan.push(loc, format!("pin {k} to {id} ({source})"), changes);
     }
     if keys.len() > 1 {
-        plan.notes.push(format!(
-            "the chat is stored under {} case-variant keys; all are pinned together",
-            keys.len()
-        ));
+        plan.notes.push(format!("the chat is stored under {} case-variant keys; all are pinned together", keys.len()));
     }
     Ok(plan)
 }
