@@ -214,25 +214,30 @@ pub fn skip_value(b: &[u8], i: usize) -> ScanResult<usize> {
     match b.get(i) {
         None => err(i, "unexpected end of input"),
         Some(b'"') => skip_string(b, i),
-        Some(b'{') | Some(b'[') => {
+        Some(&open @ (b'{' | b'[')) => {
+            // Braces and brackets balance independently in valid JSON, so the end of an
+            // object is found by counting braces alone (and of an array by brackets alone):
+            // three-byte memchr jumps instead of a per-byte loop. Content is validated when
+            // the value is parsed.
+            let close = if open == b'{' { b'}' } else { b']' };
             let mut depth = 0usize;
             let mut j = i;
-            while j < b.len() {
-                match b[j] {
+            while let Some(k) = memchr::memchr3(b'"', open, close, &b[j..]) {
+                let at = j + k;
+                match b[at] {
                     b'"' => {
-                        j = skip_string(b, j)?;
+                        j = skip_string(b, at)?;
                         continue;
                     }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
+                    c if c == open => depth += 1,
+                    _ => {
                         depth -= 1;
                         if depth == 0 {
-                            return Ok(j + 1);
+                            return Ok(at + 1);
                         }
                     }
-                    _ => {}
                 }
-                j += 1;
+                j = at + 1;
             }
             err(i, "unterminated object or array")
         }
@@ -286,6 +291,17 @@ pub fn members(b: &[u8], start: usize) -> ScanResult<Members<'_>> {
         return err(start, "expected an object");
     }
     Ok(Members { b, i: start + 1, done: false, first: true })
+}
+
+impl Members<'_> {
+    /// After the iterator is exhausted without error: the index just past the closing `}`.
+    pub fn end(&self) -> Option<usize> {
+        if !self.done {
+            return None;
+        }
+        let i = skip_ws(self.b, self.i);
+        (self.b.get(i) == Some(&b'}')).then_some(i + 1)
+    }
 }
 
 impl Iterator for Members<'_> {

@@ -100,8 +100,10 @@ pub struct Session {
 impl Session {
     /// Subagent and cron sessions are machine-driven; `status` hides them by default.
     pub fn is_user_facing(&self) -> bool {
-        let k = self.key.to_ascii_lowercase();
-        !(k.contains(":subagent:") || k.contains(":cron:") || k.contains(":heartbeat") || k.contains(":acp:"))
+        !self
+            .key
+            .split(':')
+            .any(|seg| ["subagent", "cron", "heartbeat", "acp"].iter().any(|kind| seg.eq_ignore_ascii_case(kind)))
     }
     pub fn has_pin_fields(&self) -> bool {
         self.pin.is_some() || self.pin_source.is_some() || self.pin_compaction.is_some()

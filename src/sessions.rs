@@ -6,40 +6,29 @@
 use crate::error::{Error, Result};
 use crate::jsondoc;
 use crate::model::Session;
-use serde::Deserialize;
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
 
 const CHUNK: usize = 4 << 20;
+/// Entries starting further than this from the end of the buffer are read in one pass.
+const FAST_MARGIN: usize = 256 << 10;
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 struct RawEntry {
-    #[serde(rename = "updatedAt")]
     updated_at: Option<Value>,
-    #[serde(rename = "chatType")]
     chat_type: Option<Value>,
     channel: Option<Value>,
-    #[serde(rename = "lastChannel")]
     last_channel: Option<Value>,
-    #[serde(rename = "modelProvider")]
     model_provider: Option<Value>,
     model: Option<Value>,
-    #[serde(rename = "providerOverride")]
     provider_override: Option<Value>,
-    #[serde(rename = "modelOverride")]
     model_override: Option<Value>,
-    #[serde(rename = "authProfileOverride")]
     pin: Option<Value>,
-    #[serde(rename = "authProfileOverrideSource")]
     pin_source: Option<Value>,
-    #[serde(rename = "authProfileOverrideCompactionCount")]
     pin_compaction: Option<Value>,
-    #[serde(rename = "compactionCount")]
     compaction_count: Option<Value>,
     label: Option<Value>,
-    #[serde(rename = "displayName")]
     display_name: Option<Value>,
 }
 
@@ -58,8 +47,61 @@ pub fn summarize(key: &str, bytes: &[u8]) -> std::result::Result<Session, String
     if bytes.first() != Some(&b'{') {
         return Err("entry is not an object".into());
     }
-    let raw: RawEntry = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    Ok(from_raw(key, raw))
+    let (s, end) = summarize_at(key, bytes, 0)?;
+    if jsondoc::skip_ws(bytes, end) != bytes.len() {
+        return Err("trailing characters after the entry".into());
+    }
+    Ok(s)
+}
+
+/// The fields clawauth reads from an entry; everything else is skipped structurally, never
+/// parsed — real entries carry kilobytes of delivery context, origin and skills snapshots.
+const WANTED: &[&str] = &[
+    "updatedAt",
+    "chatType",
+    "channel",
+    "lastChannel",
+    "modelProvider",
+    "model",
+    "providerOverride",
+    "modelOverride",
+    "authProfileOverride",
+    "authProfileOverrideSource",
+    "authProfileOverrideCompactionCount",
+    "compactionCount",
+    "label",
+    "displayName",
+];
+
+/// Summarize the entry object starting at `start`; returns it and the index past it.
+pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(Session, usize), String> {
+    let mut raw = RawEntry::default();
+    let mut members = jsondoc::members(b, start).map_err(|e| e.to_string())?;
+    for m in members.by_ref() {
+        let m = m.map_err(|e| e.to_string())?;
+        let k = &b[m.key.start + 1..m.key.end - 1];
+        let Some(name) = WANTED.iter().find(|w| w.as_bytes() == k) else { continue };
+        let v: Value = serde_json::from_slice(&b[m.value.clone()]).map_err(|e| format!("`{name}`: {e}"))?;
+        let slot = match *name {
+            "updatedAt" => &mut raw.updated_at,
+            "chatType" => &mut raw.chat_type,
+            "channel" => &mut raw.channel,
+            "lastChannel" => &mut raw.last_channel,
+            "modelProvider" => &mut raw.model_provider,
+            "model" => &mut raw.model,
+            "providerOverride" => &mut raw.provider_override,
+            "modelOverride" => &mut raw.model_override,
+            "authProfileOverride" => &mut raw.pin,
+            "authProfileOverrideSource" => &mut raw.pin_source,
+            "authProfileOverrideCompactionCount" => &mut raw.pin_compaction,
+            "compactionCount" => &mut raw.compaction_count,
+            "label" => &mut raw.label,
+            _ => &mut raw.display_name,
+        };
+        *slot = Some(v);
+    }
+    let end = members.end().ok_or_else(|| "unterminated entry".to_string())?;
+    Ok((from_raw(key, raw), end))
 }
 
 fn from_raw(key: &str, raw: RawEntry) -> Session {
@@ -96,18 +138,11 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     let mut eof = false;
     let mut fill = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> Result<()> {
-        let start = buf.len();
-        buf.resize(start + want, 0);
-        let mut got = 0;
-        while got < want {
-            let k = f.read(&mut buf[start + got..]).map_err(|e| Error::io(path, e))?;
-            if k == 0 {
-                *eof = true;
-                break;
-            }
-            got += k;
+        // append without zero-filling first: `take` + `read_to_end` reads straight into spare capacity
+        let got = (&mut f).take(want as u64).read_to_end(buf).map_err(|e| Error::io(path, e))?;
+        if got < want {
+            *eof = true;
         }
-        buf.truncate(start + got);
         Ok(())
     };
     fill(&mut buf, CHUNK, &mut eof)?;
@@ -129,7 +164,8 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
     loop {
         // Try to take one member at pos; on a scan failure that may be due to the chunk
         // boundary, read more and retry.
-        let step = (|| -> std::result::Result<Option<(String, std::ops::Range<usize>, usize)>, jsondoc::ScanError> {
+        type Step = Option<(String, std::result::Result<Session, String>, usize)>;
+        let step = (|| -> std::result::Result<Step, jsondoc::ScanError> {
             let mut i = jsondoc::skip_ws(&buf, pos);
             if buf.get(i) == Some(&b'}') {
                 return Ok(None);
@@ -149,14 +185,20 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
                 return Err(jsondoc::ScanError { offset: c, what: "expected ':'" });
             }
             let vs = jsondoc::skip_ws(&buf, c + 1);
+            let key = jsondoc::Member { key: i..ke, value: vs..vs }.key_str(&buf)?;
+            // One pass over the entry when it surely lies within this chunk; near the chunk's
+            // end (or for a malformed entry) find its end first, then summarize it.
+            if buf.get(vs) == Some(&b'{') && (eof || buf.len() - vs > FAST_MARGIN) {
+                if let Ok((sess, end)) = summarize_at(&key, &buf, vs) {
+                    return Ok(Some((key, Ok(sess), end)));
+                }
+            }
             let ve = jsondoc::skip_value(&buf, vs)?;
             if ve >= buf.len() {
                 // a scalar running into the end of the chunk may continue in the next one
                 return Err(jsondoc::ScanError { offset: ve, what: "unexpected end of input" });
             }
-            let m = jsondoc::Member { key: i..ke, value: vs..ve };
-            let key = m.key_str(&buf)?;
-            Ok(Some((key, vs..ve, ve)))
+            Ok(Some((key.clone(), summarize(&key, &buf[vs..ve]), ve)))
         })();
         match step {
             Ok(None) => {
@@ -182,8 +224,8 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
                 }
                 break;
             }
-            Ok(Some((key, span, end))) => {
-                match summarize(&key, &buf[span.clone()]) {
+            Ok(Some((key, summary, end))) => {
+                match summary {
                     Ok(sess) => out.push(sess),
                     Err(e) => warnings.push(format!("{}: session '{key}': {e}; skipped", path.display())),
                 }

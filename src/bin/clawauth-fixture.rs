@@ -12,6 +12,7 @@ fn main() {
     let mut router = false;
     let mut broken: Option<String> = None;
     let mut now = fixture::REF_NOW_MS;
+    let mut bulk = 0usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -25,6 +26,9 @@ fn main() {
                 }
             }
             "--router" => router = true,
+            "--sessions" => {
+                bulk = it.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| usage("--sessions takes a number"))
+            }
             "--broken" => broken = it.next().cloned(),
             "--now" => {
                 now = match it.next().map(String::as_str) {
@@ -46,6 +50,7 @@ fn main() {
         None => {
             let sc = Scenario::standard(now);
             let sc = if router { sc.with_router() } else { sc };
+            let sc = if bulk > 0 { sc.with_bulk_sessions(bulk) } else { sc };
             sc.write(&out, layout)
         }
     };
@@ -59,6 +64,6 @@ fn usage(msg: &str) -> ! {
     if !msg.is_empty() {
         eprintln!("error: {msg}");
     }
-    eprintln!("usage: clawauth-fixture OUT_DIR [--layout a|b] [--router] [--broken CASE] [--now MS|RFC3339|real]");
+    eprintln!("usage: clawauth-fixture OUT_DIR [--layout a|b] [--router] [--sessions N] [--broken CASE] [--now MS|RFC3339|real]");
     std::process::exit(2)
 }
