@@ -121,6 +121,8 @@ pub fn show(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
     let row = j.txn(id)?.ok_or_else(|| Error::NotFound(format!("no transaction {id} in {}", j.path.display())))?;
     let steps = j.steps(id)?;
     let undone_by = j.reverted_by(id)?;
+    // live usage recorded around the repair (`usage --record`): its before/after evidence
+    let usage = crate::usage::txn_snapshots(&j, &row)?;
     let base = std::path::PathBuf::from(&row.state_dir);
     if g.json {
         let mut v = row_json(&row, steps.len() as i64);
@@ -139,6 +141,7 @@ pub fn show(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
                 })).collect::<Vec<_>>(),
             }))
             .collect::<Vec<_>>());
+        v["usage_snapshots"] = crate::usage::snapshots_json(&usage);
         print_json(&json!({"schema_version": 1, "transaction": v}));
         return Ok(0);
     }
@@ -191,6 +194,7 @@ pub fn show(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
             }
         }
     }
+    o.push_str(&crate::usage::render_txn_snapshots(&usage));
     print!("{o}");
     Ok(0)
 }

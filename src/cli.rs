@@ -111,6 +111,64 @@ pub enum Command {
     },
     /// Show one transaction: metadata, steps, changes and diff (secrets redacted)
     Show { txn: i64 },
+    /// Restore one broken credential from a copy of the same identity (backups, repo, other agents, --from, journal)
+    RestoreToken {
+        /// Profile id to restore (`openai-codex:x` and `openai:x` are both accepted)
+        profile: String,
+        /// Also search this JSON file (`{profiles: {...}}`, a flat map, or one credential); repeatable
+        #[arg(long = "from", value_name = "FILE")]
+        from: Vec<PathBuf>,
+        /// Restore even a copy older than a known rotation of the account
+        #[arg(long)]
+        force: bool,
+        /// Only list the candidates with their freshness; change nothing
+        #[arg(long)]
+        list: bool,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+    /// Bring session pins in line with the order: re-select stale auto pins, migrate retired ids
+    Resync {
+        /// Only this chat (a user pin is resynced too when named here)
+        #[arg(long, value_name = "KEY", conflicts_with = "all")]
+        session: Option<String>,
+        /// Every chat (the default)
+        #[arg(long)]
+        all: bool,
+        /// Leave user pins alone even when named
+        #[arg(long)]
+        auto_only: bool,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+    /// Copy a repo identity into the active slot, write the preference, optionally pin a chat; then verify
+    Activate {
+        /// Repo profile id (in <state>/codex-oauth-profiles.json or --repo)
+        repo_profile: String,
+        /// Also pin this chat to the slot (user pin)
+        #[arg(long, value_name = "KEY")]
+        session: Option<String>,
+        /// Copy even when the slot holds a newer rotation of the same account
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+    /// Cooldown, blocked and disabled windows in usageStats
+    #[command(subcommand)]
+    Cooldown(CooldownCmd),
+    /// Remove, rename or merge profile ids, rewriting every reference
+    #[command(subcommand, name = "profile")]
+    ProfileCmd(ProfileCmd),
+    /// The stored preference file <state>/codex_profile_id
+    #[command(subcommand)]
+    Preference(PreferenceCmd),
+    /// Live Codex usage per profile, each fetched with its own token; sessions and /status cross-check
+    Usage(crate::usage::UsageArgs),
+    /// Trace one session through every layer and name the layer that disagrees
+    Explain(crate::explain::ExplainArgs),
+    /// Find every known problem (CA001–CA023) with evidence and the command that fixes it; exit 4 if any
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -126,6 +184,53 @@ pub enum OrderCmd {
     /// Remove the stored order for a provider (the config order, if any, takes over)
     Clear {
         provider: String,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CooldownCmd {
+    /// Clear windows and reset errorCount/failureCounts for a profile, or every profile with --all
+    Clear {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        profile: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCmd {
+    /// Remove a profile and every reference (order, lastGood, usageStats; pins re-pinned or cleared)
+    Remove {
+        id: String,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+    /// Rename a profile id and rewrite every reference (never openclaw.json)
+    Rename {
+        old: String,
+        new: String,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+    /// Fold DROP into KEEP when both hold one identity: freshest credential kept, references moved
+    Merge {
+        keep: String,
+        drop: String,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PreferenceCmd {
+    /// Write the stored preference (a live or repo profile id)
+    Set {
+        id: String,
         #[command(flatten)]
         m: MutateArgs,
     },
@@ -225,6 +330,41 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
         }
         Command::Log { limit } => crate::audit::log(g, ctx, limit),
         Command::Show { txn } => crate::audit::show(g, ctx, txn),
+        Command::RestoreToken { profile, from, force, list, m } => {
+            cmd_restore(g, ctx, &m, &profile, &from, force, list)
+        }
+        Command::Resync { session, all: _, auto_only, m } => {
+            mutate(g, ctx, &m, false, |s| workflow::resync::resync(s, session.as_deref(), auto_only))
+        }
+        Command::Activate { repo_profile, session, force, m } => {
+            let outcome = mutate_with(g, ctx, &m, false, |s, _| {
+                workflow::activate::activate(s, &repo_profile, session.as_deref(), force)
+            })?;
+            if matches!(outcome, engine::Outcome::Applied(_)) {
+                let state = load_state(g, ctx)?;
+                let (id, _) = workflow::activate::repo_entry(&state, &repo_profile)?;
+                eprintln!("{}", workflow::activate::verify(&state, &id)?);
+            }
+            Ok(0)
+        }
+        Command::Cooldown(CooldownCmd::Clear { profile, all: _, m }) => {
+            mutate(g, ctx, &m, false, |s| workflow::cooldown::clear(s, profile.as_deref()))
+        }
+        Command::ProfileCmd(ProfileCmd::Remove { id, m }) => {
+            mutate(g, ctx, &m, false, |s| workflow::profile::remove(s, &id))
+        }
+        Command::ProfileCmd(ProfileCmd::Rename { old, new, m }) => {
+            mutate(g, ctx, &m, false, |s| workflow::profile::rename(s, &old, &new))
+        }
+        Command::ProfileCmd(ProfileCmd::Merge { keep, drop, m }) => {
+            mutate(g, ctx, &m, false, |s| workflow::profile::merge(s, &keep, &drop))
+        }
+        Command::Preference(PreferenceCmd::Set { id, m }) => {
+            mutate(g, ctx, &m, false, |s| workflow::preference::set(s, &id))
+        }
+        Command::Usage(a) => crate::usage::cmd_usage(g, &a, parse_rules(&a.rules)?, ctx),
+        Command::Explain(a) => crate::explain::cmd_explain(g, &a, parse_rules(&a.rules)?, ctx),
+        Command::Doctor(a) => crate::doctor::cmd_doctor(g, &a, parse_rules(&a.rules)?, ctx),
     }
 }
 
@@ -266,11 +406,55 @@ fn mutate(
     force: bool,
     build: impl FnOnce(&crate::model::State) -> Result<crate::plan::Plan>,
 ) -> Result<i32> {
+    mutate_with(g, ctx, m, force, |s, _| build(s))?;
+    Ok(0)
+}
+
+/// `mutate` for planners that also read the journal, returning the engine's outcome. A plan
+/// that overrode a safety rule says so in a `forced: ` note and is recorded as forced.
+fn mutate_with(
+    g: &Global,
+    ctx: &Context,
+    m: &MutateArgs,
+    force: bool,
+    build: impl FnOnce(&crate::model::State, &Journal) -> Result<crate::plan::Plan>,
+) -> Result<engine::Outcome> {
     let mut engine = open_engine(g, ctx, true)?.expect("created");
     run_recovery(&mut engine, g.json)?;
     let state = load_state(g, ctx)?;
-    let plan = build(&state)?;
-    engine.run(&plan, &opts(g, m, force), "apply", None)?;
+    let plan = build(&state, &engine.journal)?;
+    let forced = force || plan.notes.iter().any(|n| n.starts_with("forced: "));
+    engine.run(&plan, &opts(g, m, forced), "apply", None)
+}
+
+fn cmd_restore(
+    g: &Global,
+    ctx: &Context,
+    m: &MutateArgs,
+    profile: &str,
+    from: &[PathBuf],
+    force: bool,
+    list: bool,
+) -> Result<i32> {
+    use workflow::restore;
+    if list {
+        // listing never creates a journal; it reads one if there is one
+        let state = load_state(g, ctx)?;
+        let journal = match open_engine(g, ctx, false)? {
+            Some(e) => restore::journal_sources(&e.journal)?,
+            None => vec![],
+        };
+        let listing = restore::candidates(&state, &restore::Args { profile, from, force, journal })?;
+        if g.json {
+            print_json(&serde_json::json!({"schema_version": 1, "restore_candidates": listing}));
+        } else {
+            print!("{}", restore::render_listing(&listing, state.now_ms));
+        }
+        return Ok(0);
+    }
+    mutate_with(g, ctx, m, false, |s, j| {
+        restore::plan(s, &restore::Args { profile, from, force, journal: restore::journal_sources(j)? })
+    })?;
     Ok(0)
 }
 

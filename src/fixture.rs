@@ -185,6 +185,47 @@ impl Scenario {
         }
     }
 
+    /// Add `n` synthetic sessions shaped like real ones (~1.2 KB each: delivery context,
+    /// origin, usage counters, a skills snapshot), for benchmarks at scale. Every 10th is
+    /// pinned, every 7th is a subagent, every 13th a cron job.
+    pub fn with_bulk_sessions(mut self, n: usize) -> Scenario {
+        let ids: Vec<String> = self.profiles.keys().cloned().collect();
+        for i in 0..n {
+            let key = match i {
+                i if i % 7 == 3 => format!("agent:main:subagent:{:08x}-0000-4000-8000-{i:012}", i),
+                i if i % 13 == 5 => format!("agent:main:cron:job-{i}"),
+                i if i % 2 == 0 => format!("agent:main:telegram:direct:{}", 100_000 + i),
+                _ => format!("agent:main:discord:channel:{}", 900_000 + i),
+            };
+            let mut e = json!({
+                "sessionId": format!("{:08x}-1111-4000-8000-{i:012}", i),
+                "updatedAt": self.now_ms - (i as i64) * 1_000,
+                "chatType": if i % 2 == 0 { "direct" } else { "channel" },
+                "channel": if i % 2 == 0 { "telegram" } else { "discord" },
+                "modelProvider": "openai",
+                "model": "gpt-5.5",
+                "compactionCount": i % 4,
+                "deliveryContext": {"channel": if i % 2 == 0 { "telegram" } else { "discord" }, "to": format!("chat:{}", 100_000 + i), "accountId": "default"},
+                "lastChannel": if i % 2 == 0 { "telegram" } else { "discord" },
+                "lastTo": format!("chat:{}", 100_000 + i),
+                "origin": {"label": format!("Chat with user {i}"), "provider": "telegram", "surface": "direct", "from": format!("user:{i}"), "to": format!("bot:{}", i % 3)},
+                "inputTokens": 1000 + i, "outputTokens": 200 + i % 977, "totalTokens": 1200 + i, "contextTokens": 128_000,
+                "systemSent": true, "abortedLastRun": false,
+                "skillsSnapshot": {"prompt": "You can use these skills: web-search, code-review, calendar, reminders, weather. Prefer concise answers and cite sources when browsing.", "skills": [{"name": "web-search"}, {"name": "code-review"}, {"name": "calendar"}, {"name": "reminders"}, {"name": "weather"}]},
+                "thinkingLevel": "medium", "verboseLevel": "off", "elevatedLevel": "off",
+            });
+            if i % 10 == 0 && !ids.is_empty() {
+                e["authProfileOverride"] = json!(ids[i % ids.len()]);
+                e["authProfileOverrideSource"] = json!(if i % 20 == 0 { "user" } else { "auto" });
+                if i % 20 != 0 {
+                    e["authProfileOverrideCompactionCount"] = json!(i % 4);
+                }
+            }
+            self.sessions.insert(key, e);
+        }
+        self
+    }
+
     /// The external-router setup: a repo of identities, one copied into `openai-codex:default`,
     /// and the helper's stored preference naming it.
     pub fn with_router(mut self) -> Scenario {
@@ -203,6 +244,39 @@ impl Scenario {
             o.insert(0, json!(slot));
         }
         self
+    }
+
+    /// The state OpenClaw 2026.6.1 / 7.x `doctor --fix` leaves: every `openai-codex:*` profile
+    /// renamed `openai:*` (provider `openai`, order and lastGood keyed `openai`, usageStats by
+    /// the new ids) while session pins still name the retired `openai-codex:*` ids.
+    pub fn migrated_to_openai(&self) -> Scenario {
+        let rename = |id: &str| match id.strip_prefix("openai-codex:") {
+            Some(rest) => format!("openai:{rest}"),
+            None => id.to_string(),
+        };
+        let mut sc = self.clone();
+        sc.provider = "openai".into();
+        sc.profiles = self
+            .profiles
+            .iter()
+            .map(|(k, v)| {
+                let mut v = v.clone();
+                if v.get("provider").and_then(Value::as_str) == Some("openai-codex") {
+                    v["provider"] = json!("openai");
+                }
+                (rename(k), v)
+            })
+            .collect();
+        let ids = |v: &Value| match v {
+            Value::Array(a) => Value::Array(a.iter().map(|x| json!(rename(x.as_str().unwrap_or_default()))).collect()),
+            Value::String(s) => json!(rename(s)),
+            other => other.clone(),
+        };
+        let key = |k: &str| if k == "openai-codex" { "openai".to_string() } else { k.to_string() };
+        sc.order = self.order.iter().map(|(k, v)| (key(k), ids(v))).collect();
+        sc.last_good = self.last_good.iter().map(|(k, v)| (key(k), ids(v))).collect();
+        sc.usage_stats = self.usage_stats.iter().map(|(k, v)| (rename(k), v.clone())).collect();
+        sc
     }
 
     /// Write the scenario as OpenClaw `layout` (A or B) would, with OpenClaw's file modes.
@@ -271,7 +345,8 @@ impl Scenario {
             &jsondoc::to_bytes(&Value::Object(sessions.clone()), Style::SESSIONS_FILE),
         )?;
         // transcripts with only a header, so OpenClaw's doctor does not report missing ones
-        for entry in sessions.values() {
+        // (not for bulk benchmark states, where 100k files would only cost time)
+        for entry in sessions.values().filter(|_| sessions.len() <= 1000) {
             if let Some(sid) = entry.get("sessionId").and_then(Value::as_str) {
                 let header = json!({"type": "session", "version": 3, "id": sid, "timestamp": crate::context::rfc3339_ms(self.now_ms), "cwd": "/home/user"});
                 write_file(&sessions_dir.join(format!("{sid}.jsonl")), format!("{header}\n").as_bytes())?;

@@ -12,7 +12,8 @@ use serde::Serialize;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-pub const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_journal.sql")];
+pub const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_journal.sql"), include_str!("../migrations/0002_usage.sql")];
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Documents up to this size get a full byte pre-image.
 pub const SNAPSHOT_LIMIT: u64 = 256 * 1024;

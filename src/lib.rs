@@ -12,8 +12,10 @@ pub mod demo;
 pub mod diff;
 pub mod discover;
 pub mod docio;
+pub mod doctor;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod fixture;
 pub mod journal;
 pub mod jsondoc;
@@ -26,6 +28,7 @@ pub mod sessions;
 pub mod status;
 pub mod store;
 pub mod token;
+pub mod usage;
 pub mod workflow;
 
 pub use error::{Error, Result};

@@ -79,6 +79,18 @@ impl Plan {
         }
     }
 
+    /// Add changes as a step of their own, even when another step already edits the same
+    /// document, so that `undo --step N` can revert it alone (one chat of many in one
+    /// `sessions.json`). Safe because the engine applies steps in order and each step re-reads
+    /// its document and compare-and-swaps only its own pointers; callers must not give two
+    /// steps of one document overlapping pointers.
+    pub fn push_step(&mut self, location: Location, title: impl Into<String>, changes: Vec<Change>) {
+        let changes: Vec<Change> = changes.into_iter().filter(|c| !c.is_noop()).collect();
+        if !changes.is_empty() {
+            self.steps.push(Step { location, title: title.into(), changes });
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.steps.iter().all(|s| s.changes.is_empty())
     }
