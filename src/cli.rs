@@ -163,6 +163,14 @@ pub enum Command {
     /// The stored preference file <state>/codex_profile_id
     #[command(subcommand)]
     Preference(PreferenceCmd),
+    /// The lastGood pointer per provider (OpenClaw does not select by it; a dangling one misleads)
+    #[command(subcommand)]
+    Lastgood(LastgoodCmd),
+    /// Rename routing state keyed by retired `openai-codex` ids to the live `openai` ids (CA023)
+    RekeyState {
+        #[command(flatten)]
+        m: MutateArgs,
+    },
     /// Live Codex usage per profile, each fetched with its own token; sessions and /status cross-check
     Usage(crate::usage::UsageArgs),
     /// Trace one session through every layer and name the layer that disagrees
@@ -221,6 +229,23 @@ pub enum ProfileCmd {
     Merge {
         keep: String,
         drop: String,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LastgoodCmd {
+    /// Point lastGood[PROVIDER] at a profile
+    Set {
+        provider: String,
+        id: String,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
+    /// Remove lastGood[PROVIDER] from every routing document
+    Clear {
+        provider: String,
         #[command(flatten)]
         m: MutateArgs,
     },
@@ -295,16 +320,6 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
     match cli.command {
         Command::Status(a) => cmd_status(g, &a, ctx),
         Command::Demo => crate::demo::run(g, ctx),
-        Command::Order(OrderCmd::Set { provider, ids, m }) => {
-            mutate(g, ctx, &m, false, |s| workflow::order::set(s, &provider, &ids))
-        }
-        Command::Order(OrderCmd::Clear { provider, m }) => {
-            mutate(g, ctx, &m, false, |s| workflow::order::clear(s, &provider))
-        }
-        Command::Pin { session, profile, source, m } => {
-            mutate(g, ctx, &m, false, |s| workflow::pin::pin(s, &session, &profile, &source))
-        }
-        Command::Unpin { session, m } => mutate(g, ctx, &m, false, |s| workflow::pin::unpin(s, &session)),
         Command::Apply { txn, m } => {
             let mut engine = open_engine(g, ctx, true)?.expect("created");
             run_recovery(&mut engine, g.json)?;
@@ -330,11 +345,8 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
         }
         Command::Log { limit } => crate::audit::log(g, ctx, limit),
         Command::Show { txn } => crate::audit::show(g, ctx, txn),
-        Command::RestoreToken { profile, from, force, list, m } => {
-            cmd_restore(g, ctx, &m, &profile, &from, force, list)
-        }
-        Command::Resync { session, all: _, auto_only, m } => {
-            mutate(g, ctx, &m, false, |s| workflow::resync::resync(s, session.as_deref(), auto_only))
+        Command::RestoreToken { profile, from, force, list: true, m: _ } => {
+            cmd_restore_list(g, ctx, &profile, &from, force)
         }
         Command::Activate { repo_profile, session, force, m } => {
             let outcome = mutate_with(g, ctx, &m, false, |s, _| {
@@ -347,28 +359,77 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Cooldown(CooldownCmd::Clear { profile, all: _, m }) => {
-            mutate(g, ctx, &m, false, |s| workflow::cooldown::clear(s, profile.as_deref()))
-        }
-        Command::ProfileCmd(ProfileCmd::Remove { id, m }) => {
-            mutate(g, ctx, &m, false, |s| workflow::profile::remove(s, &id))
-        }
-        Command::ProfileCmd(ProfileCmd::Rename { old, new, m }) => {
-            mutate(g, ctx, &m, false, |s| workflow::profile::rename(s, &old, &new))
-        }
-        Command::ProfileCmd(ProfileCmd::Merge { keep, drop, m }) => {
-            mutate(g, ctx, &m, false, |s| workflow::profile::merge(s, &keep, &drop))
-        }
-        Command::Preference(PreferenceCmd::Set { id, m }) => {
-            mutate(g, ctx, &m, false, |s| workflow::preference::set(s, &id))
-        }
         Command::Usage(a) => crate::usage::cmd_usage(g, &a, parse_rules(&a.rules)?, ctx),
         Command::Explain(a) => crate::explain::cmd_explain(g, &a, parse_rules(&a.rules)?, ctx),
         Command::Doctor(a) => crate::doctor::cmd_doctor(g, &a, parse_rules(&a.rules)?, ctx),
+        other => match planner(other) {
+            Ok(p) => {
+                mutate_with(g, ctx, &p.m, p.force, p.build)?;
+                Ok(0)
+            }
+            Err(cmd) => Err(Error::Usage(format!("{cmd:?} is not a command that changes state"))),
+        },
     }
 }
 
-fn opts(g: &Global, m: &MutateArgs, force: bool) -> engine::Opts {
+/// A mutating command reduced to its planner: the same function `doctor --fix` composes.
+pub struct Planner {
+    pub m: MutateArgs,
+    pub force: bool,
+    pub build: Box<dyn FnOnce(&crate::model::State, &Journal) -> Result<crate::plan::Plan>>,
+}
+
+fn p<F>(m: MutateArgs, build: F) -> Planner
+where
+    F: FnOnce(&crate::model::State, &Journal) -> Result<crate::plan::Plan> + 'static,
+{
+    Planner { m, force: false, build: Box::new(build) }
+}
+
+/// The planner of a command that changes state; any other command comes back unchanged.
+pub fn planner(cmd: Command) -> std::result::Result<Planner, Command> {
+    Ok(match cmd {
+        Command::Order(OrderCmd::Set { provider, ids, m }) => {
+            p(m, move |s, _| workflow::order::set(s, &provider, &ids))
+        }
+        Command::Order(OrderCmd::Clear { provider, m }) => p(m, move |s, _| workflow::order::clear(s, &provider)),
+        Command::Pin { session, profile, source, m } => {
+            p(m, move |s, _| workflow::pin::pin(s, &session, &profile, &source))
+        }
+        Command::Unpin { session, m } => p(m, move |s, _| workflow::pin::unpin(s, &session)),
+        Command::RestoreToken { profile, from, force, list: false, m } => p(m, move |s, j| {
+            let journal = workflow::restore::journal_sources(j)?;
+            workflow::restore::plan(s, &workflow::restore::Args { profile: &profile, from: &from, force, journal })
+        }),
+        Command::Resync { session, all: _, auto_only, m } => {
+            p(m, move |s, _| workflow::resync::resync(s, session.as_deref(), auto_only))
+        }
+        Command::Activate { repo_profile, session, force, m } => {
+            p(m, move |s, _| workflow::activate::activate(s, &repo_profile, session.as_deref(), force))
+        }
+        Command::Cooldown(CooldownCmd::Clear { profile, all: _, m }) => {
+            p(m, move |s, _| workflow::cooldown::clear(s, profile.as_deref()))
+        }
+        Command::ProfileCmd(ProfileCmd::Remove { id, m }) => p(m, move |s, _| workflow::profile::remove(s, &id)),
+        Command::ProfileCmd(ProfileCmd::Rename { old, new, m }) => {
+            p(m, move |s, _| workflow::profile::rename(s, &old, &new))
+        }
+        Command::ProfileCmd(ProfileCmd::Merge { keep, drop, m }) => {
+            p(m, move |s, _| workflow::profile::merge(s, &keep, &drop))
+        }
+        Command::Preference(PreferenceCmd::Set { id, m }) => p(m, move |s, _| workflow::preference::set(s, &id)),
+        Command::Lastgood(LastgoodCmd::Set { provider, id, m }) => {
+            p(m, move |s, _| workflow::lastgood::set(s, &provider, &id))
+        }
+        Command::Lastgood(LastgoodCmd::Clear { provider, m }) => {
+            p(m, move |s, _| workflow::lastgood::clear(s, &provider))
+        }
+        Command::RekeyState { m } => p(m, move |s, _| workflow::rekey::plan(s)),
+        other => return Err(other),
+    })
+}
+
+pub fn opts(g: &Global, m: &MutateArgs, force: bool) -> engine::Opts {
     engine::Opts { yes: m.yes, dry_run: m.dry_run, force, json: g.json }
 }
 
@@ -390,7 +451,7 @@ pub fn open_engine<'a>(g: &Global, ctx: &'a Context, create: bool) -> Result<Opt
     Ok(Some(Engine::new(ctx, j, &state_dir, std::env::args().collect())))
 }
 
-fn run_recovery(engine: &mut Engine, _json: bool) -> Result<()> {
+pub fn run_recovery(engine: &mut Engine, _json: bool) -> Result<()> {
     for line in engine.recover(true)? {
         eprintln!("recover: {line}");
     }
@@ -398,21 +459,9 @@ fn run_recovery(engine: &mut Engine, _json: bool) -> Result<()> {
 }
 
 /// The shape of every mutating command: recover interrupted transactions first, load the
-/// state, plan, then hand the plan to the engine.
-fn mutate(
-    g: &Global,
-    ctx: &Context,
-    m: &MutateArgs,
-    force: bool,
-    build: impl FnOnce(&crate::model::State) -> Result<crate::plan::Plan>,
-) -> Result<i32> {
-    mutate_with(g, ctx, m, force, |s, _| build(s))?;
-    Ok(0)
-}
-
-/// `mutate` for planners that also read the journal, returning the engine's outcome. A plan
+/// state, plan, then hand the plan to the engine; returns the engine's outcome. A plan
 /// that overrode a safety rule says so in a `forced: ` note and is recorded as forced.
-fn mutate_with(
+pub fn mutate_with(
     g: &Global,
     ctx: &Context,
     m: &MutateArgs,
@@ -427,34 +476,20 @@ fn mutate_with(
     engine.run(&plan, &opts(g, m, forced), "apply", None)
 }
 
-fn cmd_restore(
-    g: &Global,
-    ctx: &Context,
-    m: &MutateArgs,
-    profile: &str,
-    from: &[PathBuf],
-    force: bool,
-    list: bool,
-) -> Result<i32> {
+/// `restore-token --list`: the candidates with their freshness; never creates a journal.
+fn cmd_restore_list(g: &Global, ctx: &Context, profile: &str, from: &[PathBuf], force: bool) -> Result<i32> {
     use workflow::restore;
-    if list {
-        // listing never creates a journal; it reads one if there is one
-        let state = load_state(g, ctx)?;
-        let journal = match open_engine(g, ctx, false)? {
-            Some(e) => restore::journal_sources(&e.journal)?,
-            None => vec![],
-        };
-        let listing = restore::candidates(&state, &restore::Args { profile, from, force, journal })?;
-        if g.json {
-            print_json(&serde_json::json!({"schema_version": 1, "restore_candidates": listing}));
-        } else {
-            print!("{}", restore::render_listing(&listing, state.now_ms));
-        }
-        return Ok(0);
+    let state = load_state(g, ctx)?;
+    let journal = match open_engine(g, ctx, false)? {
+        Some(e) => restore::journal_sources(&e.journal)?,
+        None => vec![],
+    };
+    let listing = restore::candidates(&state, &restore::Args { profile, from, force, journal })?;
+    if g.json {
+        print_json(&serde_json::json!({"schema_version": 1, "restore_candidates": listing}));
+    } else {
+        print!("{}", restore::render_listing(&listing, state.now_ms));
     }
-    mutate_with(g, ctx, m, false, |s, j| {
-        restore::plan(s, &restore::Args { profile, from, force, journal: restore::journal_sources(j)? })
-    })?;
     Ok(0)
 }
 

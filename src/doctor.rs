@@ -1325,11 +1325,17 @@ pub struct DoctorArgs {
     /// Rules of which OpenClaw release to apply: 4.5, 5.28 or 9.6 (default: from the layout)
     #[arg(long, value_name = "VERSION")]
     pub rules: Option<String>,
+    /// Plan every suggested repair as ONE transaction (previewed, confirmed, journaled, undoable);
+    /// "report only" findings are skipped
+    #[arg(long)]
+    pub fix: bool,
+    #[command(flatten)]
+    pub m: crate::cli::MutateArgs,
 }
 
 pub fn cmd_doctor(
     g: &crate::cli::Global,
-    _args: &DoctorArgs,
+    args: &DoctorArgs,
     rules: Option<Rules>,
     ctx: &crate::context::Context,
 ) -> crate::error::Result<i32> {
@@ -1344,10 +1350,139 @@ pub fn cmd_doctor(
         proc_dir: ctx.var("CLAWAUTH_PROC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/proc")),
     };
     let report = run(&state, &opts);
+    if args.fix {
+        return fix(&g, ctx, &report, &args.m);
+    }
     if g.json {
         crate::cli::print_json(&report);
     } else {
         print!("{}", render(&report));
     }
     Ok(report.exit_code)
+}
+
+/// Split a fix command the way a POSIX shell would (`sh` above quotes with single quotes).
+pub fn shell_words(s: &str) -> Option<Vec<String>> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        x => cur.push(x),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.push(chars.next()?);
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Some(out)
+}
+
+/// `doctor --fix`: run every finding's own fix command through its planner (the very command
+/// the report prints), combine the plans into one transaction, and hand it to the engine.
+/// A fix that fails to plan, or that touches the same values as an earlier one, is left out
+/// and named in the plan's notes: run `doctor` again after applying.
+fn fix(
+    g: &crate::cli::Global,
+    ctx: &crate::context::Context,
+    report: &DoctorReport,
+    m: &crate::cli::MutateArgs,
+) -> crate::error::Result<i32> {
+    use clap::Parser;
+    let mut engine = crate::cli::open_engine(g, ctx, true)?.expect("created");
+    crate::cli::run_recovery(&mut engine, g.json)?;
+    let mut commands: Vec<(String, Vec<&'static str>)> = vec![];
+    for f in report.findings.iter().filter(|f| f.fix.starts_with("clawauth ")) {
+        match commands.iter_mut().find(|(c, _)| *c == f.fix) {
+            Some((_, codes)) => {
+                if !codes.contains(&f.code) {
+                    codes.push(f.code)
+                }
+            }
+            None => commands.push((f.fix.clone(), vec![f.code])),
+        }
+    }
+    let mut merged: Option<crate::plan::Plan> = None;
+    let mut skipped: Vec<String> = vec![];
+    let mut fixed_codes: Vec<&'static str> = vec![];
+    for (cmd, codes) in &commands {
+        let planned = (|| -> std::result::Result<crate::plan::Plan, String> {
+            let argv = shell_words(cmd).ok_or("unbalanced quotes")?;
+            let cli = crate::cli::Cli::try_parse_from(&argv).map_err(|e| e.to_string())?;
+            let mut g2 = g.clone();
+            g2.all_agents = false;
+            g2.agent = cli.global.agent.clone().or(g.agent.clone());
+            let planner = crate::cli::planner(cli.command).map_err(|_| "not a repair command".to_string())?;
+            let state = crate::cli::load_state(&g2, ctx).map_err(|e| e.to_string())?;
+            (planner.build)(&state, &engine.journal).map_err(|e| e.to_string())
+        })();
+        match planned {
+            Ok(p) if p.is_empty() => {}
+            Ok(p) => {
+                let combined = match merged.take() {
+                    None => Ok(p),
+                    Some(prev) => crate::workflow::merge_plans(vec![prev.clone(), p]).map_err(|e| (prev, e)),
+                };
+                match combined {
+                    Ok(c) => {
+                        merged = Some(c);
+                        fixed_codes.extend(codes.iter().copied());
+                    }
+                    Err((prev, e)) => {
+                        merged = Some(prev);
+                        skipped.push(format!("skipped `{cmd}` ({}): {e}", codes.join(", ")));
+                    }
+                }
+            }
+            Err(e) => skipped.push(format!("skipped `{cmd}` ({}): {e}", codes.join(", "))),
+        }
+    }
+    let reported: Vec<&str> =
+        report.findings.iter().filter(|f| !f.fix.starts_with("clawauth ")).map(|f| f.code).collect();
+    let Some(mut plan) = merged else {
+        for s in &skipped {
+            eprintln!("note: {s}");
+        }
+        if !reported.is_empty() {
+            eprintln!("note: report-only findings are not changed by --fix: {}", reported.join(", "));
+        }
+        engine.run(
+            &crate::plan::Plan::new("doctor --fix", "no fixable finding"),
+            &crate::cli::opts(g, m, false),
+            "apply",
+            None,
+        )?;
+        return Ok(0);
+    };
+    fixed_codes.dedup();
+    plan.workflow = "doctor --fix".into();
+    plan.summary = format!("fix {}", fixed_codes.join(", "));
+    plan.notes.extend(skipped);
+    if !reported.is_empty() {
+        plan.notes.push(format!("report-only findings left alone: {}", reported.join(", ")));
+    }
+    engine.run(&plan, &crate::cli::opts(g, m, false), "apply", None)?;
+    Ok(0)
 }

@@ -139,10 +139,42 @@ fn doctor_json_schema_and_fix_flag_does_not_exist() {
     }
     // the standard fixture: the user pin's usage shows alice (CA015), alice's two workspaces (CA012)
     assert_eq!(codes(&v), vec!["CA015", "CA012"]);
-    // `--fix` is not built yet: it must not pretend
+    // only report-only findings: --fix has nothing to do and records nothing
+    let o = fx.run(&["doctor", "--fix", "--yes"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert_eq!(o.stdout.trim(), "Nothing to do.");
+    assert!(o.stderr.contains("report-only findings are not changed by --fix: CA015, CA012"), "{}", o.stderr);
+}
+
+#[test]
+fn doctor_fix_is_one_undoable_transaction() {
+    // the router demo: a duplicate identity in the slot (CA010, CA011) and stale auto pins (CA003)
+    let fx = isolate(Fx::committed("demo"));
+    let before = fx.hash();
+    let secrets = secrets_of(&fx.state);
     let o = fx.run(&["doctor", "--fix"]);
-    assert_eq!(o.code, 2, "{}", o.all());
-    assert!(o.stderr.contains("--fix"), "{}", o.stderr);
+    assert_eq!(o.code, 1, "no terminal and no --yes must decline: {}", o.all());
+    assert_eq!(before, fx.hash());
+    let o = fx.run(&["doctor", "--fix", "--yes"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(o.stdout.contains("Plan: fix CA010, CA003"), "{}", o.stdout);
+    // the overlapping merge is named, not silently dropped
+    assert!(o.stdout.contains("skipped `clawauth profile merge"), "{}", o.stdout);
+    assert!(o.stdout.contains("report-only findings left alone: CA015"), "{}", o.stdout);
+    assert_no_secrets(&o.all(), &secrets);
+    let log = fx.ok(&["log", "--json"]).json();
+    let t = &log["transactions"];
+    assert_eq!(t.as_array().unwrap().len(), 1, "one transaction for all fixes");
+    assert_eq!(t[0]["workflow"], "doctor --fix");
+    // the fixed codes are gone
+    let v = doctor(&fx, &[]);
+    let after = codes(&v);
+    for c in ["CA010", "CA003"] {
+        assert!(!after.iter().any(|x| x == c), "{c} still reported: {after:?}");
+    }
+    // and it undoes to the original bytes
+    fx.ok(&["undo", "1", "--yes"]);
+    assert_eq!(before, fx.hash());
 }
 
 #[test]

@@ -582,3 +582,61 @@ fn merge_plans_keeps_steps_and_refuses_overlaps() {
     let e = clawauth::workflow::merge_plans(vec![a, c]).unwrap_err();
     assert!(e.to_string().contains("both change"), "{e}");
 }
+
+#[test]
+fn lastgood_set_and_clear_apply_and_undo() {
+    let fx = Fx::standard(Layout::B);
+    let before = fx.hash();
+    fx.ok(&["lastgood", "set", "openai-codex", "openai:bob@example.com", "--yes"]);
+    assert_eq!(
+        read_json(&fx.agent().join("auth-state.json"))["lastGood"]["openai-codex"],
+        "openai-codex:bob@example.com"
+    );
+    let o = fx.run(&["lastgood", "set", "openai-codex", "openai-codex:nobody", "--yes"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("no profile 'openai-codex:nobody'"), "{}", o.stderr);
+    fx.ok(&["lastgood", "clear", "openai-codex", "--yes"]);
+    // the map emptied: removed entirely, as OpenClaw drops empty maps
+    assert!(read_json(&fx.agent().join("auth-state.json")).get("lastGood").is_none());
+    fx.ok(&["undo", "2", "--yes"]);
+    fx.ok(&["undo", "1", "--yes"]);
+    assert_eq!(before, fx.hash());
+}
+
+#[test]
+fn rekey_state_renames_retired_codex_keys_to_live_ids() {
+    // profiles renamed to openai:* but the routing state left on the retired ids (the 7.35
+    // doctor's leftover, CA023): the stored order and the cooldown silently stop applying
+    let live = Scenario::standard(fixture::REF_NOW_MS).migrated_to_openai();
+    let mut sc = live.clone();
+    let old = Scenario::standard(fixture::REF_NOW_MS);
+    sc.order = old.order.clone();
+    sc.last_good = old.last_good.clone();
+    sc.usage_stats = old.usage_stats.clone();
+    let fx = Fx::scenario(&sc, Layout::B);
+    let before = fx.hash();
+    let v = fx.ok(&["status", "--json"]).json();
+    assert_eq!(v["agents"][0]["provider"], "openai");
+    assert_eq!(v["agents"][0]["order"]["stored"], Value::Null, "the retired order is not the live provider's");
+    let o = fx.ok(&["rekey-state", "--yes"]);
+    assert!(o.stdout.contains("blast radius"), "{}", o.stdout);
+    let st = read_json(&fx.agent().join("auth-state.json"));
+    assert_eq!(
+        st["order"],
+        json!({"openai": ["openai:alice-team", "openai:alice@example.com", "openai:bob@example.com"]})
+    );
+    assert_eq!(st["lastGood"], json!({"openai": "openai:alice@example.com"}));
+    assert!(
+        st["usageStats"].get("openai:alice-team").is_some()
+            && st["usageStats"].get("openai-codex:alice-team").is_none()
+    );
+    let v = fx.ok(&["status", "--json"]).json();
+    assert_eq!(v["agents"][0]["order"]["stored"][0], "openai:alice-team");
+    // the cooldown applies again: alice-team moves last in the effective order
+    assert_eq!(v["agents"][0]["order"]["effective"][2], "openai:alice-team");
+    // refused where openai-codex is still the live provider
+    let fx2 = Fx::standard(Layout::B);
+    assert_eq!(fx2.run(&["rekey-state", "--yes"]).code, 2);
+    fx.ok(&["undo", "1", "--yes"]);
+    assert_eq!(before, fx.hash());
+}

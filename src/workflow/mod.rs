@@ -3,10 +3,12 @@
 
 pub mod activate;
 pub mod cooldown;
+pub mod lastgood;
 pub mod order;
 pub mod pin;
 pub mod preference;
 pub mod profile;
+pub mod rekey;
 pub mod restore;
 pub mod resync;
 
