@@ -372,11 +372,14 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
     }
 }
 
+/// A planner: model (and journal, for restore sources) to plan. Never writes.
+pub type BuildPlan = Box<dyn FnOnce(&crate::model::State, &Journal) -> Result<crate::plan::Plan>>;
+
 /// A mutating command reduced to its planner: the same function `doctor --fix` composes.
 pub struct Planner {
     pub m: MutateArgs,
     pub force: bool,
-    pub build: Box<dyn FnOnce(&crate::model::State, &Journal) -> Result<crate::plan::Plan>>,
+    pub build: BuildPlan,
 }
 
 fn p<F>(m: MutateArgs, build: F) -> Planner
@@ -387,7 +390,7 @@ where
 }
 
 /// The planner of a command that changes state; any other command comes back unchanged.
-pub fn planner(cmd: Command) -> std::result::Result<Planner, Command> {
+pub fn planner(cmd: Command) -> std::result::Result<Planner, Box<Command>> {
     Ok(match cmd {
         Command::Order(OrderCmd::Set { provider, ids, m }) => {
             p(m, move |s, _| workflow::order::set(s, &provider, &ids))
@@ -425,7 +428,7 @@ pub fn planner(cmd: Command) -> std::result::Result<Planner, Command> {
             p(m, move |s, _| workflow::lastgood::clear(s, &provider))
         }
         Command::RekeyState { m } => p(m, move |s, _| workflow::rekey::plan(s)),
-        other => return Err(other),
+        other => return Err(Box::new(other)),
     })
 }
 
