@@ -306,22 +306,100 @@ pub fn check_leases(state_dir: &Path, now_ms: i64) -> Result<()> {
     Ok(())
 }
 
-/// Apply one step to an SQLite cell: verify and write inside one `BEGIN IMMEDIATE`.
-pub fn apply_cell(loc: &Location, changes: &[Change], now_ms: i64) -> Result<()> {
-    let Location::Cell { db, table, key_col, key, value_col, ts_col } = loc else { unreachable!("cells only") };
-    if !db.exists() {
-        return Err(Error::NotFound(format!(
-            "{} does not exist (clawauth never creates OpenClaw's databases)",
-            db.display()
-        )));
+/// The timestamp OpenClaw keeps beside a cell. Auth rows carry the time of the write
+/// (`Date.now()`); a `session_nodes` row carries its entry's own `updatedAt` (2026.9.6
+/// `bindSessionRoot`/`bindSessionNode`), so that column follows the entry — which also puts it
+/// back exactly when an undo restores the entry's `updatedAt`.
+fn ts_value(table: &str, content: &[u8], now_ms: i64) -> i64 {
+    if table == "session_nodes" {
+        if let Ok(v) = serde_json::from_slice::<Value>(content) {
+            if let Some(t) = v.get("updatedAt").and_then(Value::as_i64) {
+                return t;
+            }
+        }
     }
+    now_ms
+}
+
+/// Which OpenClaw database a path is, for the schema check: the shared state DB or an agent DB.
+fn known_versions(db: &Path) -> &'static [i64] {
+    if db.file_name().is_some_and(|n| n == "openclaw-agent.sqlite") {
+        crate::load::KNOWN_AGENT_DB_VERSIONS
+    } else {
+        crate::load::KNOWN_STATE_DB_VERSIONS
+    }
+}
+
+/// Refuse a database whose schema markers (`PRAGMA user_version`, every
+/// `schema_meta.schema_version`) are not ones a verified OpenClaw release wrote. Used before
+/// anything is recorded, so `apply`, `undo` and `recover` refuse as early as a new plan does.
+pub fn check_schema(db: &Path) -> Result<()> {
+    if !db.is_file() {
+        return Ok(());
+    }
+    let ro = store::open_ro(db)?;
+    let known = known_versions(db);
+    let uv = ro.user_version()?;
+    let mut versions = vec![uv];
+    if ro.has_table("schema_meta")? {
+        let mut st = ro.conn.prepare("SELECT schema_version FROM schema_meta").map_err(|e| Error::sqlite(db, e))?;
+        let rows = st.query_map([], |r| r.get::<_, i64>(0)).map_err(|e| Error::sqlite(db, e))?;
+        for r in rows {
+            versions.push(r.map_err(|e| Error::sqlite(db, e))?);
+        }
+    }
+    match versions.iter().find(|v| !known.contains(v)) {
+        None => Ok(()),
+        Some(v) => Err(Error::Other(format!(
+            "{}: unknown schema version {v} (user_version {uv}); clawauth reads it but will not write",
+            db.display()
+        ))),
+    }
+}
+
+/// Apply several steps that all edit cells of one database: one connection, one `BEGIN
+/// IMMEDIATE` (busy timeout 5 s), every `before` verified against what that transaction sees,
+/// then one commit — so OpenClaw never sees half of a change to one database. Nothing but the
+/// planned rows is touched: no schema, no other row, never a new file. On error nothing of the
+/// group is written and the index of the failing step (within `steps`) is returned with it.
+pub fn apply_cells(steps: &[(&Location, &[Change])], now_ms: i64) -> std::result::Result<(), (usize, Error)> {
+    let Some((Location::Cell { db, .. }, _)) = steps.first() else { return Ok(()) };
+    if !db.is_file() {
+        return Err((
+            0,
+            Error::NotFound(format!("{} does not exist (clawauth never creates OpenClaw's databases)", db.display())),
+        ));
+    }
+    // READ_WRITE without CREATE: a database that vanished is an error, never a new empty file
     let mut conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .map_err(|e| Error::sqlite(db, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| Error::sqlite(db, e))?;
+        .map_err(|e| (0, Error::sqlite(db, e)))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| (0, Error::sqlite(db, e)))?;
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| Error::sqlite(db, format!("cannot lock for writing: {e}")))?;
-    let doc = read(loc, Some(&tx))?;
+        .map_err(|e| (0, Error::sqlite(db, format!("cannot lock for writing: {e}"))))?;
+    // the schema may have moved on since the plan was made (an OpenClaw upgrade): re-check it
+    // under the write lock, so `apply`, `undo` and `recover` refuse too
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| (0, Error::sqlite(db, e)))?;
+    if !known_versions(db).contains(&version) {
+        return Err((
+            0,
+            Error::Other(format!(
+                "{}: unknown schema version (user_version {version}); clawauth reads it but will not write",
+                db.display()
+            )),
+        ));
+    }
+    for (i, (loc, changes)) in steps.iter().enumerate() {
+        write_cell(&tx, loc, changes, now_ms).map_err(|e| (i, e))?;
+    }
+    tx.commit().map_err(|e| (steps.len() - 1, Error::sqlite(db, e)))
+}
+
+/// One cell inside the caller's transaction: compare-and-swap, then UPDATE / INSERT / DELETE
+/// of that one row, with its timestamp column.
+fn write_cell(tx: &Connection, loc: &Location, changes: &[Change], now_ms: i64) -> Result<()> {
+    let Location::Cell { db, table, key_col, key, value_col, ts_col } = loc else { unreachable!("cells only") };
+    let doc = read(loc, Some(tx))?;
     let bad = mismatches(loc, &doc, changes)?;
     if !bad.is_empty() {
         return Err(stale(loc, &bad));
@@ -330,6 +408,7 @@ pub fn apply_cell(loc: &Location, changes: &[Change], now_ms: i64) -> Result<()>
     let ts = ts_col.as_deref();
     match (content, doc.bytes.is_some()) {
         (Some(c), true) => {
+            let t_val = ts_value(table, &c, now_ms);
             let text = String::from_utf8(c).expect("JSON is UTF-8");
             let sql = match ts {
                 Some(t) => {
@@ -339,17 +418,18 @@ pub fn apply_cell(loc: &Location, changes: &[Change], now_ms: i64) -> Result<()>
                     format!("UPDATE \"{table}\" SET \"{value_col}\" = ?1 WHERE \"{key_col}\" = ?2 AND ?3 IS NOT NULL")
                 }
             };
-            let n = tx.execute(&sql, params![text, key, now_ms]).map_err(|e| Error::sqlite(db, e))?;
+            let n = tx.execute(&sql, params![text, key, t_val]).map_err(|e| Error::sqlite(db, e))?;
             if n != 1 {
                 return Err(Error::sqlite(db, format!("{table}[{key}]: expected to update 1 row, updated {n}")));
             }
         }
         (Some(c), false) => {
+            let t_val = ts_value(table, &c, now_ms);
             let text = String::from_utf8(c).expect("JSON is UTF-8");
             let res = match ts {
                 Some(t) => tx.execute(
                     &format!("INSERT INTO \"{table}\" (\"{key_col}\", \"{value_col}\", \"{t}\") VALUES (?1, ?2, ?3)"),
-                    params![key, text, now_ms],
+                    params![key, text, t_val],
                 ),
                 None => tx.execute(
                     &format!("INSERT INTO \"{table}\" (\"{key_col}\", \"{value_col}\") VALUES (?1, ?2)"),
@@ -359,12 +439,16 @@ pub fn apply_cell(loc: &Location, changes: &[Change], now_ms: i64) -> Result<()>
             res.map_err(|e| Error::sqlite(db, format!("{table}: cannot insert row {key}: {e}")))?;
         }
         (None, true) => {
-            tx.execute(&format!("DELETE FROM \"{table}\" WHERE \"{key_col}\" = ?1"), [key])
+            let n = tx
+                .execute(&format!("DELETE FROM \"{table}\" WHERE \"{key_col}\" = ?1"), [key])
                 .map_err(|e| Error::sqlite(db, e))?;
+            if n != 1 {
+                return Err(Error::sqlite(db, format!("{table}[{key}]: expected to delete 1 row, deleted {n}")));
+            }
         }
         (None, false) => {}
     }
-    tx.commit().map_err(|e| Error::sqlite(db, e))
+    Ok(())
 }
 
 /// A conflict error listing what changed under us.

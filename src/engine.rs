@@ -99,6 +99,25 @@ fn confirm(opts: &Opts, question: &str) -> Result<()> {
     }
 }
 
+/// Split steps into write groups: each maximal run of consecutive steps on cells of the same
+/// database is one group (one `BEGIN IMMEDIATE`); every file step is a group of its own.
+pub fn step_groups(steps: &[Step]) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = vec![];
+    for (i, s) in steps.iter().enumerate() {
+        let same_db = match (out.last(), &s.location) {
+            (Some(r), Location::Cell { db, .. }) => {
+                matches!(&steps[r.start].location, Location::Cell { db: d, .. } if d == db)
+            }
+            _ => false,
+        };
+        match out.last_mut() {
+            Some(r) if same_db => r.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
+}
+
 impl<'a> Engine<'a> {
     pub fn new(ctx: &'a Context, journal: Journal, state_dir: &Path, argv: Vec<String>) -> Self {
         Engine { ctx, journal, state_dir: state_dir.to_path_buf(), argv, notes: vec![] }
@@ -112,6 +131,19 @@ impl<'a> Engine<'a> {
 
     /// Verify every step's `before` values against disk without writing.
     pub fn preflight(&self, plan: &Plan) -> Result<()> {
+        // a running OpenClaw holding the SQLite store: refuse before anything is recorded
+        if plan.steps.iter().any(|s| matches!(s.location, Location::Cell { .. })) {
+            docio::check_leases(&self.state_dir, self.ctx.now_ms)?;
+        }
+        let mut dbs: Vec<&Path> = vec![];
+        for s in &plan.steps {
+            if let Location::Cell { db, .. } = &s.location {
+                if !dbs.contains(&db.as_path()) {
+                    dbs.push(db);
+                    docio::check_schema(db)?;
+                }
+            }
+        }
         for s in &plan.steps {
             let doc = docio::read(&s.location, None)?;
             let bad = docio::mismatches(&s.location, &doc, &s.changes)?;
@@ -218,35 +250,41 @@ impl<'a> Engine<'a> {
     }
 
     /// Apply a recorded plan's steps; on failure revert the written ones and mark it failed.
+    /// Consecutive steps on cells of one database are one group, written in one SQLite
+    /// transaction (all of the group or none of it).
     fn apply_recorded(&mut self, id: i64, plan: &Plan) -> Result<()> {
         let mut written: Vec<&Step> = vec![];
-        for (i, step) in plan.steps.iter().enumerate() {
-            if let Err(e) = self.apply_step(step) {
-                let mut revert_errors = vec![];
-                for done in written.iter().rev() {
-                    let inv = Step {
+        for range in step_groups(&plan.steps) {
+            let group = &plan.steps[range.clone()];
+            if let Err((i, e)) = self.apply_group(group) {
+                let inverse: Vec<Step> = written
+                    .iter()
+                    .rev()
+                    .map(|done| Step {
                         location: done.location.clone(),
                         title: done.title.clone(),
                         changes: done.changes.iter().map(Change::inverse).collect(),
-                    };
-                    if let Err(re) = self.apply_step(&inv) {
-                        revert_errors.push(format!("{}: {re}", done.location.display(&self.state_dir)));
+                    })
+                    .collect();
+                let mut revert_errors = vec![];
+                for r in step_groups(&inverse) {
+                    if let Err((j, re)) = self.apply_group(&inverse[r.clone()]) {
+                        revert_errors.push(format!("{}: {re}", inverse[r.start + j].location.display(&self.state_dir)));
                     }
                 }
+                let n = range.start + i + 1;
                 let msg = if revert_errors.is_empty() {
-                    format!("step {} failed: {e}; earlier steps were reverted", i + 1)
+                    format!("step {n} failed: {e}; earlier steps were reverted")
                 } else {
-                    format!(
-                        "step {} failed: {e}; reverting earlier steps also failed: {}",
-                        i + 1,
-                        revert_errors.join("; ")
-                    )
+                    format!("step {n} failed: {e}; reverting earlier steps also failed: {}", revert_errors.join("; "))
                 };
                 self.journal.set_status(self.ctx, id, "failed", Some(&msg))?;
                 return Err(e);
             }
-            written.push(step);
-            failpoint(self.ctx, &format!("after-step-{}", i + 1));
+            written.extend(group);
+            for n in range {
+                failpoint(self.ctx, &format!("after-step-{}", n + 1));
+            }
         }
         failpoint(self.ctx, "before-commit");
         self.journal.set_status(self.ctx, id, "applied", None)?;
@@ -267,12 +305,27 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// A group from `step_groups`: several cells of one database in one SQLite transaction, or
+    /// one file. On error, the index of the failing step within the group.
+    fn apply_group(&mut self, group: &[Step]) -> std::result::Result<(), (usize, Error)> {
+        if matches!(group.first().map(|s| &s.location), Some(Location::Cell { .. })) {
+            docio::check_leases(&self.state_dir, self.ctx.now_ms).map_err(|e| (0, e))?;
+            let cells: Vec<(&Location, &[Change])> =
+                group.iter().map(|s| (&s.location, s.changes.as_slice())).collect();
+            return docio::apply_cells(&cells, self.ctx.now_ms);
+        }
+        for (i, s) in group.iter().enumerate() {
+            self.apply_step(s).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
     /// One document: lock (files), re-read, compare-and-swap every change, write, confirm.
     pub fn apply_step(&mut self, step: &Step) -> Result<()> {
         match &step.location {
             Location::Cell { .. } => {
                 docio::check_leases(&self.state_dir, self.ctx.now_ms)?;
-                docio::apply_cell(&step.location, &step.changes, self.ctx.now_ms)
+                docio::apply_cells(&[(&step.location, step.changes.as_slice())], self.ctx.now_ms).map_err(|(_, e)| e)
             }
             Location::File { path, .. } => {
                 let dir = path.parent().unwrap_or(Path::new("."));

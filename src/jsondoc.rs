@@ -391,29 +391,53 @@ pub fn root_span(b: &[u8]) -> ScanResult<Range<usize>> {
 #[derive(Debug, Clone)]
 pub struct TopIndex {
     pub root: Range<usize>,
-    pub members: std::collections::HashMap<String, Range<usize>>,
+    /// Every top-level member in document order (no key is copied: a 100k-entry
+    /// `sessions.json` indexes in one structural pass without 100k allocations).
+    pub members: Vec<Member>,
 }
 
 pub fn index(b: &[u8]) -> ScanResult<TopIndex> {
-    let root = root_span(b)?;
-    let mut members = std::collections::HashMap::new();
-    if b.get(root.start) == Some(&b'{') {
-        for m in self::members(b, root.start)? {
-            let m = m?;
-            members.insert(m.key_str(b)?, m.value);
-        }
+    let start = skip_ws(b, 0);
+    if b.get(start) != Some(&b'{') {
+        return Ok(TopIndex { root: root_span(b)?, members: vec![] });
     }
-    Ok(TopIndex { root, members })
+    let mut it = self::members(b, start)?;
+    let mut members = vec![];
+    for m in it.by_ref() {
+        members.push(m?);
+    }
+    let end = it.end().ok_or(ScanError { offset: b.len(), what: "unterminated object" })?;
+    if skip_ws(b, end) != b.len() {
+        return err(end, "trailing characters after the JSON value");
+    }
+    Ok(TopIndex { root: start..end, members })
 }
 
 impl TopIndex {
+    /// The value span of top-level key `key`; the last duplicate wins, as in `JSON.parse`.
+    pub fn member(&self, b: &[u8], key: &str) -> ScanResult<Option<Range<usize>>> {
+        for m in self.members.iter().rev() {
+            let raw = &b[m.key.start + 1..m.key.end - 1];
+            let hit = if memchr::memchr(b'\\', raw).is_none() { raw == key.as_bytes() } else { m.key_str(b)? == key };
+            if hit {
+                return Ok(Some(m.value.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every top-level key, decoded.
+    pub fn keys(&self, b: &[u8]) -> ScanResult<Vec<String>> {
+        self.members.iter().map(|m| m.key_str(b)).collect()
+    }
+
     /// The span of the value at `segments`, using the index for the first one.
     pub fn find(&self, b: &[u8], segments: &[String]) -> ScanResult<Option<Range<usize>>> {
         match segments.split_first() {
             None => Ok(Some(self.root.clone())),
-            Some((first, rest)) if b.get(self.root.start) == Some(&b'{') => match self.members.get(first) {
+            Some((first, rest)) if b.get(self.root.start) == Some(&b'{') => match self.member(b, first)? {
                 None => Ok(None),
-                Some(span) => find_span(b, span.clone(), rest),
+                Some(span) => find_span(b, span, rest),
             },
             Some(_) => find_span(b, self.root.clone(), segments),
         }

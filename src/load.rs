@@ -137,7 +137,17 @@ fn schema_of(db: &RoDb, known: &[i64]) -> Result<DbSchema> {
             meta.push(r.map_err(|e| Error::sqlite(&db.path, e))?);
         }
     }
-    Ok(DbSchema { path: db.path.clone(), user_version, schema_meta: meta, known: known.contains(&user_version) })
+    // both version markers must be ones a verified release wrote: `PRAGMA user_version` and
+    // every `schema_meta.schema_version`
+    let known = known.contains(&user_version) && meta.iter().all(|(_, _, v)| known.contains(v));
+    Ok(DbSchema { path: db.path.clone(), user_version, schema_meta: meta, known })
+}
+
+fn meta_versions(s: &DbSchema) -> String {
+    if s.schema_meta.is_empty() {
+        return "absent".into();
+    }
+    s.schema_meta.iter().map(|(k, role, v)| format!("{k}/{role} {v}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Split a routing-state document into its three maps, checking types.
@@ -214,9 +224,10 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         let s = schema_of(db, KNOWN_STATE_DB_VERSIONS)?;
         if !s.known {
             read_only_reason.get_or_insert(format!(
-                "{}: unknown schema version (user_version {}); clawauth reads it but will not write",
+                "{}: unknown schema version (user_version {}, schema_meta {}); clawauth reads it but will not write",
                 rel(&s.path),
-                s.user_version
+                s.user_version,
+                meta_versions(&s)
             ));
         }
         schemas.push(s);
@@ -225,9 +236,10 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         let s = schema_of(db, KNOWN_AGENT_DB_VERSIONS)?;
         if !s.known && layout.is_sqlite() {
             read_only_reason.get_or_insert(format!(
-                "{}: unknown schema version (user_version {}); clawauth reads it but will not write",
+                "{}: unknown schema version (user_version {}, schema_meta {}); clawauth reads it but will not write",
                 rel(&s.path),
-                s.user_version
+                s.user_version,
+                meta_versions(&s)
             ));
         }
         schemas.push(s);
@@ -372,17 +384,47 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
                 auth.shared_state = v.as_object().cloned();
             }
             file_status("routing state (shared)", state_loc.display(base), shared_state.is_some(), true, None);
+            // 2026.9.6 builds the agent-local store from the agent DB's `auth_profile_store`
+            // row; without that row the local store is null and the overlay state row is
+            // ignored (resolver notes 4.5, verified) — so it is merged only when the row exists
+            let agent_store_loc = Location::cell(
+                &agent_db_p,
+                "auth_profile_store",
+                "store_key",
+                "primary",
+                "store_json",
+                Some("updated_at"),
+            );
+            let agent_store = agent_db.as_ref().and_then(|db| cell_json(db, &agent_store_loc, &mut warnings));
+            if let Some(n) = agent_store
+                .as_ref()
+                .and_then(|v| v.get("profiles"))
+                .and_then(Value::as_object)
+                .map(Map::len)
+                .filter(|n| *n > 0)
+            {
+                warnings.push(format!(
+                    "{}: {n} agent-local profile(s) beside the shared store; clawauth shows and edits the shared store's",
+                    agent_store_loc.display(base)
+                ));
+            }
             let overlay = agent_db.as_ref().and_then(|db| cell_json(db, &overlay_loc, &mut warnings));
-            if let Some(v) = &overlay {
+            let overlay_active = agent_store.is_some();
+            if let Some(v) = overlay.as_ref().filter(|_| overlay_active) {
                 routing(v, &format!("{} (agent overlay)", overlay_loc.display(base)), &mut auth, &mut warnings);
                 auth.overlay = v.as_object().cloned();
             }
+            let note = if overlay.is_some() && !overlay_active {
+                "IGNORED by OpenClaw 2026.9: the agent DB has no auth_profile_store row; `order set` creates it"
+            } else {
+                "merged per provider key over the shared state; `models auth order set` writes here"
+            };
             file_status(
                 "routing overlay (agent)",
                 overlay_loc.display(base),
                 overlay.is_some(),
                 true,
-                Some("merged per provider key over the shared state; `models auth order set` writes here".into()),
+                Some(note.into()),
             );
             auth.store_loc = Some(store_loc);
             auth.state_loc = Some(state_loc);

@@ -67,6 +67,7 @@ pub fn set(state: &State, provider_arg: &str, ids: &[String]) -> Result<Plan> {
             plan.push(loc.clone(), title, vec![Change::new(p, before, Some(new_list))]);
         }
     }
+    let mut revived_auth = None;
     if agent.layout == Layout::D {
         plan.notes.push("layout D: written to this agent's overlay (auth_profile_state 'primary'), where OpenClaw 2026.9.6's `models auth order set` writes; it wins over the shared order for this agent".into());
         // 2026.9 ignores the overlay state unless the agent DB also has a store row
@@ -74,6 +75,22 @@ pub fn set(state: &State, provider_arg: &str, ids: &[String]) -> Result<Plan> {
             let store_row =
                 Location::cell(db, "auth_profile_store", "store_key", "primary", "store_json", Some("updated_at"));
             if current(&store_row, "")?.is_none() {
+                if let Some(v) = &doc {
+                    plan.notes.push("the agent's overlay row exists but OpenClaw 2026.9 ignores it until the agent DB has an auth_profile_store row; creating that row makes all of the overlay (lastGood, usageStats too) live".into());
+                    // the blast radius must count what the revived overlay brings with it
+                    let mut revived = agent.clone();
+                    for (field, target) in [
+                        ("order", &mut revived.auth.order),
+                        ("lastGood", &mut revived.auth.last_good),
+                        ("usageStats", &mut revived.auth.usage_stats),
+                    ] {
+                        // the overlay wins per provider key (per profile id for usageStats)
+                        if let Some(m) = v.get(field).and_then(Value::as_object) {
+                            target.extend(m.clone());
+                        }
+                    }
+                    revived_auth = Some(revived.auth);
+                }
                 plan.push(
                     store_row,
                     "create the empty agent store row 2026.9 requires for the overlay",
@@ -83,6 +100,9 @@ pub fn set(state: &State, provider_arg: &str, ids: &[String]) -> Result<Plan> {
         }
     }
     let mut after = agent.clone();
+    if let Some(a) = revived_auth {
+        after.auth = a;
+    }
     after.auth.order.insert(key, json!(list));
     plan.notes.extend(radius_notes(blast_radius(state, agent, &after)));
     Ok(plan)

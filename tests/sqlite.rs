@@ -1,0 +1,804 @@
+//! Every workflow on the SQLite layouts C (OpenClaw 2026.7.35, per-agent `openclaw-agent.sqlite`
+//! auth rows, `sessions.json`) and D (2026.9.6, shared `state/openclaw.sqlite`
+//! `config_machine_state` rows, per-agent overlay, sessions in `session_nodes`), on fixtures made
+//! by real OpenClaw `doctor --fix`: apply -> undo -> identical rows, rows nobody planned never
+//! touched, stranded legacy JSON never written, `PRAGMA integrity_check` ok, kills at every
+//! failpoint recovered, leases and unknown schemas refused, read-only commands leave no trace.
+
+mod common;
+use common::*;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The tables whose rows clawauth may write, dumped whole for before/after comparisons.
+const TABLES: &[&str] = &["auth_profile_store", "auth_profile_state", "config_machine_state", "session_nodes"];
+
+/// Columns of a row that OpenClaw's own write rules (or triggers) derive, compared for every
+/// row the transaction did NOT touch and excluded only for the rows it did:
+/// - `updated_at` / `updated_at_ms` of auth rows: the time of the last write (`Date.now()`),
+///   which an undo — itself a write — sets to its own time, as OpenClaw would;
+/// - `entry_valid` of `session_nodes`: reset to 0 by OpenClaw's trigger whenever `entry_json`
+///   changes, so the runtime re-validates the entry on its next read.
+///
+/// `session_nodes.updated_at` is NOT excluded: it follows the entry's own `updatedAt` (as
+/// 2026.9.6 writes it), so an undo that restores the entry restores it too.
+fn derived(table: &str) -> &'static [&'static str] {
+    match table {
+        "auth_profile_store" | "auth_profile_state" => &["updated_at"],
+        "config_machine_state" => &["updated_at_ms"],
+        "session_nodes" => &["entry_valid"],
+        _ => &[],
+    }
+}
+
+/// `<db relative path>#<table>[<primary key>]` -> column -> value as text.
+type Rows = BTreeMap<String, BTreeMap<String, String>>;
+
+fn databases(state: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let s = state.join("state/openclaw.sqlite");
+    if s.exists() {
+        out.push(s);
+    }
+    if let Ok(rd) = std::fs::read_dir(state.join("agents")) {
+        for e in rd.flatten() {
+            let p = e.path().join("agent/openclaw-agent.sqlite");
+            if p.exists() {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A read-only connection to a private copy of a database (with its `-wal`, if any), so that
+/// the test itself never leaves a `-wal`/`-shm` beside OpenClaw's files.
+fn private_copy(db: &Path) -> (tempfile::TempDir, Connection) {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("db.sqlite");
+    std::fs::copy(db, &copy).unwrap();
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    if wal.exists() {
+        std::fs::copy(&wal, tmp.path().join("db.sqlite-wal")).unwrap();
+    }
+    let c = Connection::open_with_flags(&copy, OpenFlags::SQLITE_OPEN_READ_WRITE).unwrap();
+    (tmp, c)
+}
+
+fn text_of(v: ValueRef) -> String {
+    match v {
+        ValueRef::Null => "NULL".into(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => format!("x'{}'", hex::encode(b)),
+    }
+}
+
+/// Every row of the tables clawauth may write, in every OpenClaw database of the state dir.
+fn dump(fx: &Fx) -> Rows {
+    let mut out = Rows::new();
+    for db in databases(&fx.state) {
+        let rel = db.strip_prefix(&fx.state).unwrap().display().to_string();
+        let (_tmp, c) = private_copy(&db);
+        for table in TABLES {
+            let exists: bool = c
+                .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1", [table], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .unwrap()
+                > 0;
+            if !exists {
+                continue;
+            }
+            let mut st = c.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+            let cols: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
+            let mut rows = st.query([]).unwrap();
+            while let Some(r) = rows.next().unwrap() {
+                let mut m = BTreeMap::new();
+                for (i, col) in cols.iter().enumerate() {
+                    m.insert(col.clone(), text_of(r.get_ref(i).unwrap()));
+                }
+                // the first column is the primary key of all four tables
+                let pk = r.get::<_, String>(0).unwrap();
+                out.insert(format!("{rel}#{table}[{pk}]"), m);
+            }
+        }
+    }
+    out
+}
+
+fn table_of(row_key: &str) -> &str {
+    let t = row_key.split('#').nth(1).unwrap();
+    &t[..t.find('[').unwrap()]
+}
+
+/// The rows whose content differs between two dumps (added, removed or changed).
+fn changed_rows(a: &Rows, b: &Rows) -> BTreeSet<String> {
+    a.keys().chain(b.keys()).filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+}
+
+fn without_derived(row_key: &str, row: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let skip = derived(table_of(row_key));
+    row.iter().filter(|(c, _)| !skip.contains(&c.as_str())).map(|(c, v)| (c.clone(), v.clone())).collect()
+}
+
+/// `after` holds exactly the rows of `before`: every untouched row identical in every column,
+/// every row in `touched` identical except its derived columns (see `derived`).
+fn assert_rows_restored(before: &Rows, after: &Rows, touched: &BTreeSet<String>, what: &str) {
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "{what}: the set of rows differs (rows created or deleted)"
+    );
+    for (k, b) in before {
+        let a = &after[k];
+        if touched.contains(k) {
+            assert_eq!(without_derived(k, b), without_derived(k, a), "{what}: touched row {k} not restored");
+        } else {
+            assert_eq!(b, a, "{what}: row {k} was never planned but changed");
+        }
+    }
+}
+
+/// `PRAGMA integrity_check` of every database reads `ok`.
+fn assert_integrity(fx: &Fx, what: &str) {
+    for db in databases(&fx.state) {
+        let (_tmp, c) = private_copy(&db);
+        let r: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(r, "ok", "{what}: integrity_check of {}", db.display());
+    }
+}
+
+/// Every file below the state dir except the databases (whose bytes carry page layout and
+/// timestamps) and clawauth's journal: name -> sha256 and mode.
+fn files(fx: &Fx) -> BTreeMap<String, String> {
+    fx.hash().into_iter().filter(|(k, _)| !k.ends_with(".sqlite")).collect()
+}
+
+/// No `-wal`, `-shm` or `-journal` file is left beside any database.
+fn assert_no_sidecars(fx: &Fx, what: &str) {
+    let left: Vec<String> = fx
+        .hash()
+        .into_keys()
+        .filter(|k| k.ends_with("-wal") || k.ends_with("-shm") || k.ends_with("-journal"))
+        .collect();
+    assert!(left.is_empty(), "{what}: left beside the databases: {left:?}");
+}
+
+/// Write SQL into a fixture database (test setup only; the connection is closed at once, so
+/// SQLite removes its WAL files again).
+fn exec(db: &Path, sql: &str) {
+    let c = Connection::open(db).unwrap();
+    c.execute_batch(sql).unwrap();
+}
+
+fn agent_db(fx: &Fx) -> PathBuf {
+    fx.agent().join("openclaw-agent.sqlite")
+}
+fn state_db(fx: &Fx) -> PathBuf {
+    fx.state.join("state/openclaw.sqlite")
+}
+
+/// Legacy JSON left beside the live SQLite store (as after a migration whose archive step was
+/// undone by hand): auth-profiles.json and auth-state.json from OpenClaw's own backup, and a
+/// sessions.json beside `session_nodes`. Returns their paths; their bytes must never change.
+fn plant_strays(fx: &Fx) -> Vec<PathBuf> {
+    let backup = std::fs::read_dir(fx.agent())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("auth-profiles.json."))
+        .expect("a migration archive of auth-profiles.json");
+    let v = read_json(&backup);
+    let mut out = vec![fx.agent().join("auth-profiles.json"), fx.agent().join("auth-state.json")];
+    std::fs::write(&out[0], std::fs::read(&backup).unwrap()).unwrap();
+    let state = json!({"version": 1, "order": v.get("order").cloned().unwrap_or(json!({}))});
+    std::fs::write(&out[1], serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    if !fx.sessions().exists() {
+        let archived = std::fs::read_dir(fx.state.join("agents/main/session-sqlite-import-archive"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("legacy-store.sessions.json"))
+            .expect("the archived sessions.json");
+        std::fs::create_dir_all(fx.sessions().parent().unwrap()).unwrap();
+        std::fs::write(fx.sessions(), std::fs::read(archived).unwrap()).unwrap();
+        out.push(fx.sessions());
+    }
+    out
+}
+
+fn stray_bytes(strays: &[PathBuf]) -> Vec<Vec<u8>> {
+    strays.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+fn txn_of(o: &Out) -> i64 {
+    let s = o.stdout.split("Applied transaction ").nth(1).unwrap_or_else(|| panic!("not applied:\n{}", o.all()));
+    s[..s.find('.').unwrap()].parse().unwrap()
+}
+
+/// The rows a journaled transaction planned to write (`db#table[key]`).
+fn planned_rows(fx: &Fx, txn: i64) -> BTreeSet<String> {
+    let v = fx.ok(&["show", &txn.to_string(), "--json"]).json();
+    v["transaction"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            let d = s["document"].as_str().unwrap();
+            d.contains('#').then(|| d[..d.rfind("].").map(|i| i + 1).unwrap_or(d.len())].to_string())
+        })
+        .collect()
+}
+
+fn status(fx: &Fx) -> Value {
+    fx.ok(&["status", "--json", "--all"]).json()["agents"][0].clone()
+}
+
+fn session<'a>(st: &'a Value, key: &str) -> &'a Value {
+    st["sessions"].as_array().unwrap().iter().find(|s| s["key"] == key).unwrap_or_else(|| panic!("no session {key}"))
+}
+
+fn profile_ids(st: &Value) -> Vec<String> {
+    st["profiles"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// One workflow on one fixture: plant stray JSON, run `setup`, apply, check the planned rows
+/// are the only rows changed, run `check` on the applied state, undo, and require every row,
+/// every other file and the strays to be back. Integrity checked at each stage.
+fn round_trip(fixture: &str, setup: impl Fn(&Fx), args: &[&str], check: impl Fn(&Fx)) {
+    let fx = Fx::committed(fixture);
+    let what = format!("{fixture}: {}", args.join(" "));
+    let strays = plant_strays(&fx);
+    setup(&fx);
+    let strays_before = stray_bytes(&strays);
+    let rows_before = dump(&fx);
+    let files_before = files(&fx);
+    let mut a = args.to_vec();
+    a.push("--yes");
+    let o = fx.ok(&a);
+    let txn = txn_of(&o);
+    let rows_mid = dump(&fx);
+    let touched = changed_rows(&rows_before, &rows_mid);
+    let planned = planned_rows(&fx, txn);
+    assert!(touched.is_subset(&planned), "{what}: rows changed that were not planned: {touched:?} vs {planned:?}");
+    assert_eq!(touched, planned, "{what}: a planned row did not change");
+    check(&fx);
+    assert_eq!(stray_bytes(&strays), strays_before, "{what}: a stranded legacy file was written");
+    assert_integrity(&fx, &what);
+    assert_no_sidecars(&fx, &what);
+    let u = fx.ok(&["undo", &txn.to_string(), "--yes"]);
+    assert!(u.stdout.contains("Applied transaction"), "{what}: {}", u.all());
+    let rows_after = dump(&fx);
+    assert_rows_restored(&rows_before, &rows_after, &touched, &what);
+    assert_eq!(files(&fx), files_before, "{what}: files not restored byte for byte");
+    assert_eq!(stray_bytes(&strays), strays_before, "{what}: a stranded legacy file was written");
+    assert_integrity(&fx, &what);
+    assert_no_sidecars(&fx, &what);
+    // the undo is recorded as the inverse of the transaction
+    let log = fx.ok(&["log", "--json"]).json();
+    assert_eq!(log["transactions"][0]["reverts_txn"], txn, "{what}");
+}
+
+fn no_setup(_: &Fx) {}
+
+const C: &str = "layout-c";
+const D: &str = "layout-d";
+const CR: &str = "layout-c-router";
+const DR: &str = "layout-d-router";
+const BOB: &str = "openai:bob@example.com";
+const ALICE: &str = "openai:alice@example.com";
+
+// ----------------------------------------------------------------------------------------------
+// order
+
+#[test]
+fn order_set_round_trip_on_c_and_d() {
+    for fixture in [C, D] {
+        round_trip(fixture, no_setup, &["order", "set", "openai-codex", BOB, "openai-codex:alice@example.com"], |fx| {
+            let st = status(fx);
+            // the retired spelling was mapped: real ids are shown and written
+            assert_eq!(st["order"]["stored"], json!([BOB, ALICE]), "{fixture}");
+            let rows = dump(fx);
+            if fixture == D {
+                // the overlay, where 2026.9.6 writes it, with the empty store row it requires;
+                // the shared order is untouched
+                let ov = &rows["agents/main/agent/openclaw-agent.sqlite#auth_profile_state[primary]"]["state_json"];
+                assert_eq!(ov, &format!("'{{\"version\":1,\"order\":{{\"openai\":[\"{BOB}\",\"{ALICE}\"]}}}}'"));
+                let store = &rows["agents/main/agent/openclaw-agent.sqlite#auth_profile_store[primary]"];
+                assert_eq!(store["store_json"], "'{\"version\":1,\"profiles\":{}}'");
+                assert_eq!(store["updated_at"], NOW_MS.to_string());
+                assert!(rows["state/openclaw.sqlite#config_machine_state[authProfiles.state]"]["value_json"]
+                    .contains("\"order\":{\"openai\":[\"openai:alice-team\""));
+            } else {
+                let r = &rows["agents/main/agent/openclaw-agent.sqlite#auth_profile_state[primary]"];
+                assert!(r["state_json"]
+                    .starts_with(&format!("'{{\"version\":1,\"order\":{{\"openai\":[\"{BOB}\",\"{ALICE}\"]}}")));
+                assert_eq!(r["updated_at"], NOW_MS.to_string(), "the timestamp column is kept as OpenClaw does");
+            }
+        });
+    }
+}
+
+#[test]
+fn order_set_plan_says_where_it_writes_on_d() {
+    let fx = Fx::committed(D);
+    let o = fx.ok(&["order", "set", "openai", BOB, "--dry-run"]);
+    assert!(o.stdout.contains("per-agent") || o.stdout.contains("overlay"), "{}", o.stdout);
+    assert!(o.stdout.contains("create the empty agent store row 2026.9 requires"), "{}", o.stdout);
+    assert!(o.stdout.contains("auth_profile_state[primary]"), "{}", o.stdout);
+}
+
+#[test]
+fn order_clear_round_trip_on_c_and_d_clears_shared_and_overlay() {
+    // on D an overlay order is set first: clear then spans both databases in one transaction
+    round_trip(C, no_setup, &["order", "clear", "openai-codex"], |fx| {
+        assert_eq!(status(fx)["order"]["stored"], Value::Null);
+    });
+    round_trip(
+        D,
+        |fx: &Fx| {
+            fx.ok(&["order", "set", "openai", BOB, "--yes"]);
+        },
+        &["order", "clear", "openai"],
+        |fx| {
+            let st = status(fx);
+            assert_eq!(st["order"]["stored"], Value::Null, "the operator still sees an order");
+            let rows = dump(fx);
+            assert!(!rows["state/openclaw.sqlite#config_machine_state[authProfiles.state]"]["value_json"]
+                .contains("\"order\""));
+            assert!(!rows["agents/main/agent/openclaw-agent.sqlite#auth_profile_state[primary]"]["state_json"]
+                .contains("\"order\""));
+        },
+    );
+}
+
+#[test]
+fn d_overlay_is_ignored_without_the_agent_store_row() {
+    let fx = Fx::committed(D);
+    // an overlay state row alone (2026.9 ignores it: the agent-local store is null)
+    exec(
+        &agent_db(&fx),
+        &format!(
+            "INSERT INTO auth_profile_state(state_key, state_json, updated_at) VALUES('primary', '{{\"version\":1,\"order\":{{\"openai\":[\"{BOB}\"]}}}}', 1)"
+        ),
+    );
+    let st = status(&fx);
+    assert_eq!(st["order"]["stored"][0], "openai:alice-team", "an ignored overlay must not win");
+    assert!(fx.ok(&["status"]).stdout.contains("IGNORED by OpenClaw 2026.9"));
+    // with the store row (as `models auth order set` leaves it) the overlay wins per provider key
+    exec(
+        &agent_db(&fx),
+        "INSERT INTO auth_profile_store(store_key, store_json, updated_at) VALUES('primary', '{\"version\":1,\"profiles\":{}}', 1)",
+    );
+    let st = status(&fx);
+    assert_eq!(st["order"]["stored"], json!([BOB]));
+    // lastGood and usageStats still come from the shared row (the overlay has none)
+    assert_eq!(st["last_good"]["openai"], ALICE, "{st}");
+}
+
+#[test]
+fn d_order_set_over_an_ignored_overlay_says_it_revives_it() {
+    let fx = Fx::committed(D);
+    exec(
+        &agent_db(&fx),
+        &format!(
+            "INSERT INTO auth_profile_state(state_key, state_json, updated_at) VALUES('primary', '{{\"version\":1,\"order\":{{\"openai\":[\"{BOB}\"]}},\"lastGood\":{{\"openai\":\"{BOB}\"}}}}', 1)"
+        ),
+    );
+    let o = fx.ok(&["order", "set", "openai", ALICE, "--yes"]);
+    assert!(o.stdout.contains("makes all of the overlay"), "{}", o.stdout);
+    let st = status(&fx);
+    assert_eq!(st["order"]["stored"], json!([ALICE]));
+    assert_eq!(st["last_good"]["openai"], BOB);
+    fx.ok(&["undo", "1", "--yes"]);
+    assert_eq!(status(&fx)["order"]["stored"][0], "openai:alice-team");
+}
+
+// ----------------------------------------------------------------------------------------------
+// pin / unpin
+
+#[test]
+fn pin_and_unpin_round_trip_on_c_and_d() {
+    for fixture in [C, D] {
+        round_trip(fixture, no_setup, &["pin", "agent:main:main", "openai-codex:bob@example.com"], |fx| {
+            let st = status(fx);
+            let s = session(&st, "agent:main:main");
+            assert_eq!((s["pin"].as_str(), s["pin_source"].as_str()), (Some(BOB), Some("user")), "{fixture}");
+            if fixture == D {
+                let rows = dump(fx);
+                let r = &rows["agents/main/agent/openclaw-agent.sqlite#session_nodes[agent:main:main]"];
+                let entry: Value = serde_json::from_str(r["entry_json"].trim_matches('\'')).unwrap();
+                // the row's updated_at follows the entry's updatedAt, as 2026.9.6 writes it
+                assert_eq!(r["updated_at"], entry["updatedAt"].to_string());
+                assert_eq!(r["entry_valid"], "0", "OpenClaw's trigger asks the runtime to re-validate");
+            }
+        });
+        round_trip(fixture, no_setup, &["unpin", "agent:main:discord:channel:2002"], |fx| {
+            let st = status(fx);
+            assert_eq!(session(&st, "agent:main:discord:channel:2002")["pin"], Value::Null, "{fixture}");
+        });
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// resync: retired `openai-codex:*` pins after a migration
+
+/// How many pins on missing profiles (CA002) doctor reports.
+fn ca002(fx: &Fx) -> usize {
+    let d = fx.run(&["doctor", "--json"]).json();
+    d["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "CA002").count()
+}
+
+#[test]
+fn resync_moves_retired_pins_to_the_same_identity_in_one_transaction() {
+    for fixture in [CR, DR] {
+        let fresh = Fx::committed(fixture);
+        assert_eq!(ca002(&fresh), 3, "{fixture}: doctor finds the three pins on retired ids");
+        let before = status(&fresh);
+        assert_eq!(session(&before, "agent:main:telegram:direct:1001")["pin"], "openai-codex:bob@example.com");
+        round_trip(fixture, no_setup, &["resync"], |fx| {
+            let st = status(fx);
+            let tg = session(&st, "agent:main:telegram:direct:1001");
+            assert_eq!((tg["pin"].as_str(), tg["pin_source"].as_str()), (Some(BOB), Some("user")), "{fixture}");
+            let dc = session(&st, "agent:main:discord:channel:2002");
+            assert_eq!((dc["pin"].as_str(), dc["pin_source"].as_str()), (Some(ALICE), Some("auto")), "{fixture}");
+            let sub = session(&st, "agent:main:subagent:6f1c2d3e-0000-4000-8000-000000000004");
+            assert_eq!(sub["pin"], ALICE, "{fixture}");
+            // one transaction, one step per chat
+            let log = fx.ok(&["log", "--json"]).json();
+            assert_eq!(log["transactions"].as_array().unwrap().len(), 1);
+            let steps = fx.ok(&["show", "1", "--json"]).json()["transaction"]["steps"].as_array().unwrap().len();
+            assert_eq!(steps, 3, "{fixture}");
+            // doctor no longer finds pins on missing profiles
+            assert_eq!(ca002(fx), 0, "{fixture}");
+        });
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// repair workflows
+
+#[test]
+fn cooldown_clear_round_trip_on_c_and_d() {
+    for fixture in [C, D] {
+        round_trip(fixture, no_setup, &["cooldown", "clear", "openai-codex:alice-team"], |fx| {
+            let st = status(fx);
+            let team = st["profiles"].as_array().unwrap().iter().find(|p| p["id"] == "openai:alice-team").unwrap();
+            assert_eq!(team["window"], Value::Null, "{fixture}: {team}");
+        });
+    }
+}
+
+#[test]
+fn profile_remove_rename_merge_round_trip_on_c_and_d() {
+    for fixture in [C, D] {
+        round_trip(fixture, no_setup, &["profile", "remove", "openai-codex:alice@example.com"], |fx| {
+            let st = status(fx);
+            assert!(!profile_ids(&st).contains(&ALICE.to_string()), "{fixture}");
+            assert!(!st["order"]["stored"].to_string().contains(ALICE), "{fixture}");
+        });
+        round_trip(fixture, no_setup, &["profile", "rename", BOB, "openai:robert"], |fx| {
+            let st = status(fx);
+            assert!(profile_ids(&st).contains(&"openai:robert".to_string()), "{fixture}");
+            assert!(st["order"]["stored"].to_string().contains("openai:robert"), "{fixture}");
+        });
+    }
+    for fixture in [CR, DR] {
+        // the router's active slot holds the same identity as bob's own profile
+        round_trip(fixture, no_setup, &["profile", "merge", BOB, "openai:default"], |fx| {
+            let st = status(fx);
+            assert!(!profile_ids(&st).contains(&"openai:default".to_string()), "{fixture}");
+        });
+    }
+}
+
+/// Break bob's access token in the live store (as a bad copy would), for restore-token.
+fn break_bob(fx: &Fx) {
+    let path = "'$.profiles.\"openai:bob@example.com\".access'";
+    if dump(fx).contains_key("state/openclaw.sqlite#config_machine_state[authProfiles.store]") {
+        exec(&state_db(fx), &format!("UPDATE config_machine_state SET value_json = json_set(value_json, {path}, 'not-a-jwt') WHERE state_key = 'authProfiles.store'"));
+    } else {
+        exec(&agent_db(fx), &format!("UPDATE auth_profile_store SET store_json = json_set(store_json, {path}, 'not-a-jwt') WHERE store_key = 'primary'"));
+    }
+}
+
+#[test]
+fn restore_token_round_trip_on_c_and_d() {
+    for fixture in [C, D] {
+        round_trip(fixture, break_bob, &["restore-token", "openai-codex:bob@example.com"], |fx| {
+            let st = status(fx);
+            let bob = st["profiles"].as_array().unwrap().iter().find(|p| p["id"] == BOB).unwrap();
+            assert_eq!(bob["token_state"], "valid", "{fixture}: {bob}");
+            // the restored credential keeps the live provider id
+            assert_eq!(bob["provider"], "openai", "{fixture}");
+        });
+    }
+}
+
+#[test]
+fn preference_set_and_activate_round_trip_on_c_and_d() {
+    for fixture in [CR, DR] {
+        round_trip(fixture, no_setup, &["preference", "set", "openai:alice-team"], |fx| {
+            // routers read the repo, so its spelling of the identity wins when both exist
+            assert_eq!(
+                std::fs::read_to_string(fx.state.join("codex_profile_id")).unwrap().trim(),
+                "openai-codex:alice-team"
+            );
+        });
+        // copy a repo identity into the slot, write the preference and pin a chat: on D this
+        // spans the state DB, a file and the agent DB
+        round_trip(
+            fixture,
+            no_setup,
+            &["activate", "openai-codex:alice@example.com", "--session", "agent:main:main"],
+            |fx| {
+                let v = fx.ok(&["status", "--json"]).json();
+                assert_eq!(v["active_slot"]["matches"], "openai-codex:alice@example.com", "{fixture}");
+                let st = status(fx);
+                assert_eq!(session(&st, "agent:main:main")["pin"], "openai:default", "{fixture}");
+            },
+        );
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// crashes: a kill at every failpoint, recovered to all-before or all-after
+
+/// Kill `args` at every failpoint of its transaction on `fixture` (after `setup`), recover,
+/// and require all-before (rows equal but for derived columns) or all-after (rows equal to a
+/// clean run's, which the pinned clock makes deterministic).
+fn kill_everywhere(fixture: &str, setup: impl Fn(&Fx), args: &[&str]) {
+    let mut a = args.to_vec();
+    a.push("--yes");
+    // a clean run gives the all-after rows and the step count
+    let reference = Fx::committed(fixture);
+    setup(&reference);
+    let skip = reference.ok(&["log", "--json"]).json()["transactions"].as_array().unwrap().len() as i64;
+    let o = reference.ok(&a);
+    let txn = txn_of(&o);
+    assert_eq!(txn, skip + 1);
+    let all_after = dump(&reference);
+    let docs: Vec<String> = reference.ok(&["show", &txn.to_string(), "--json"]).json()["transaction"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["document"].as_str().unwrap().to_string())
+        .collect();
+    let steps = docs.len();
+    // consecutive steps on cells of one database are written in one SQLite transaction, so a
+    // kill after any of them finds the whole group written: the last group's first step is the
+    // earliest point at which everything is on disk
+    let db_of = |d: &str| d.split_once('#').map(|(db, _)| db.to_string());
+    let mut last_group_start = steps;
+    while last_group_start > 1
+        && db_of(&docs[last_group_start - 1]).is_some()
+        && db_of(&docs[last_group_start - 1]) == db_of(&docs[last_group_start - 2])
+    {
+        last_group_start -= 1;
+    }
+    let mut points = vec!["after-intent".to_string()];
+    points.extend((1..=steps).map(|n| format!("after-step-{n}")));
+    points.push("before-commit".into());
+    for point in &points {
+        let what = format!("{fixture}: {} killed at {point}", args.join(" "));
+        let mut fx = Fx::committed(fixture);
+        setup(&fx);
+        let before = dump(&fx);
+        let files_before = files(&fx);
+        fx.env.push(("CLAWAUTH_FAILPOINT".into(), point.clone()));
+        let o = fx.run(&a);
+        assert_eq!(o.code, 128 + 9, "{what}: expected SIGKILL: {}", o.all());
+        fx.env.clear();
+        assert_integrity(&fx, &what);
+        assert_eq!(fx.ok(&["log", "--json"]).json()["transactions"][0]["status"], "applying", "{what}");
+        let r = fx.ok(&["recover"]);
+        let rows = dump(&fx);
+        let log = fx.ok(&["log", "--json"]).json();
+        let t = log["transactions"].as_array().unwrap().iter().find(|t| t["id"] == txn).unwrap().clone();
+        let all_written = point == "before-commit"
+            || point.strip_prefix("after-step-").is_some_and(|n| n.parse::<usize>().unwrap() >= last_group_start);
+        if all_written {
+            assert_eq!(t["status"], "applied", "{what}: {}", r.stdout);
+            assert_eq!(rows, all_after, "{what}: not all-after");
+        } else {
+            assert_eq!(t["status"], "rolled back", "{what}: {}", r.stdout);
+            if point != "after-intent" {
+                // something was on disk and had to be taken back
+                assert!(r.stdout.contains("rolled back"), "{what}: {}", r.stdout);
+            }
+            let touched = changed_rows(&before, &all_after);
+            assert_rows_restored(&before, &rows, &touched, &what);
+            assert_eq!(
+                files(&fx).into_iter().filter(|(k, _)| !k.starts_with(".clawauth")).collect::<BTreeMap<_, _>>(),
+                files_before,
+                "{what}: files not all-before"
+            );
+        }
+        assert_integrity(&fx, &what);
+        assert_no_sidecars(&fx, &what);
+        assert_eq!(fx.ok(&["recover"]).stdout.trim(), "No interrupted transactions.", "{what}");
+    }
+}
+
+#[test]
+fn kill_at_every_failpoint_on_c() {
+    kill_everywhere(C, no_setup, &["order", "set", "openai", BOB, ALICE]);
+    // agent DB cell + preference file + sessions.json
+    kill_everywhere(CR, no_setup, &["activate", "openai-codex:alice@example.com", "--session", "agent:main:main"]);
+}
+
+#[test]
+fn kill_at_every_failpoint_on_d_across_two_databases() {
+    // shared state row (state DB) + overlay (agent DB)
+    kill_everywhere(
+        D,
+        |fx: &Fx| {
+            fx.ok(&["order", "set", "openai", BOB, "--yes"]);
+        },
+        &["order", "clear", "openai"],
+    );
+    // state DB credential + preference file + agent DB session row
+    kill_everywhere(DR, no_setup, &["activate", "openai-codex:alice@example.com", "--session", "agent:main:main"]);
+    // several session rows of one database: one BEGIN IMMEDIATE, all or nothing
+    kill_everywhere(DR, no_setup, &["resync"]);
+}
+
+// ----------------------------------------------------------------------------------------------
+// refusals: leases, unknown schemas
+
+#[test]
+fn live_agent_database_lease_refuses_with_the_pid() {
+    let fx = Fx::committed(D);
+    let pid = std::process::id();
+    exec(
+        &state_db(&fx),
+        &format!("INSERT INTO agent_database_leases(lease_id, agent_id, path, owner_pid, owner_start_time, opened_at) VALUES('l1', 'main', 'agents/main/agent/openclaw-agent.sqlite', {pid}, NULL, 1)"),
+    );
+    let before = dump(&fx);
+    let o = fx.run(&["order", "set", "openai", BOB, "--yes"]);
+    assert_eq!(o.code, 3, "{}", o.all());
+    assert!(o.stderr.contains(&format!("pid {pid}")) && o.stderr.contains("agent_database_leases"), "{}", o.stderr);
+    assert_eq!(dump(&fx), before);
+    // refused before anything was recorded
+    assert!(fx.ok(&["log", "--json"]).json()["transactions"].as_array().map_or(true, |t| t.is_empty()));
+    // a dead owner is no lease
+    exec(&state_db(&fx), "UPDATE agent_database_leases SET owner_pid = 999999999");
+    fx.ok(&["order", "set", "openai", BOB, "--yes"]);
+    // undo refuses while a live owner holds the database again
+    exec(&state_db(&fx), &format!("UPDATE agent_database_leases SET owner_pid = {pid}"));
+    let o = fx.run(&["undo", "1", "--yes"]);
+    assert_eq!(o.code, 3, "{}", o.all());
+    assert_integrity(&fx, "lease");
+}
+
+#[test]
+fn unexpired_state_lease_refuses_on_c_and_d() {
+    for fixture in [C, D] {
+        let fx = Fx::committed(fixture);
+        exec(
+            &state_db(&fx),
+            &format!("INSERT INTO state_leases(scope, lease_key, owner, expires_at, heartbeat_at, payload_json, created_at, updated_at) VALUES('gateway', 'main', 'gateway-4242', {}, NULL, NULL, 1, 1)", NOW_MS + 60_000),
+        );
+        let before = dump(&fx);
+        let o = fx.run(&["pin", "agent:main:main", BOB, "--yes"]);
+        if fixture == C {
+            // layout C keeps sessions in sessions.json, a file: no database is written
+            assert_eq!(o.code, 0, "{}", o.all());
+        }
+        let o = fx.run(&["cooldown", "clear", "openai:alice-team", "--yes"]);
+        assert_eq!(o.code, 3, "{fixture}: {}", o.all());
+        assert!(o.stderr.contains("state_leases") && o.stderr.contains("gateway-4242"), "{}", o.stderr);
+        assert_eq!(dump(&fx), before, "{fixture}");
+        // an expired lease does not block
+        exec(&state_db(&fx), &format!("UPDATE state_leases SET expires_at = {}", NOW_MS - 1));
+        fx.ok(&["cooldown", "clear", "openai:alice-team", "--yes"]);
+        assert_integrity(&fx, fixture);
+    }
+}
+
+#[test]
+fn unknown_schema_versions_are_refused_for_writing() {
+    // an agent DB newer than any verified release (layout C)
+    let fx = Fx::committed(C);
+    exec(&agent_db(&fx), "PRAGMA user_version = 2");
+    let before = dump(&fx);
+    let o = fx.run(&["order", "set", "openai", BOB, "--yes"]);
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert!(o.stderr.contains("unknown schema version") && o.stderr.contains("user_version 2"), "{}", o.stderr);
+    assert_eq!(dump(&fx), before);
+    fx.ok(&["status"]);
+    // layout D: schema_meta says a newer state schema even though user_version is known
+    let fx = Fx::committed(D);
+    exec(&state_db(&fx), "UPDATE schema_meta SET schema_version = 19 WHERE role = 'global'");
+    let before = dump(&fx);
+    let o = fx.run(&["cooldown", "clear", "--all", "--yes"]);
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert!(o.stderr.contains("unknown schema version"), "{}", o.stderr);
+    assert_eq!(dump(&fx), before);
+    // an upgrade between apply and undo: the undo is refused before anything is recorded
+    let fx = Fx::committed(D);
+    fx.ok(&["order", "set", "openai", BOB, "--yes"]);
+    exec(&agent_db(&fx), "PRAGMA user_version = 24");
+    let before = dump(&fx);
+    let o = fx.run(&["undo", "1", "--yes"]);
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert!(o.stderr.contains("unknown schema version 24"), "{}", o.stderr);
+    assert_eq!(dump(&fx), before);
+    assert_eq!(fx.ok(&["log", "--json"]).json()["transactions"].as_array().unwrap().len(), 1);
+}
+
+// ----------------------------------------------------------------------------------------------
+// read-only commands
+
+#[test]
+fn read_only_commands_leave_no_trace_on_c_and_d() {
+    for fixture in [C, D, CR, DR] {
+        let fx = Fx::committed(fixture);
+        let before = fx.hash();
+        fx.ok(&["status"]);
+        fx.ok(&["status", "--all", "--json"]);
+        fx.ok(&["explain", "agent:main:telegram:direct:1001"]);
+        let d = fx.run(&["doctor"]);
+        assert!(d.code == 0 || d.code == 4, "{fixture}: {}", d.all());
+        fx.run(&["doctor", "--json"]);
+        fx.ok(&["restore-token", BOB, "--list"]);
+        assert_eq!(fx.hash(), before, "{fixture}: a read-only command changed or created a file");
+        assert!(!fx.state.join(".clawauth").exists(), "{fixture}: a read-only command created the journal");
+        assert_no_sidecars(&fx, fixture);
+    }
+}
+
+#[test]
+fn status_says_which_store_is_live_and_that_legacy_json_is_stranded() {
+    for fixture in [C, D] {
+        let fx = Fx::committed(fixture);
+        plant_strays(&fx);
+        let o = fx.ok(&["status"]);
+        assert!(o.stdout.contains("stranded legacy file"), "{fixture}: {}", o.stdout);
+        assert!(
+            o.stdout.contains("openclaw-agent.sqlite") || o.stdout.contains("state/openclaw.sqlite"),
+            "{}",
+            o.stdout
+        );
+        // the live provider's ids are shown
+        assert!(o.stdout.contains("live Codex provider: openai"), "{}", o.stdout);
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// the rotation rule on cells
+
+#[test]
+fn undo_refuses_to_restore_a_credential_whose_account_has_rotated_since() {
+    for fixture in [CR, DR] {
+        let fx = Fx::committed(fixture);
+        // bob's own profile and the router's slot hold one account
+        fx.ok(&["profile", "remove", BOB, "--yes"]);
+        // then OpenClaw refreshes the slot: newer expiry, new single-use refresh token
+        let (db, table, key_col, key, col) = if fixture == DR {
+            (state_db(&fx), "config_machine_state", "state_key", "authProfiles.store", "value_json")
+        } else {
+            (agent_db(&fx), "auth_profile_store", "store_key", "primary", "store_json")
+        };
+        let slot = "'$.profiles.\"openai:default\"";
+        exec(
+            &db,
+            &format!(
+                "UPDATE {table} SET {col} = json_set({col}, {slot}.refresh', 'rotated-refresh', {slot}.expires', 4102444800001) WHERE {key_col} = '{key}'"
+            ),
+        );
+        let before = dump(&fx);
+        let o = fx.run(&["undo", "1", "--yes"]);
+        assert_eq!(o.code, 3, "{fixture}: {}", o.all());
+        assert!(o.stderr.contains("rotated"), "{fixture}: {}", o.stderr);
+        assert_eq!(dump(&fx), before, "{fixture}");
+        assert_integrity(&fx, fixture);
+    }
+}
