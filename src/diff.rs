@@ -99,9 +99,9 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
     let bytes = doc.bytes.as_deref().unwrap_or_default();
     let style = jsondoc::Style::detect(bytes);
     let edits: Vec<jsondoc::Edit> = step.changes.iter().map(Change::edit).collect();
-    let units = match doc.index.get() {
-        Some(Ok(idx)) => jsondoc::units_indexed(bytes, idx, &edits),
-        _ => jsondoc::units(bytes, &edits),
+    let units = match doc.idx() {
+        Ok(idx) => jsondoc::units_indexed(bytes, idx, &edits),
+        Err(e) => Err(e.to_string()),
     };
     match units {
         Ok(units) => {
@@ -128,16 +128,21 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
 
 /// The whole preview: summary, notes, numbered steps with their changes, and the diffs.
 pub fn render_plan(plan: &Plan, base: &Path) -> String {
+    render_plan_with(plan, base, &mut crate::engine::DocCache::new())
+}
+
+/// `render_plan` reading each document once through `docs`.
+pub fn render_plan_with(plan: &Plan, base: &Path, docs: &mut crate::engine::DocCache) -> String {
     let mut out = String::new();
-    let docs = plan.steps.len();
+    let ndocs = plan.document_count();
     let _ = writeln!(
         out,
         "Plan: {} — {} change{} in {} document{}",
         plan.summary,
         plan.change_count(),
         if plan.change_count() == 1 { "" } else { "s" },
-        docs,
-        if docs == 1 { "" } else { "s" }
+        ndocs,
+        if ndocs == 1 { "" } else { "s" }
     );
     for n in &plan.notes {
         let _ = writeln!(out, "  note: {n}");
@@ -150,8 +155,8 @@ pub fn render_plan(plan: &Plan, base: &Path) -> String {
     }
     let _ = writeln!(out);
     for s in &plan.steps {
-        match docio::read(&s.location, None) {
-            Ok(doc) => out.push_str(&step_diff(s, &doc, base)),
+        match docs.get(&s.location) {
+            Ok(doc) => out.push_str(&step_diff(s, doc, base)),
             Err(e) => {
                 let _ = writeln!(out, "--- a/{}\n(cannot read: {e})", s.location.display(base));
             }

@@ -27,7 +27,8 @@ pub struct Doc {
 }
 
 impl Doc {
-    fn idx(&self) -> Result<&jsondoc::TopIndex> {
+    /// The document's top-level index, built once and kept.
+    pub fn idx(&self) -> Result<&jsondoc::TopIndex> {
         let b = self.bytes.as_deref().unwrap_or_default();
         self.index
             .get_or_init(|| jsondoc::index(b).map_err(|e| e.to_string()))
@@ -376,7 +377,17 @@ pub fn apply_cells(steps: &[(&Location, &[Change])], now_ms: i64) -> std::result
     conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| (0, Error::sqlite(db, e)))?;
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| (0, Error::sqlite(db, format!("cannot lock for writing: {e}"))))?;
+        .map_err(|e| {
+            // another process holds the write lock past the busy timeout: a live lock, exit 3
+            let busy = matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked));
+            let what = format!("{}: cannot lock for writing: {e}", db.display());
+            let err = if busy {
+                Error::conflict_hint(what, "another process (a running OpenClaw?) is writing this database; try again")
+            } else {
+                Error::sqlite(db, format!("cannot lock for writing: {e}"))
+            };
+            (0, err)
+        })?;
     // the schema may have moved on since the plan was made (an OpenClaw upgrade): re-check it
     // under the write lock, so `apply`, `undo` and `recover` refuse too
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| (0, Error::sqlite(db, e)))?;

@@ -40,6 +40,31 @@ pub enum Outcome {
     Applied(i64),
 }
 
+/// Documents above this size are not copied in memory just to check an edit applies.
+const PREFLIGHT_COPY_LIMIT: usize = 8 << 20;
+
+/// Each planned document read once, for preview, preflight and removal positions.
+pub struct DocCache(std::collections::HashMap<Location, Doc>);
+
+impl DocCache {
+    pub fn new() -> Self {
+        DocCache(std::collections::HashMap::new())
+    }
+    pub fn get(&mut self, loc: &Location) -> Result<&Doc> {
+        if !self.0.contains_key(loc) {
+            let d = docio::read(loc, None)?;
+            self.0.insert(loc.clone(), d);
+        }
+        Ok(&self.0[loc])
+    }
+}
+
+impl Default for DocCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Kill the process here when `CLAWAUTH_FAILPOINT` names this point (for crash tests).
 pub fn failpoint(ctx: &Context, name: &str) {
     if ctx.var("CLAWAUTH_FAILPOINT") == Some(name) {
@@ -50,7 +75,18 @@ pub fn failpoint(ctx: &Context, name: &str) {
     }
 }
 
+/// The pre-image of a document: its bytes, sha256 and mode when small; for a large one (a big
+/// `sessions.json`) only that it existed and its mode — the journal's value-level before/after
+/// is its snapshot, so neither journal growth nor apply time scale with its size.
 fn snapshot(loc: &Location) -> Result<Snapshot> {
+    if let Location::File { path, .. } = loc {
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.is_file() && m.len() > SNAPSHOT_LIMIT {
+                use std::os::unix::fs::MetadataExt;
+                return Ok(Snapshot { existed: true, sha256: None, mode: Some(m.mode() & 0o7777), content: None });
+            }
+        }
+    }
     let doc = docio::read(loc, None)?;
     Ok(match &doc.bytes {
         None => Snapshot { existed: false, sha256: None, mode: None, content: None },
@@ -104,10 +140,13 @@ fn confirm(opts: &Opts, question: &str) -> Result<()> {
 pub fn step_groups(steps: &[Step]) -> Vec<std::ops::Range<usize>> {
     let mut out: Vec<std::ops::Range<usize>> = vec![];
     for (i, s) in steps.iter().enumerate() {
+        // consecutive steps on one file (a per-chat resync of sessions.json) are one atomic
+        // rewrite, not one rewrite of a possibly huge file per step
         let same_db = match (out.last(), &s.location) {
             (Some(r), Location::Cell { db, .. }) => {
                 matches!(&steps[r.start].location, Location::Cell { db: d, .. } if d == db)
             }
+            (Some(r), Location::File { .. }) => steps[r.start..r.end].iter().all(|x| x.location == s.location),
             _ => false,
         };
         match out.last_mut() {
@@ -131,6 +170,11 @@ impl<'a> Engine<'a> {
 
     /// Verify every step's `before` values against disk without writing.
     pub fn preflight(&self, plan: &Plan) -> Result<()> {
+        self.preflight_with(plan, &mut DocCache::new())
+    }
+
+    /// `preflight` reading each document once through `docs` (shared with the preview).
+    pub fn preflight_with(&self, plan: &Plan, docs: &mut DocCache) -> Result<()> {
         // a running OpenClaw holding the SQLite store: refuse before anything is recorded
         if plan.steps.iter().any(|s| matches!(s.location, Location::Cell { .. })) {
             docio::check_leases(&self.state_dir, self.ctx.now_ms)?;
@@ -145,22 +189,25 @@ impl<'a> Engine<'a> {
             }
         }
         for s in &plan.steps {
-            let doc = docio::read(&s.location, None)?;
-            let bad = docio::mismatches(&s.location, &doc, &s.changes)?;
+            let doc = docs.get(&s.location)?;
+            let bad = docio::mismatches(&s.location, doc, &s.changes)?;
             if !bad.is_empty() {
                 return Err(docio::stale(&s.location, &bad));
             }
-            // surface unwritable content now rather than half-way through
-            docio::new_content(&s.location, &doc, &s.changes)?;
+            // surface unwritable content now rather than half-way through (a huge document
+            // is not copied just for this: its apply fails and reverts just as cleanly)
+            if doc.bytes.as_ref().map(|b| b.len()).unwrap_or(0) < PREFLIGHT_COPY_LIMIT {
+                docio::new_content(&s.location, doc, &s.changes)?;
+            }
         }
         Ok(())
     }
 
-    fn print_preview(&self, plan: &Plan, opts: &Opts) {
+    fn print_preview(&self, plan: &Plan, opts: &Opts, docs: &mut DocCache) {
         if opts.json {
             return;
         }
-        print!("{}", diff::render_plan(plan, &self.state_dir));
+        print!("{}", diff::render_plan_with(plan, &self.state_dir, docs));
     }
 
     /// Preview, confirm, journal and apply a new plan.
@@ -173,13 +220,15 @@ impl<'a> Engine<'a> {
             }
             return Ok(Outcome::NothingToDo);
         }
-        self.print_preview(plan, opts);
-        self.preflight(plan)?;
+        let mut docs = DocCache::new();
+        self.print_preview(plan, opts, &mut docs);
+        self.preflight_with(plan, &mut docs)?;
         let mut plan = plan.clone();
         for s in plan.steps.iter_mut() {
-            let doc = docio::read(&s.location, None)?;
-            docio::fill_positions(&s.location, &doc, &mut s.changes)?;
+            let doc = docs.get(&s.location)?;
+            docio::fill_positions(&s.location, doc, &mut s.changes)?;
         }
+        drop(docs);
         let plan = &plan;
         if opts.dry_run {
             let id = self.journal.record(
@@ -196,7 +245,7 @@ impl<'a> Engine<'a> {
             self.report(opts, "planned", id, plan);
             return Ok(Outcome::Planned(id));
         }
-        confirm(opts, &format!("Apply {} change(s) to {} document(s)?", plan.change_count(), plan.steps.len()))?;
+        confirm(opts, &format!("Apply {} change(s) to {} document(s)?", plan.change_count(), plan.document_count()))?;
         let id = self.intent(plan, kind, reverts, opts.force, None)?;
         self.apply_recorded(id, plan)?;
         self.report(opts, "applied", id, plan);
@@ -288,8 +337,15 @@ impl<'a> Engine<'a> {
         }
         failpoint(self.ctx, "before-commit");
         self.journal.set_status(self.ctx, id, "applied", None)?;
-        // read back: a running gateway may write its own copy over ours within seconds
+        // read back: a running gateway may write its own copy over ours within seconds (each
+        // step already read its document back right after writing it; a huge one is not
+        // read a second time)
         for step in &plan.steps {
+            let big =
+                std::fs::metadata(step.location.file()).map(|m| m.len() > PREFLIGHT_COPY_LIMIT as u64).unwrap_or(false);
+            if matches!(step.location, Location::File { .. }) && big {
+                continue;
+            }
             if let Ok(doc) = docio::read(&step.location, None) {
                 for c in &step.changes {
                     if standing(&step.location, &doc, c).ok() != Some(Standing::After) {
@@ -313,6 +369,15 @@ impl<'a> Engine<'a> {
             let cells: Vec<(&Location, &[Change])> =
                 group.iter().map(|s| (&s.location, s.changes.as_slice())).collect();
             return docio::apply_cells(&cells, self.ctx.now_ms);
+        }
+        if group.len() > 1 {
+            // one file: every step's changes in one locked read-CAS-write
+            let merged = Step {
+                location: group[0].location.clone(),
+                title: group[0].title.clone(),
+                changes: group.iter().flat_map(|s| s.changes.iter().cloned()).collect(),
+            };
+            return self.apply_step(&merged).map_err(|e| (0, e));
         }
         for (i, s) in group.iter().enumerate() {
             self.apply_step(s).map_err(|e| (i, e))?;
@@ -340,15 +405,16 @@ impl<'a> Engine<'a> {
                 }
                 let content = docio::new_content(&step.location, &doc, &step.changes)?;
                 docio::write_file(&doc, content.as_deref())?;
-                let back = docio::read(&step.location, None)?;
-                for c in &step.changes {
-                    if standing(&step.location, &back, c)? != Standing::After {
-                        return Err(Error::Other(format!(
-                            "{}: {} did not read back as written",
-                            doc.path.display(),
-                            c.pointer
-                        )));
-                    }
+                let written = doc.path.clone();
+                drop(doc);
+                // read back: the file must hold exactly the bytes written (which new_content
+                // built to carry every change)
+                let back = crate::store::read_file(&written)?;
+                if back != content {
+                    return Err(Error::Other(format!(
+                        "{}: did not read back as written (changed by another process right after our write?)",
+                        written.display()
+                    )));
                 }
                 Ok(())
             }
@@ -362,8 +428,9 @@ impl<'a> Engine<'a> {
             return Err(Error::Usage(format!("transaction {id} is {}, not planned", row.status)));
         }
         let plan = self.journal.plan(&row)?;
-        self.print_preview(&plan, opts);
-        self.preflight(&plan).map_err(|e| match e {
+        let mut docs = DocCache::new();
+        self.print_preview(&plan, opts, &mut docs);
+        self.preflight_with(&plan, &mut docs).map_err(|e| match e {
             Error::Conflict { what, .. } => Error::conflict_hint(
                 format!("transaction {id} is stale: {what}"),
                 "plan it again against the current state",

@@ -95,6 +95,9 @@ pub struct Session {
     pub pin_compaction: Option<Value>,
     pub compaction_count: Option<i64>,
     pub label: Option<String>,
+    /// `authProfileOverride`, `…Source`, `…CompactionCount` and `updatedAt` exactly as stored
+    /// (any JSON type), so workflows plan compare-and-swaps without re-reading the document.
+    pub raw: [Option<Value>; 4],
 }
 
 impl Session {

@@ -95,6 +95,17 @@ impl Plan {
         self.steps.iter().all(|s| s.changes.is_empty())
     }
 
+    /// Distinct documents (several steps can change one document, e.g. one per chat).
+    pub fn document_count(&self) -> usize {
+        let mut seen: Vec<&Location> = vec![];
+        for s in &self.steps {
+            if !seen.contains(&&s.location) {
+                seen.push(&s.location);
+            }
+        }
+        seen.len()
+    }
+
     pub fn change_count(&self) -> usize {
         self.steps.iter().map(|s| s.changes.len()).sum()
     }

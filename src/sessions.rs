@@ -105,7 +105,9 @@ pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(S
 }
 
 fn from_raw(key: &str, raw: RawEntry) -> Session {
+    let stored = [raw.pin.clone(), raw.pin_source.clone(), raw.pin_compaction.clone(), raw.updated_at.clone()];
     Session {
+        raw: stored,
         key: key.to_string(),
         updated_at: n(&raw.updated_at),
         compaction_count: n(&raw.compaction_count),

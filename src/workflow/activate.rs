@@ -97,7 +97,8 @@ pub fn activate(state: &State, repo_id: &str, session: Option<&str>, force: bool
     );
     for k in &keys {
         let (loc, prefix) = session_location(agent, k)?;
-        let changes = pin_field_changes(&loc, &prefix, pin_values(&slot, "user", None), state.now_ms)?;
+        let changes =
+            pin_field_changes(agent.session(k), &loc, &prefix, pin_values(&slot, "user", None), state.now_ms)?;
         plan.push_step(loc, format!("pin {k} to {slot} (user)"), changes);
     }
     let on_slot: Vec<&str> = agent

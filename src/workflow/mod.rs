@@ -306,18 +306,38 @@ pub fn pin_values(id: &str, source: &str, compaction: Option<i64>) -> [Option<Va
 
 /// Changes setting one session entry's pin fields to `wanted` (`None` = remove), with
 /// `updatedAt` bumped as OpenClaw does whenever it writes a pin.
-pub fn pin_field_changes(loc: &Location, prefix: &str, wanted: [Option<Value>; 3], now_ms: i64) -> Result<Vec<Change>> {
-    let entry = current(loc, prefix)?.ok_or_else(|| {
-        Error::NotFound(format!("{}: session entry {prefix} vanished", loc.display(std::path::Path::new(""))))
-    })?;
+pub fn pin_field_changes(
+    stored: Option<&crate::model::Session>,
+    loc: &Location,
+    prefix: &str,
+    wanted: [Option<Value>; 3],
+    now_ms: i64,
+) -> Result<Vec<Change>> {
+    // the loaded summary carries the four fields exactly as stored: no need to re-read (and
+    // re-index) a possibly huge sessions.json; the engine's compare-and-swap re-checks them
+    let current: [Option<Value>; 4] = match stored {
+        Some(s) => s.raw.clone(),
+        None => {
+            let entry = current(loc, prefix)?.ok_or_else(|| {
+                Error::NotFound(format!("{}: session entry {prefix} vanished", loc.display(std::path::Path::new(""))))
+            })?;
+            [
+                entry.get(PIN_FIELDS[0]).cloned(),
+                entry.get(PIN_FIELDS[1]).cloned(),
+                entry.get(PIN_FIELDS[2]).cloned(),
+                entry.get("updatedAt").cloned(),
+            ]
+        }
+    };
     let mut changes: Vec<Change> = PIN_FIELDS
         .iter()
         .zip(wanted)
-        .map(|(f, after)| Change::new(format!("{prefix}/{f}"), entry.get(*f).cloned(), after))
+        .enumerate()
+        .map(|(i, (f, after))| Change::new(format!("{prefix}/{f}"), current[i].clone(), after))
         .filter(|c| !c.is_noop())
         .collect();
     if !changes.is_empty() {
-        let before = entry.get("updatedAt").cloned();
+        let before = current[3].clone();
         let bumped = before.as_ref().and_then(Value::as_i64).map(|b| b.max(now_ms)).unwrap_or(now_ms);
         changes.push(Change::new(format!("{prefix}/updatedAt"), before, Some(Value::from(bumped))));
     }

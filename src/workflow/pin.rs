@@ -4,28 +4,8 @@
 //! `updatedAt` bumped, on the session's key and its case-folded aliases.
 
 use super::*;
-use crate::plan::{Change, Plan};
+use crate::plan::Plan;
 use serde_json::json;
-
-const FIELDS: [&str; 3] = ["authProfileOverride", "authProfileOverrideSource", "authProfileOverrideCompactionCount"];
-
-fn entry_changes(loc: &Location, prefix: &str, wanted: [Option<Value>; 3], now_ms: i64) -> Result<Vec<Change>> {
-    let entry = current(loc, prefix)?.ok_or_else(|| {
-        Error::NotFound(format!("{}: session entry {prefix} vanished", loc.display(std::path::Path::new(""))))
-    })?;
-    let mut changes: Vec<Change> = FIELDS
-        .iter()
-        .zip(wanted)
-        .map(|(f, after)| Change::new(format!("{prefix}/{f}"), entry.get(*f).cloned(), after))
-        .filter(|c| !c.is_noop())
-        .collect();
-    if !changes.is_empty() {
-        let before = entry.get("updatedAt").cloned();
-        let bumped = before.as_ref().and_then(Value::as_i64).map(|b| b.max(now_ms)).unwrap_or(now_ms);
-        changes.push(Change::new(format!("{prefix}/updatedAt"), before, Some(json!(bumped))));
-    }
-    Ok(changes)
-}
 
 pub fn pin(state: &State, key: &str, profile: &str, source: &str) -> Result<Plan> {
     let agent = one_agent(state)?;
@@ -53,12 +33,18 @@ pub fn pin(state: &State, key: &str, profile: &str, source: &str) -> Result<Plan
     plan.agent = Some(agent.paths.id.clone());
     for k in &keys {
         let (loc, prefix) = session_location(agent, k)?;
-        let entry = current(&loc, &prefix)?.unwrap_or(Value::Null);
+        // an auto pin records the session's compaction count, as OpenClaw's resolver does
         let count = match source {
-            "auto" => Some(json!(entry.get("compactionCount").and_then(Value::as_i64).unwrap_or(0))),
+            "auto" => Some(json!(agent.session(k).and_then(|s| s.compaction_count).unwrap_or(0))),
             _ => None,
         };
-        let changes = entry_changes(&loc, &prefix, [Some(json!(id)), Some(json!(source)), count], state.now_ms)?;
+        let changes = pin_field_changes(
+            agent.session(k),
+            &loc,
+            &prefix,
+            [Some(json!(id)), Some(json!(source)), count],
+            state.now_ms,
+        )?;
         plan.push(loc, format!("pin {k} to {id} ({source})"), changes);
     }
     if keys.len() > 1 {
@@ -75,7 +61,7 @@ pub fn unpin(state: &State, key: &str) -> Result<Plan> {
     plan.agent = Some(agent.paths.id.clone());
     for k in &keys {
         let (loc, prefix) = session_location(agent, k)?;
-        let changes = entry_changes(&loc, &prefix, [None, None, None], state.now_ms)?;
+        let changes = pin_field_changes(agent.session(k), &loc, &prefix, [None, None, None], state.now_ms)?;
         plan.push(loc, format!("unpin {k}"), changes);
     }
     Ok(plan)

@@ -37,7 +37,7 @@ fn repin_sessions(plan: &mut Plan, state: &State, agent: &AgentState, from: &str
         let entry = current(&loc, &prefix)?.unwrap_or(Value::Null);
         let wanted =
             [Some(Value::String(to.to_string())), entry.get(PIN_FIELDS[1]).cloned(), entry.get(PIN_FIELDS[2]).cloned()];
-        let changes = pin_field_changes(&loc, &prefix, wanted, state.now_ms)?;
+        let changes = pin_field_changes(Some(s), &loc, &prefix, wanted, state.now_ms)?;
         plan.push_step(loc, format!("{}: pin {from} -> {to}", s.key), changes);
     }
     Ok(())
@@ -91,7 +91,7 @@ pub fn remove(state: &State, id: &str) -> Result<Plan> {
             _ => ([None, None, None], "unpin (OpenClaw would pick no profile for it)".to_string()),
         };
         let (loc, prefix) = session_location(agent, &s.key)?;
-        let changes = pin_field_changes(&loc, &prefix, wanted, state.now_ms)?;
+        let changes = pin_field_changes(Some(s), &loc, &prefix, wanted, state.now_ms)?;
         plan.push_step(loc, format!("{}: pinned to {id}: {what}", s.key), changes);
     }
     if state.preference.as_deref() == Some(id.as_str()) {

@@ -106,7 +106,7 @@ pub fn resync(state: &State, session: Option<&str>, auto_only: bool) -> Result<P
                 entry.get(PIN_FIELDS[1]).cloned(),
                 entry.get(PIN_FIELDS[2]).cloned(),
             ];
-            let changes = pin_field_changes(&loc, &prefix, wanted, state.now_ms)?;
+            let changes = pin_field_changes(Some(s), &loc, &prefix, wanted, state.now_ms)?;
             plan.push_step(loc, format!("{}: retired id {pin} -> {live} ({how}), {source} pin kept", s.key), changes);
             if let Some(x) = after.sessions.iter_mut().find(|x| x.key == s.key) {
                 x.pin = Some(live);
@@ -127,7 +127,7 @@ pub fn resync(state: &State, session: Option<&str>, auto_only: bool) -> Result<P
             (_, Some(p)) => (pin_values(p, "auto", s.compaction_count), format!("re-select {p} (auto)")),
             (_, None) => ([None, None, None], "clear the pin (the order has no usable profile)".to_string()),
         };
-        let changes = pin_field_changes(&loc, &prefix, wanted.clone(), state.now_ms)?;
+        let changes = pin_field_changes(Some(s), &loc, &prefix, wanted.clone(), state.now_ms)?;
         plan.push_step(loc, format!("{}: {source} pin stale: {why}: {what}", s.key), changes);
         if let Some(x) = after.sessions.iter_mut().find(|x| x.key == s.key) {
             x.pin = wanted[0].as_ref().and_then(Value::as_str).map(str::to_owned);
