@@ -375,19 +375,20 @@ pub fn apply_cells(steps: &[(&Location, &[Change])], now_ms: i64) -> std::result
     let mut conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| (0, Error::sqlite(db, e)))?;
     conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| (0, Error::sqlite(db, e)))?;
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| {
-            // another process holds the write lock past the busy timeout: a live lock, exit 3
-            let busy = matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked));
-            let what = format!("{}: cannot lock for writing: {e}", db.display());
-            let err = if busy {
-                Error::conflict_hint(what, "another process (a running OpenClaw?) is writing this database; try again")
-            } else {
-                Error::sqlite(db, format!("cannot lock for writing: {e}"))
-            };
-            (0, err)
-        })?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| {
+        // another process holds the write lock past the busy timeout: a live lock, exit 3
+        let busy = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        let what = format!("{}: cannot lock for writing: {e}", db.display());
+        let err = if busy {
+            Error::conflict_hint(what, "another process (a running OpenClaw?) is writing this database; try again")
+        } else {
+            Error::sqlite(db, format!("cannot lock for writing: {e}"))
+        };
+        (0, err)
+    })?;
     // the schema may have moved on since the plan was made (an OpenClaw upgrade): re-check it
     // under the write lock, so `apply`, `undo` and `recover` refuse too
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| (0, Error::sqlite(db, e)))?;

@@ -14,7 +14,7 @@ pub mod exit {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {path}: {source}")]
+    #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         #[source]

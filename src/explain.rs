@@ -269,7 +269,7 @@ pub fn build(state: &State, key: &str, new_session: bool, rules_override: Option
     let rules_source =
         if rules_override.is_some() { "--rules".to_string() } else { format!("layout {}", agent.layout.name()) };
     let inp = Inputs::new(agent, cfg, rules, now);
-    let provider = agent.provider.clone();
+    let provider = agent.provider_under(rules);
     let trace = resolve::resolve_session(&inp, &provider, s, false);
     let after_new = new_session.then(|| resolve::resolve_session(&inp, &provider, s, true));
     let ot = &trace.order;

@@ -90,8 +90,11 @@ pub fn acquire(dir: &Path, name: &str, now_ms: i64, notes: &mut Vec<String>) -> 
             Ok(mut f) => {
                 use std::os::unix::fs::PermissionsExt;
                 let _ = f.set_permissions(std::fs::Permissions::from_mode(0o600));
-                f.write_all(&body).map_err(|e| Error::io(&path, e))?;
-                f.sync_all().map_err(|e| Error::io(&path, e))?;
+                if let Err(e) = f.write_all(&body).and_then(|()| f.sync_all()) {
+                    // never leave an empty lock behind (a full disk): OpenClaw would wait on it forever
+                    let _ = std::fs::remove_file(&path);
+                    return Err(Error::io(&path, e));
+                }
                 let ino = f.metadata().map_err(|e| Error::io(&path, e))?.ino();
                 return Ok(LockGuard { path, ino, body });
             }

@@ -329,6 +329,16 @@ impl AgentState {
         self.auth.profiles.contains_key(&alt).then_some(alt)
     }
 
+    /// The live Codex provider under a rule set: 2026.8+ has no `openai-codex` provider at all,
+    /// 2026.4.5 no `openai` Codex route; otherwise the layout's.
+    pub fn provider_under(&self, rules: crate::resolve::Rules) -> String {
+        match rules {
+            crate::resolve::Rules::V9_6 => "openai".into(),
+            crate::resolve::Rules::V4_5 => "openai-codex".into(),
+            crate::resolve::Rules::V5_28 => self.provider.clone(),
+        }
+    }
+
     /// Accept either Codex provider spelling and return this layout's live one.
     pub fn map_provider(&self, p: &str) -> String {
         // `openai` is also the API-key provider in the JSON era, so only the retired Codex

@@ -248,7 +248,8 @@ pub fn build(
     for a in &state.agents {
         let rules = rules_override.unwrap_or(a.default_rules());
         let inp = Inputs::new(a, cfg, rules, now);
-        let trace = resolve::resolve_order(&inp, &a.provider, &ModelScope::Unscoped);
+        let provider = a.provider_under(rules);
+        let trace = resolve::resolve_order(&inp, &provider, &ModelScope::Unscoped);
         let profiles = a
             .profile_views(now)
             .into_iter()
@@ -297,9 +298,9 @@ pub fn build(
         let sessions = selected
             .into_iter()
             .map(|s| {
-                let t = resolve::resolve_session(&inp, &a.provider, s, false);
+                let t = resolve::resolve_session(&inp, &provider, s, false);
                 let usage = resolve::usage_source(&inp, &trace, Some(s));
-                let label = resolve::session_label(&inp, &a.provider, s);
+                let label = resolve::session_label(&inp, &provider, s);
                 SessionReport {
                     key: s.key.clone(),
                     updated_at: s.updated_at,
@@ -325,7 +326,7 @@ pub fn build(
             layout: a.layout,
             layout_description: a.layout.describe(),
             rules,
-            provider: a.provider.clone(),
+            provider: provider.clone(),
             read_only_reason: a.read_only_reason.clone(),
             files: a.files.clone(),
             schemas: a.schemas.clone(),

@@ -12,7 +12,15 @@ use crate::plan::{Change, Plan};
 /// The repo entry named (either Codex spelling).
 pub fn repo_entry(state: &State, id: &str) -> Result<(String, Value)> {
     let repo = state.repo.as_ref().ok_or_else(|| {
-        Error::NotFound(format!("no external repo at {} (pass --repo PATH to name one)", state.repo_path.display()))
+        // a repo that exists but could not be read says why, not that there is none
+        let path = state.repo_path.display().to_string();
+        match state.warnings.iter().find(|w| w.starts_with(&path)) {
+            Some(w) => Error::bad(
+                &state.repo_path,
+                format!("external repo unreadable: {}", &w[path.len()..].trim_start_matches(": ")),
+            ),
+            None => Error::NotFound(format!("no external repo at {path} (pass --repo PATH to name one)")),
+        }
     })?;
     let id = id.trim();
     let alt = id.split_once(':').and_then(|(p, rest)| match p {
