@@ -329,13 +329,18 @@ impl AgentState {
         self.auth.profiles.contains_key(&alt).then_some(alt)
     }
 
-    /// The live Codex provider under a rule set: 2026.8+ has no `openai-codex` provider at all,
-    /// 2026.4.5 no `openai` Codex route; otherwise the layout's.
+    /// The live Codex provider under a rule set: the layout's, except that 2026.8+ routes
+    /// Codex to `openai` whenever migrated `openai:*` OAuth profiles exist (a JSON-era store
+    /// holding both spellings reads as `openai-codex` by the layout alone).
     pub fn provider_under(&self, rules: crate::resolve::Rules) -> String {
+        let migrated = self
+            .auth
+            .profiles
+            .iter()
+            .any(|(k, v)| k.starts_with("openai:") && v.get("type").and_then(Value::as_str) == Some("oauth"));
         match rules {
-            crate::resolve::Rules::V9_6 => "openai".into(),
-            crate::resolve::Rules::V4_5 => "openai-codex".into(),
-            crate::resolve::Rules::V5_28 => self.provider.clone(),
+            crate::resolve::Rules::V9_6 if migrated => "openai".into(),
+            _ => self.provider.clone(),
         }
     }
 
