@@ -95,12 +95,22 @@ pub struct Session {
     pub pin_compaction: Option<Value>,
     pub compaction_count: Option<i64>,
     pub label: Option<String>,
-    /// `authProfileOverride`, `…Source`, `…CompactionCount` and `updatedAt` exactly as stored
-    /// (any JSON type), so workflows plan compare-and-swaps without re-reading the document.
-    pub raw: [Option<Value>; 4],
+    /// `authProfileOverride`, `…Source`, `…CompactionCount` and `updatedAt` exactly as stored,
+    /// kept only when they cannot be rebuilt from the fields above (a pin is set, or
+    /// `updatedAt` is not an integer): most of 100k sessions carry none, and this stays small.
+    pub stored: Option<Box<[Option<Value>; 4]>>,
 }
 
 impl Session {
+    /// The four pin-related fields exactly as stored (see `stored`), so workflows plan
+    /// compare-and-swaps without re-reading the document.
+    pub fn raw(&self) -> [Option<Value>; 4] {
+        match &self.stored {
+            Some(b) => (**b).clone(),
+            None => [None, None, None, self.updated_at.map(Value::from)],
+        }
+    }
+
     /// Subagent and cron sessions are machine-driven; `status` hides them by default.
     pub fn is_user_facing(&self) -> bool {
         !self

@@ -105,9 +105,15 @@ pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(S
 }
 
 fn from_raw(key: &str, raw: RawEntry) -> Session {
-    let stored = [raw.pin.clone(), raw.pin_source.clone(), raw.pin_compaction.clone(), raw.updated_at.clone()];
+    let rebuildable = raw.pin.is_none()
+        && raw.pin_source.is_none()
+        && raw.pin_compaction.is_none()
+        && raw.updated_at.as_ref().is_none_or(|u| u.is_i64());
+    let stored = (!rebuildable).then(|| {
+        Box::new([raw.pin.clone(), raw.pin_source.clone(), raw.pin_compaction.clone(), raw.updated_at.clone()])
+    });
     Session {
-        raw: stored,
+        stored,
         key: key.to_string(),
         updated_at: n(&raw.updated_at),
         compaction_count: n(&raw.compaction_count),
@@ -129,14 +135,83 @@ fn from_raw(key: &str, raw: RawEntry) -> Session {
 }
 
 /// Stream `sessions.json`. Returns the sessions in file order and per-entry warnings.
+///
+/// A large file in OpenClaw's own format is read by two threads, split at a top-level member
+/// boundary: in `JSON.stringify(store, null, 2)` output, `,\n  "` (a comma, a newline, exactly
+/// two spaces, a quote) can only start a top-level member, since strings hold no raw newline
+/// and nested members are indented further. Each half must then parse exactly to the split; if
+/// anything disagrees, the whole file is read again in one pass, which also gives the precise
+/// error.
 pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
-    let mut f = match std::fs::File::open(path) {
+    if let Some(split) = split_point(path) {
+        let tail = std::thread::scope(|sc| {
+            let t = sc.spawn(|| scan(path, split + 1, None, Part::Tail));
+            let head = scan(path, 0, Some(split), Part::Head);
+            (head, t.join())
+        });
+        if let (Ok((mut a, mut wa)), Ok(Ok((mut b, wb)))) = tail {
+            // `append` grows the head's buffer in place where the allocator can (large blocks
+            // are remapped, not copied), keeping the peak near one copy of the summaries
+            a.append(&mut b);
+            drop(b);
+            wa.extend(wb);
+            return Ok((a, wa));
+        }
+    }
+    scan(path, 0, None, Part::Whole)
+}
+
+/// Files smaller than this are read by one thread.
+const PARALLEL_MIN: u64 = 16 << 20;
+
+/// The offset of a `,` that ends a top-level member near the middle of a large 2-space
+/// pretty-printed file, or `None`.
+fn split_point(path: &Path) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    if len < PARALLEL_MIN {
+        return None;
+    }
+    let mut head = vec![0u8; 4096];
+    let n = f.read(&mut head).ok()?;
+    if jsondoc::Style::detect(&head[..n]).indent != 2 || !head.starts_with(b"{\n  \"") {
+        return None;
+    }
+    let mid = len / 2;
+    f.seek(SeekFrom::Start(mid)).ok()?;
+    let mut window = Vec::with_capacity(1 << 20);
+    f.take(1 << 20).read_to_end(&mut window).ok()?;
+    let k = memchr::memmem::find(&window, b",\n  \"")?;
+    Some(mid + k as u64)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// the whole object
+    Whole,
+    /// from the opening brace up to (not including) a top-level comma
+    Head,
+    /// from just after a top-level comma to the closing brace
+    Tail,
+}
+
+/// Stream the members of (part of) the top-level object starting at byte `start`, at most
+/// `limit` bytes.
+fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<Session>, Vec<String>)> {
+    use std::io::{Seek, SeekFrom};
+    let f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return crate::store::read_file(path).and(Err(Error::io(path, e))),
     };
     if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Error::bad(path, "is a directory, expected a file"));
     }
+    let mut f = f;
+    if start > 0 {
+        f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
+    }
+    let mut f = f.take(limit.unwrap_or(u64::MAX));
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     let mut eof = false;
     let mut fill = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> Result<()> {
@@ -148,18 +223,21 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
         Ok(())
     };
     fill(&mut buf, CHUNK, &mut eof)?;
-    if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return Err(Error::bad(path, "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects"));
+    let mut pos = 0;
+    if part != Part::Tail {
+        if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            return Err(Error::bad(path, "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects"));
+        }
+        pos = jsondoc::skip_ws(&buf, 0);
+        if pos >= buf.len() {
+            return Err(Error::bad(path, "is empty"));
+        }
+        if buf[pos] != b'{' {
+            return Err(Error::bad(path, "is not a JSON object (sessions.json maps session keys to entries)"));
+        }
+        pos += 1;
     }
-    let mut pos = jsondoc::skip_ws(&buf, 0);
-    if pos >= buf.len() {
-        return Err(Error::bad(path, "is empty"));
-    }
-    if buf[pos] != b'{' {
-        return Err(Error::bad(path, "is not a JSON object (sessions.json maps session keys to entries)"));
-    }
-    pos += 1;
-    let mut consumed = 0usize; // bytes dropped from the front of buf
+    let mut consumed = start as usize; // file offset of buf[0]
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let mut first = true;
@@ -196,13 +274,16 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
                 }
             }
             let ve = jsondoc::skip_value(&buf, vs)?;
-            if ve >= buf.len() {
+            if ve >= buf.len() && !(eof && part == Part::Head) {
                 // a scalar running into the end of the chunk may continue in the next one
                 return Err(jsondoc::ScanError { offset: ve, what: "unexpected end of input" });
             }
             Ok(Some((key.clone(), summarize(&key, &buf[vs..ve]), ve)))
         })();
         match step {
+            Ok(None) if part == Part::Head => {
+                return Err(Error::bad(path, "the object closes before the split point"));
+            }
             Ok(None) => {
                 let end = jsondoc::skip_ws(&buf, pos);
                 let after = jsondoc::skip_ws(&buf, end + 1);
@@ -235,6 +316,10 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
                 first = false;
             }
             Err(e) => {
+                if eof && part == Part::Head && jsondoc::skip_ws(&buf, pos) == buf.len() && !first {
+                    // the head ends exactly at the split
+                    break;
+                }
                 if eof {
                     return Err(Error::bad(
                         path,
@@ -298,6 +383,38 @@ mod tests {
         assert_eq!(s.len(), 30_000);
         assert_eq!(s[29_999].updated_at, Some(29_999));
         assert_eq!(s.iter().filter(|x| x.pin.is_some()).count(), 30_000 / 7 + 1);
+    }
+
+    #[test]
+    fn large_native_files_are_read_in_two_halves_with_the_same_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sessions.json");
+        let mut m = serde_json::Map::new();
+        for i in 0..40_000 {
+            // values that look like the split marker inside strings and nested objects
+            m.insert(
+                format!("agent:main:k{i}"),
+                serde_json::json!({"updatedAt": i, "note": ",\n  \"not a member", "nested": {"a": {"b": [i, {"c": "}"}]}}, "blob": "y".repeat(400)}),
+            );
+        }
+        std::fs::write(&p, jsondoc::to_bytes(&Value::Object(m), jsondoc::Style::SESSIONS_FILE)).unwrap();
+        assert!(std::fs::metadata(&p).unwrap().len() > PARALLEL_MIN);
+        assert!(split_point(&p).is_some());
+        let (s, w) = read_sessions_file(&p).unwrap();
+        let (one, w1) = scan(&p, 0, None, Part::Whole).unwrap();
+        assert!(w.is_empty() && w1.is_empty());
+        assert_eq!(s.len(), 40_000);
+        let keys: Vec<&String> = s.iter().map(|x| &x.key).collect();
+        let keys1: Vec<&String> = one.iter().map(|x| &x.key).collect();
+        assert_eq!(keys, keys1);
+        assert_eq!(s[39_999].updated_at, Some(39_999));
+        // a damaged second half is still reported precisely
+        let mut b = std::fs::read(&p).unwrap();
+        let at = b.len() * 3 / 4;
+        b.truncate(at);
+        std::fs::write(&p, &b).unwrap();
+        let e = read_sessions_file(&p).unwrap_err().to_string();
+        assert!(e.contains("not valid JSON"), "{e}");
     }
 
     #[test]

@@ -316,7 +316,7 @@ pub fn pin_field_changes(
     // the loaded summary carries the four fields exactly as stored: no need to re-read (and
     // re-index) a possibly huge sessions.json; the engine's compare-and-swap re-checks them
     let current: [Option<Value>; 4] = match stored {
-        Some(s) => s.raw.clone(),
+        Some(s) => s.raw(),
         None => {
             let entry = current(loc, prefix)?.ok_or_else(|| {
                 Error::NotFound(format!("{}: session entry {prefix} vanished", loc.display(std::path::Path::new(""))))
