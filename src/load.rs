@@ -313,22 +313,8 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         }
         Layout::C => {
             let db = agent_db.as_ref().expect("layout C has an agent db");
-            let store_loc = Location::cell(
-                &agent_db_p,
-                "auth_profile_store",
-                "store_key",
-                "primary",
-                "store_json",
-                Some("updated_at"),
-            );
-            let state_loc = Location::cell(
-                &agent_db_p,
-                "auth_profile_state",
-                "state_key",
-                "primary",
-                "state_json",
-                Some("updated_at"),
-            );
+            let store_loc = Location::agent_store_row(&agent_db_p);
+            let state_loc = Location::agent_state_row(&agent_db_p);
             let r = rel(&agent_db_p);
             if let Some(v) = cell_json(db, &store_loc, &mut warnings) {
                 profiles_from(&v, &format!("{r}#auth_profile_store"), &mut auth, &mut warnings);
@@ -349,30 +335,9 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         Layout::D => {
             let sdb = state_db.expect("layout D has a state db");
             let sp = state_db_path(base);
-            let store_loc = Location::cell(
-                &sp,
-                "config_machine_state",
-                "state_key",
-                "authProfiles.store",
-                "value_json",
-                Some("updated_at_ms"),
-            );
-            let state_loc = Location::cell(
-                &sp,
-                "config_machine_state",
-                "state_key",
-                "authProfiles.state",
-                "value_json",
-                Some("updated_at_ms"),
-            );
-            let overlay_loc = Location::cell(
-                &agent_db_p,
-                "auth_profile_state",
-                "state_key",
-                "primary",
-                "state_json",
-                Some("updated_at"),
-            );
+            let store_loc = Location::machine_state_row(&sp, "authProfiles.store");
+            let state_loc = Location::machine_state_row(&sp, "authProfiles.state");
+            let overlay_loc = Location::agent_state_row(&agent_db_p);
             let r = rel(&sp);
             if let Some(v) = cell_json(sdb, &store_loc, &mut warnings) {
                 profiles_from(&v, &format!("{r}#authProfiles.store"), &mut auth, &mut warnings);
@@ -387,14 +352,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
             // 2026.9.6 builds the agent-local store from the agent DB's `auth_profile_store`
             // row; without that row the local store is null and the overlay state row is
             // ignored (resolver notes 4.5, verified) — so it is merged only when the row exists
-            let agent_store_loc = Location::cell(
-                &agent_db_p,
-                "auth_profile_store",
-                "store_key",
-                "primary",
-                "store_json",
-                Some("updated_at"),
-            );
+            let agent_store_loc = Location::agent_store_row(&agent_db_p);
             let agent_store = agent_db.as_ref().and_then(|db| cell_json(db, &agent_store_loc, &mut warnings));
             if let Some(n) = agent_store
                 .as_ref()

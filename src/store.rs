@@ -64,6 +64,27 @@ impl Location {
         }
     }
 
+    /// An agent database's credential row, `auth_profile_store('primary').store_json`.
+    pub fn agent_store_row(db: impl Into<PathBuf>) -> Self {
+        Location::cell(db, "auth_profile_store", "store_key", "primary", "store_json", Some("updated_at"))
+    }
+
+    /// An agent database's routing-state row, `auth_profile_state('primary').state_json`
+    /// (layout C's state; layout D's per-agent overlay).
+    pub fn agent_state_row(db: impl Into<PathBuf>) -> Self {
+        Location::cell(db, "auth_profile_state", "state_key", "primary", "state_json", Some("updated_at"))
+    }
+
+    /// A row of the shared `state/openclaw.sqlite` `config_machine_state` table (layout D).
+    pub fn machine_state_row(db: impl Into<PathBuf>, key: &str) -> Self {
+        Location::cell(db, "config_machine_state", "state_key", key, "value_json", Some("updated_at_ms"))
+    }
+
+    /// One session's entry in an agent database's `session_nodes`.
+    pub fn session_row(db: impl Into<PathBuf>, key: &str) -> Self {
+        Location::cell(db, "session_nodes", "session_key", key, "entry_json", Some("updated_at"))
+    }
+
     /// The path a person recognises, relative to `base` when inside it.
     pub fn display(&self, base: &Path) -> String {
         let rel = |p: &Path| {

@@ -68,10 +68,7 @@ pub fn session_location(agent: &AgentState, key: &str) -> Result<(Location, Stri
         SessionsLoc::File { path } => {
             Ok((Location::json_file(path, crate::jsondoc::Style::SESSIONS_FILE), crate::jsondoc::pointer(&[key])))
         }
-        SessionsLoc::Nodes { db } => Ok((
-            Location::cell(db, "session_nodes", "session_key", key, "entry_json", Some("updated_at")),
-            String::new(),
-        )),
+        SessionsLoc::Nodes { db } => Ok((Location::session_row(db, key), String::new())),
         SessionsLoc::None => Err(Error::NotFound(format!("agent {} has no session store", agent.paths.id))),
     }
 }

@@ -72,8 +72,7 @@ pub fn set(state: &State, provider_arg: &str, ids: &[String]) -> Result<Plan> {
         plan.notes.push("layout D: written to this agent's overlay (auth_profile_state 'primary'), where OpenClaw 2026.9.6's `models auth order set` writes; it wins over the shared order for this agent".into());
         // 2026.9 ignores the overlay state unless the agent DB also has a store row
         if let Some(Location::Cell { db, .. }) = &agent.auth.overlay_loc {
-            let store_row =
-                Location::cell(db, "auth_profile_store", "store_key", "primary", "store_json", Some("updated_at"));
+            let store_row = Location::agent_store_row(db);
             if current(&store_row, "")?.is_none() {
                 if let Some(v) = &doc {
                     plan.notes.push("the agent's overlay row exists but OpenClaw 2026.9 ignores it until the agent DB has an auth_profile_store row; creating that row makes all of the overlay (lastGood, usageStats too) live".into());

@@ -183,7 +183,7 @@ fn sources(state: &State, agent: &AgentState, from: &[PathBuf]) -> Result<(Vec<S
         let db = crate::load::agent_db_path(&other.agent_dir);
         let locs = [
             Location::json_file(other.agent_dir.join("auth-profiles.json"), crate::jsondoc::Style::AUTH_FILE),
-            Location::cell(&db, "auth_profile_store", "store_key", "primary", "store_json", Some("updated_at")),
+            Location::agent_store_row(&db),
         ];
         for loc in locs {
             if Some(&loc) == agent.auth.store_loc.as_ref() {
