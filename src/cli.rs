@@ -310,8 +310,16 @@ fn parse_rules(s: &Option<String>) -> Result<Option<Rules>> {
     }
 }
 
+/// Print a report as pretty JSON, streamed (a 100k-session `status --all --json` is not built
+/// as one string first).
 pub fn print_json<T: serde::Serialize>(v: &T) {
-    println!("{}", serde_json::to_string_pretty(v).expect("report serializes"));
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // a closed pipe (`| head`) is not an error worth a panic
+    if serde_json::to_writer_pretty(&mut out, v).is_ok() {
+        let _ = writeln!(out);
+    }
+    let _ = out.flush();
 }
 
 pub fn run(cli: Cli, ctx: Context) -> Result<i32> {

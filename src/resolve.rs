@@ -956,10 +956,20 @@ pub fn display_label(cfg: Option<&Value>, profiles: &Map<String, Value>, id: &st
 /// `resolveModelAuthLabel`: the label `/status` prints for a session — it follows the pin when
 /// the pinned credential exists and fits the provider, else the order's first profile.
 pub fn session_label(inp: &Inputs, provider: &str, s: &Session) -> Option<(String, &'static str, String)> {
+    let order = resolve_order(inp, provider, &ModelScope::Unscoped).order;
+    session_label_with_order(inp, provider, s, order)
+}
+
+/// `session_label` with the plain (unscoped) order already resolved.
+pub fn session_label_with_order(
+    inp: &Inputs,
+    provider: &str,
+    s: &Session,
+    order: Vec<String>,
+) -> Option<(String, &'static str, String)> {
     let auth_key = provider_for_auth(inp.rules, provider);
     let pin = s.pin.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
     let mut cands: Vec<String> = pin.iter().cloned().collect();
-    let order = resolve_order(inp, provider, &ModelScope::Unscoped).order;
     if let Some(p) = &pin {
         if order.contains(p) {
             cands.push(p.clone());

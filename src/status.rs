@@ -295,12 +295,20 @@ pub fn build(
             v.sort_by_key(|s| std::cmp::Reverse(s.updated_at.unwrap_or(i64::MIN)));
             v
         };
+        // the order depends only on a session's model scope: one resolution per scope, not
+        // one per session (`--all` on 100k sessions)
+        let mut orders: std::collections::HashMap<ModelScope, OrderTrace> = std::collections::HashMap::new();
         let sessions = selected
             .into_iter()
             .map(|s| {
-                let t = resolve::resolve_session(&inp, &provider, s, false);
+                let scope = resolve::session_scope_of(rules, s);
+                let order = orders
+                    .entry(scope.clone())
+                    .or_insert_with(|| resolve::resolve_order(&inp, &provider, &scope))
+                    .clone();
+                let t = resolve::resolve_session_with_order(&inp, &provider, s, false, order);
                 let usage = resolve::usage_source(&inp, &trace, Some(s));
-                let label = resolve::session_label(&inp, &provider, s);
+                let label = resolve::session_label_with_order(&inp, &provider, s, trace.order.clone());
                 SessionReport {
                     key: s.key.clone(),
                     updated_at: s.updated_at,
