@@ -592,7 +592,7 @@ fn credentials(out: &mut Out, a: &AgentState) {
         // CA009
         let has_refresh = raw.get("refresh").and_then(Value::as_str).is_some_and(|r| !r.trim().is_empty());
         if v.token_state == TokenState::Expired && !has_refresh {
-            let exp = v.claims.as_ref().and_then(|c| c.exp).map(|s| s * 1000).or(v.expires);
+            let exp = v.claims.as_ref().and_then(|c| c.exp).map(|s| s.saturating_mul(1000)).or(v.expires);
             out.push(
                 "CA009",
                 Some(agent),

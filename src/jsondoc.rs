@@ -669,7 +669,14 @@ pub fn units_indexed(b: &[u8], idx: &TopIndex, edits: &[Edit]) -> Result<Vec<Uni
         .map(|u| {
             let before: Value = serde_json::from_slice(&b[u.span.clone()]).map_err(|e| e.to_string())?;
             let mut after = before.clone();
-            for (rel, new, pos) in &u.edits {
+            // keys put back at a recorded position (the undo of removals) go last and in
+            // ascending position, so several keys removed from one object return to their places
+            let mut order: Vec<&(Vec<String>, Option<Value>, Option<usize>)> = u.edits.iter().collect();
+            order.sort_by_key(|(_, new, pos)| match (new, pos) {
+                (Some(_), Some(p)) => (1, *p),
+                _ => (0, 0),
+            });
+            for (rel, new, pos) in order {
                 apply_in_value_at(&mut after, rel, new.as_ref(), *pos)?;
             }
             Ok(Unit { segs: u.segs, span: u.span, before, after })

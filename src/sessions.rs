@@ -44,10 +44,12 @@ fn n(v: &Option<Value>) -> Option<i64> {
 
 /// Summarize one entry's JSON. `Err` carries what is wrong with it.
 pub fn summarize(key: &str, bytes: &[u8]) -> std::result::Result<Session, String> {
-    if bytes.first() != Some(&b'{') {
+    // JSON.parse accepts whitespace around the value (a session_nodes cell may carry some)
+    let start = jsondoc::skip_ws(bytes, 0);
+    if bytes.get(start) != Some(&b'{') {
         return Err("entry is not an object".into());
     }
-    let (s, end) = summarize_at(key, bytes, 0)?;
+    let (s, end) = summarize_at(key, bytes, start)?;
     if jsondoc::skip_ws(bytes, end) != bytes.len() {
         return Err("trailing characters after the entry".into());
     }
@@ -108,7 +110,7 @@ fn from_raw(key: &str, raw: RawEntry) -> Session {
     let rebuildable = raw.pin.is_none()
         && raw.pin_source.is_none()
         && raw.pin_compaction.is_none()
-        && raw.updated_at.as_ref().is_none_or(|u| u.is_i64());
+        && raw.updated_at.as_ref().map_or(true, |u| u.is_i64());
     let stored = (!rebuildable).then(|| {
         Box::new([raw.pin.clone(), raw.pin_source.clone(), raw.pin_compaction.clone(), raw.updated_at.clone()])
     });

@@ -119,7 +119,7 @@ pub fn classify(access: Option<&str>, expires_ms: Option<i64>, now_ms: i64) -> T
     let exp_ms = claims.exp.map(|s| s.saturating_mul(1000)).or(expires_ms);
     match exp_ms {
         Some(e) if e <= now_ms => TokenState::Expired,
-        Some(e) if e - now_ms < EXPIRING_WINDOW_MS => TokenState::Expiring,
+        Some(e) if e.saturating_sub(now_ms) < EXPIRING_WINDOW_MS => TokenState::Expiring,
         _ => TokenState::Valid,
     }
 }
@@ -131,7 +131,7 @@ pub fn describe_secret(secret: &str) -> String {
         Some(c) => {
             let mut parts = vec![];
             if let Some(e) = c.exp {
-                parts.push(format!("exp {}", crate::context::rfc3339_ms(e * 1000)));
+                parts.push(format!("exp {}", crate::context::rfc3339_ms(e.saturating_mul(1000))));
             }
             if let Some(a) = &c.account_id {
                 parts.push(format!("acct {a}"));

@@ -792,7 +792,11 @@ fn pct(f: f64) -> String {
 pub fn window_text(w: &UsageWindow, now_ms: i64) -> String {
     let left = w.percent_left.map(|l| format!("{} left", pct(l))).unwrap_or_else(|| "? left".into());
     match w.reset_at {
-        Some(r) => format!("{left}, resets {} ({})", rfc3339_ms(r * 1000), relative(r * 1000, now_ms)),
+        Some(r) => format!(
+            "{left}, resets {} ({})",
+            rfc3339_ms(r.saturating_mul(1000)),
+            relative(r.saturating_mul(1000), now_ms)
+        ),
         None => left,
     }
 }

@@ -1,0 +1,232 @@
+//! Fuzz properties shared by the `cargo fuzz` targets (fuzz/fuzz_targets) and the bounded,
+//! seeded run in `tests/fuzz_like.rs`. Each check takes raw bytes and panics when an invariant
+//! breaks: the JSON loaders never panic and agree with serde_json on valid input; the scanner's
+//! edits produce exactly the value a parsed edit would, and their inverse restores every byte;
+//! the JWT decoder never panics and never lets a token through its display forms.
+#![allow(dead_code)]
+
+use base64::Engine as _;
+use clawauth::jsondoc::{self, Edit, Style};
+use serde_json::{json, Map, Value};
+
+/// Deterministic choices drawn from the input bytes (zeros once exhausted).
+pub struct Gen<'a> {
+    data: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Gen<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Gen { data, i: 0 }
+    }
+    pub fn byte(&mut self) -> u8 {
+        let b = self.data.get(self.i).copied().unwrap_or(0);
+        self.i += 1;
+        b
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.byte() as usize * 256 + self.byte() as usize) % n
+        }
+    }
+    pub fn i64(&mut self) -> i64 {
+        let mut b = [0u8; 8];
+        for x in b.iter_mut() {
+            *x = self.byte();
+        }
+        i64::from_le_bytes(b)
+    }
+}
+
+const KEYS: &[&str] =
+    &["a", "b", "agent:main:main", "authProfileOverride", "x/y", "t~0", "q\"", "é", "\n", "", "updatedAt", "profiles"];
+
+fn key(g: &mut Gen) -> String {
+    KEYS[g.below(KEYS.len())].to_string()
+}
+
+/// A JSON value that survives JavaScript-style serialization unchanged (no integral floats).
+pub fn value(g: &mut Gen, depth: usize) -> Value {
+    match g.below(if depth >= 3 { 6 } else { 8 }) {
+        0 => Value::Null,
+        1 => json!(g.byte() & 1 == 1),
+        2 => json!(g.i64() >> (g.byte() % 64)),
+        3 => json!((g.i64() % 1_000_000) as f64 + 0.5),
+        4 => json!(["", "x", "\"q\\", "line\nbreak", "ctl\u{1}", "é✓", "agent:main:main"][g.below(7)]),
+        5 => json!(u64::MAX - g.byte() as u64),
+        6 => Value::Array((0..g.below(4)).map(|_| value(g, depth + 1)).collect()),
+        _ => {
+            let mut m = Map::new();
+            for _ in 0..g.below(5) {
+                m.insert(key(g), value(g, depth + 1));
+            }
+            Value::Object(m)
+        }
+    }
+}
+
+fn style(g: &mut Gen) -> Style {
+    [Style::AUTH_FILE, Style::SESSIONS_FILE, Style::COMPACT, Style { indent: 4, trailing_newline: true }][g.below(4)]
+}
+
+/// The JSON loaders: the sessions entry summarizer, the scanner, the whole-file checks. Never a
+/// panic; on input serde_json accepts, the same answers.
+pub fn check_loaders(data: &[u8]) {
+    let _ = clawauth::sessions::summarize("k", data);
+    let _ = clawauth::store::parse_json(std::path::Path::new("fuzz.json"), data);
+    let _ = jsondoc::index(data);
+    let _ = jsondoc::Style::detect(data);
+    let parsed: Option<Value> = serde_json::from_slice(data).ok();
+    let root = jsondoc::get_at(data, "");
+    match &parsed {
+        Some(v) => {
+            assert_eq!(root.as_ref().ok().and_then(|x| x.as_ref()), Some(v), "get_at(\"\") disagrees with serde_json");
+            if let Value::Object(m) = v {
+                let idx = jsondoc::index(data).expect("valid JSON indexes");
+                for (k, x) in m {
+                    let p = format!("/{}", jsondoc::escape_token(k));
+                    assert_eq!(jsondoc::get_at(data, &p).unwrap().as_ref(), Some(x), "get_at {p}");
+                    assert_eq!(idx.get(data, &p).unwrap().as_ref(), Some(x), "index.get {p}");
+                }
+                let s = clawauth::sessions::summarize("k", data).expect("a valid object summarizes");
+                let num = |k: &str| m.get(k).and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)));
+                assert_eq!(s.updated_at, num("updatedAt"));
+                if let Some(Value::String(p)) = m.get("authProfileOverride") {
+                    assert_eq!(s.pin.as_deref(), Some(p.as_str()));
+                }
+            }
+        }
+        None => assert!(root.is_err(), "get_at accepted what serde_json rejects"),
+    }
+}
+
+/// `sessions.json` read through the streaming reader, from a file.
+pub fn check_sessions_file(data: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sessions.json");
+    std::fs::write(&p, data).unwrap();
+    let r = clawauth::sessions::read_sessions_file(&p);
+    if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(data) {
+        let (sessions, _) = r.expect("a valid object of sessions reads");
+        let objects = m.values().filter(|v| v.is_object()).count();
+        assert!(sessions.len() >= objects.min(1) || objects == 0, "read {} of {objects} entries", sessions.len());
+    }
+}
+
+/// A generated document, edited by pointer: the bytes parse to exactly what editing the parsed
+/// value gives, every edited pointer reads back, and the inverse edits (with the positions the
+/// engine records) restore the original bytes.
+pub fn check_plan_apply(data: &[u8]) {
+    let mut g = Gen::new(data);
+    let mut root = Map::new();
+    for _ in 0..g.below(6) {
+        root.insert(key(&mut g), value(&mut g, 1));
+    }
+    let root = Value::Object(root);
+    let doc = jsondoc::to_bytes(&root, style(&mut g));
+    let st = Style::detect(&doc);
+    // distinct pointers, none a prefix of another
+    let mut edits: Vec<Edit> = vec![];
+    for _ in 0..1 + g.below(3) {
+        let mut segs = vec![key(&mut g)];
+        if g.byte() % 3 == 0 {
+            segs.push(key(&mut g));
+        }
+        let p: String = segs.iter().map(|s| format!("/{}", jsondoc::escape_token(s))).collect();
+        if edits.iter().any(|e| {
+            e.pointer.starts_with(&format!("{p}/")) || p.starts_with(&format!("{}/", e.pointer)) || e.pointer == p
+        }) {
+            continue;
+        }
+        let v = if g.byte() % 4 == 0 { None } else { Some(value(&mut g, 2)) };
+        edits.push(Edit::new(p, v));
+    }
+    let mut expect = root.clone();
+    let model: Result<(), String> = edits
+        .iter()
+        .try_for_each(|e| jsondoc::apply_in_value(&mut expect, &jsondoc::split_pointer(&e.pointer), e.value.as_ref()));
+    let out = jsondoc::apply_edits(&doc, st, &edits);
+    let out = match (model, out) {
+        (Ok(()), Ok(out)) => out,
+        (Err(_), Err(_)) => return,
+        (m, o) => panic!("model {m:?} vs edit {:?} on {}", o.map(String::from_utf8), String::from_utf8_lossy(&doc)),
+    };
+    let got: Value = serde_json::from_slice(&out).expect("edited document parses");
+    assert_eq!(got, expect, "edited bytes:\n{}", String::from_utf8_lossy(&out));
+    for e in &edits {
+        if e.value.is_some() {
+            assert_eq!(jsondoc::get_at(&out, &e.pointer).unwrap(), e.value, "{}", e.pointer);
+        }
+    }
+    // undo: the engine's inverse changes, positions of removed keys recorded beforehand
+    let inverse: Vec<Edit> = edits
+        .iter()
+        .map(|e| {
+            let before = jsondoc::get_at(&doc, &e.pointer).unwrap();
+            let segs = jsondoc::split_pointer(&e.pointer);
+            let (last, parent) = segs.split_last().unwrap();
+            let parent_ptr: String = parent.iter().map(|s| format!("/{}", jsondoc::escape_token(s))).collect();
+            let position = match jsondoc::get_at(&doc, &parent_ptr).unwrap() {
+                Some(Value::Object(m)) if before.is_some() && e.value.is_none() => m.keys().position(|k| k == last),
+                _ => None,
+            };
+            Edit { pointer: e.pointer.clone(), value: before, position }
+        })
+        .collect();
+    // a parent created (or a null turned into an object) would stay behind as `{}`: the engine
+    // never plans below a missing parent; check undo only when every parent existed
+    let created_parent = edits.iter().any(|e| {
+        let segs = jsondoc::split_pointer(&e.pointer);
+        let parent = jsondoc::get_at(&doc, &format!("/{}", jsondoc::escape_token(&segs[0]))).unwrap();
+        segs.len() > 1 && !matches!(parent, Some(Value::Object(_)) | Some(Value::Array(_)))
+    });
+    if !created_parent {
+        let back = jsondoc::apply_edits(&out, Style::detect(&out), &inverse).expect("inverse applies");
+        let back_v: Value = serde_json::from_slice(&back).unwrap();
+        assert_eq!(back_v, root, "undo is not value-identical");
+        if Style::detect(&out) == st {
+            assert_eq!(
+                String::from_utf8_lossy(&back),
+                String::from_utf8_lossy(&doc),
+                "undo is not byte-identical (edits {edits:?})"
+            );
+        }
+    }
+}
+
+/// The JWT decoder on arbitrary strings and on well-formed tokens with arbitrary claims.
+pub fn check_jwt(data: &[u8]) {
+    let s = String::from_utf8_lossy(data);
+    let _ = clawauth::token::decode_claims(&s);
+    let mut g = Gen::new(data);
+    let exp = [json!(g.i64()), json!(g.i64() as f64), json!("soon"), Value::Null][g.below(4)].clone();
+    let plan = [json!("plus"), json!(3)][g.below(2)].clone();
+    let claims = json!({
+        "exp": exp,
+        "https://api.openai.com/auth": {"chatgpt_account_id": "acct-x", "chatgpt_plan_type": plan},
+        "https://api.openai.com/profile": {"email": "a@b.c"},
+    });
+    let payload = if g.byte() % 2 == 0 { serde_json::to_vec(&claims).unwrap() } else { data.to_vec() };
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let tok = format!("eyJhbGciOiJSUzI1NiJ9.{}.c2lnbmF0dXJlLXNpZ25hdHVyZQ", b64.encode(&payload));
+    for t in [s.as_ref(), tok.as_str()] {
+        let c = clawauth::token::decode_claims(t);
+        let _ = clawauth::token::classify(Some(t), Some(g.i64()), g.i64());
+        let shown = clawauth::token::describe_secret(t);
+        let fp = clawauth::token::fingerprint(t);
+        let red = clawauth::token::redact(&json!({"access": t, "refresh": t})).to_string();
+        for out in [&shown, &fp, &red] {
+            if t.len() >= 24 {
+                assert!(!out.contains(t), "a token reached its display form");
+            }
+            if let Some(p) = t.split('.').nth(1).filter(|p| p.len() > 20 && p.is_ascii()) {
+                assert!(!out.contains(&p[..20]), "a JWT payload reached its display form");
+            }
+        }
+        if t == tok && payload == serde_json::to_vec(&claims).unwrap() {
+            assert!(c.is_some(), "a well-formed JWT did not decode");
+        }
+    }
+}
