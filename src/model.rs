@@ -99,6 +99,7 @@ pub struct Session {
     /// kept only when they cannot be rebuilt from the fields above (a pin is set, or
     /// `updatedAt` is not an integer): most of 100k sessions carry none, and this stays small.
     pub stored: Option<Box<[Option<Value>; 4]>>,
+    pub user_facing: bool,
 }
 
 impl Session {
@@ -113,9 +114,13 @@ impl Session {
 
     /// Subagent and cron sessions are machine-driven; `status` hides them by default.
     pub fn is_user_facing(&self) -> bool {
-        !self
-            .key
-            .split(':')
+        self.user_facing
+    }
+
+    /// Subagent, cron, heartbeat and ACP sessions are machine-driven (decided once, when the
+    /// entry is read, off the hot path of `status`).
+    pub fn key_is_user_facing(key: &str) -> bool {
+        !key.split(':')
             .any(|seg| ["subagent", "cron", "heartbeat", "acp"].iter().any(|kind| seg.eq_ignore_ascii_case(kind)))
     }
     pub fn has_pin_fields(&self) -> bool {

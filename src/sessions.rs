@@ -115,6 +115,7 @@ fn from_raw(key: &str, raw: RawEntry) -> Session {
         Box::new([raw.pin.clone(), raw.pin_source.clone(), raw.pin_compaction.clone(), raw.updated_at.clone()])
     });
     Session {
+        user_facing: Session::key_is_user_facing(key),
         stored,
         key: key.to_string(),
         updated_at: n(&raw.updated_at),
