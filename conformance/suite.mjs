@@ -1,6 +1,7 @@
 // conformance/suite.mjs — clawauth against real OpenClaw.
 //
 // usage: node suite.mjs --clawauth BIN --fixture BIN --cache DIR [--versions V,V] [--keep DIR] [--no-lint]
+//                       [--only SCENARIO,...]
 //
 // For every storage layout and every workflow: build a state (JSON layouts fresh from our
 // fixture builder with the real clock, so cooldowns are live; SQLite layouts from the
@@ -31,6 +32,8 @@ const FIXTURE = path.resolve(opt("--fixture"));
 const CACHE = path.resolve(opt("--cache"));
 const VERSIONS = (opt("--versions", "2026.4.5,2026.5.28,2026.7.35,2026.9.6")).split(",");
 const LINT = !argv.includes("--no-lint");
+// --only NAME[,NAME]: run just these scenarios (development)
+const ONLY = opt("--only") ? opt("--only").split(",") : null;
 const WORK = opt("--keep") ? path.resolve(opt("--keep")) : fs.mkdtempSync(path.join(os.tmpdir(), "clawauth-conformance-"));
 fs.mkdirSync(WORK, { recursive: true });
 
@@ -124,6 +127,14 @@ function scenarios(layout, router) {
     { name: "resync", run: [["resync", "--all"]] },
     { name: "lastgood", run: [["lastgood", "set", P, id.bob]] },
     { name: "doctor-fix", run: [["doctor", "--fix"]] },
+    // a broken credential (no token material: OpenClaw skips it) restored from a copy of the
+    // same identity: a backup file in the JSON era, OpenClaw's own migration archives in C/D
+    {
+      name: "restore-token",
+      prepare: (dir) => breakCredential(dir, layout, id.bob),
+      run: [["restore-token", id.bob, ...(layout === "A" || layout === "B" ? ["--from", "BACKUP"] : [])]],
+      expect: { present: id.bob, eligible: id.bob },
+    },
   ];
   if (router) {
     list.push(
@@ -133,6 +144,31 @@ function scenarios(layout, router) {
     );
   }
   return list;
+}
+
+/// Empty a credential's access and refresh tokens (OpenClaw then skips it as
+/// missing_credential); in the JSON era keep a backup copy of the store next to the state dir.
+function breakCredential(dir, layout, id) {
+  const empty = (store) => {
+    store.profiles[id].access = "";
+    store.profiles[id].refresh = "";
+    return store;
+  };
+  if (layout === "A" || layout === "B") {
+    const f = path.join(dir, "agents/main/agent/auth-profiles.json");
+    fs.copyFileSync(f, `${dir}.backup.json`);
+    fs.writeFileSync(f, JSON.stringify(empty(JSON.parse(fs.readFileSync(f, "utf8"))), null, 2) + "\n");
+    return `${dir}.backup.json`;
+  }
+  const [db, table, col, keyCol, key] =
+    layout === "C"
+      ? [path.join(dir, "agents/main/agent/openclaw-agent.sqlite"), "auth_profile_store", "store_json", "store_key", "primary"]
+      : [path.join(dir, "state/openclaw.sqlite"), "config_machine_state", "value_json", "state_key", "authProfiles.store"];
+  const d = new DatabaseSync(db);
+  const row = d.prepare(`SELECT ${col} AS v FROM ${table} WHERE ${keyCol} = ?`).get(key);
+  d.prepare(`UPDATE ${table} SET ${col} = ? WHERE ${keyCol} = ?`).run(JSON.stringify(empty(JSON.parse(row.v))), key);
+  d.close();
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -178,6 +214,7 @@ function compare(version, name, ca, oc, expect) {
   }
   if (expect?.absent) check(version, name, `${expect.absent} gone`, !caIds.includes(expect.absent) && !(oc.authList?.json?.profiles || []).some((p) => p.id === expect.absent));
   if (expect?.present && oc.authList?.json) check(version, name, `${expect.present} present`, (oc.authList.json.profiles || []).some((p) => p.id === expect.present));
+  if (expect?.eligible && oc.resolvedOrder) check(version, name, `${expect.eligible} eligible again`, (oc.resolvedOrder.order || []).includes(expect.eligible), `order ${show(oc.resolvedOrder.order)}`);
   // every session: clawauth's effective profile == OpenClaw's own resolver
   const sessions = oc.resolve?.sessions || {};
   for (const [key, s] of Object.entries(sessions)) {
@@ -224,12 +261,13 @@ for (const [layout, meta] of Object.entries(LAYOUTS)) {
   for (const router of [false, true]) {
     const tag = `${layout}${router ? "-router" : ""}`;
     const built = [];
-    for (const sc of scenarios(layout, router)) {
+    for (const sc of scenarios(layout, router).filter((x) => !ONLY || ONLY.includes(x.name))) {
       const dir = path.join(WORK, tag, sc.name);
       baseState(layout, router, dir);
+      const backup = sc.prepare ? sc.prepare(dir) : null;
       let failed = null;
       for (const args of sc.run) {
-        const r = clawauth(dir, [...args, "--yes"]);
+        const r = clawauth(dir, [...args.map((a) => (a === "BACKUP" ? backup : a)), "--yes"]);
         if (!r.ok) {
           failed = r.error;
           break;
@@ -239,7 +277,7 @@ for (const [layout, meta] of Object.entries(LAYOUTS)) {
       scenarioCount++;
     }
     // the other way round: states written by OpenClaw's own `models auth order set|clear`
-    for (const v of versions.filter((v) => v !== "2026.4.5")) {
+    for (const v of versions.filter((v) => v !== "2026.4.5" && !ONLY)) {
       const P = meta.provider;
       for (const [name, args] of [
         ["oc-order-set", ["models", "auth", "order", "set", "--provider", P, `${P}:bob@example.com`, `${P}:alice-team`]],
