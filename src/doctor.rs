@@ -811,7 +811,21 @@ fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
                         t.profile.clone().unwrap_or_else(|| "no profile".into())
                     )
                 };
+                // a pin left on a retired `openai-codex:*` id whose identity now lives under
+                // `openai:*`: resync moves it there keeping its source, in one step per chat
+                let migrated = crate::workflow::resync::migrated_pin(a, p, now).map(|(n, _)| n);
                 let (fix, alts) = match &same {
+                    Some(n) if migrated.as_deref() == Some(n.as_str()) => (
+                        format!("clawauth {flag}resync --session {key}"),
+                        vec![
+                            format!(
+                                "clawauth {flag}pin {key} {}{}",
+                                sh(n),
+                                if src == "auto" { " --source auto" } else { "" }
+                            ),
+                            format!("clawauth {flag}unpin {key}"),
+                        ],
+                    ),
                     Some(n) => (
                         format!(
                             "clawauth {flag}pin {key} {}{}",
@@ -1400,6 +1414,37 @@ pub fn shell_words(s: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// Profile ids a plan removes (`/profiles/<id>` set to absent).
+fn removed_ids(plan: &crate::plan::Plan) -> Vec<String> {
+    let mut out = vec![];
+    for c in plan.steps.iter().flat_map(|s| &s.changes) {
+        let segs = crate::jsondoc::split_pointer(&c.pointer);
+        if segs.len() == 2 && segs[0] == "profiles" && c.after.is_none() && c.before.is_some() {
+            out.push(segs[1].clone());
+        }
+    }
+    out
+}
+
+/// Every string a plan writes (pins, order entries, lastGood, preference).
+fn written_strings(plan: &crate::plan::Plan) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = vec![];
+    for c in plan.steps.iter().flat_map(|s| &s.changes) {
+        if let Some(a) = &c.after {
+            walk(a, &mut out);
+        }
+    }
+    out
+}
+
 /// `doctor --fix`: run every finding's own fix command through its planner (the very command
 /// the report prints), combine the plans into one transaction, and hand it to the engine.
 /// A fix that fails to plan, or that touches the same values as an earlier one, is left out
@@ -1440,6 +1485,18 @@ fn fix(
         })();
         match planned {
             Ok(p) if p.is_empty() => {}
+            Ok(p) if merged.as_ref().is_some_and(|m| {
+                // fixes are planned against the same starting state: one that removes a profile
+                // another points a pin or order at (or the reverse) must wait for the next run
+                let (mr, mw) = (removed_ids(m), written_strings(m));
+                removed_ids(&p).iter().any(|id| mw.contains(id)) || written_strings(&p).iter().any(|w| mr.contains(w))
+            }) =>
+            {
+                skipped.push(format!(
+                    "skipped `{cmd}` ({}): it would remove a profile another fix points at, or point at one another fix removes; run `clawauth doctor` again after applying",
+                    codes.join(", ")
+                ))
+            }
             Ok(p) => {
                 let combined = match merged.take() {
                     None => Ok(p),

@@ -306,14 +306,20 @@ fn ca002_dangling_pin_json_and_sqlite() {
     assert_eq!(f["fix"], "clawauth unpin agent:main:main");
 
     // real OpenClaw's 9.6 migration of the router state left the pins on the retired ids:
-    // re-pin to the same identity under its new id
+    // resync moves each to the same identity under its new id, keeping its source
     let fx = committed("layout-d-router");
     let v = doctor(&fx, &[]);
     let tg = findings(&v, "CA002").into_iter().find(|f| f["evidence"]["session"] == TG).unwrap();
     assert_eq!(tg["evidence"]["same_identity_now"], "openai:bob@example.com");
-    assert_eq!(tg["fix"], format!("clawauth pin {TG} openai:bob@example.com"));
+    assert_eq!(tg["fix"], format!("clawauth resync --session {TG}"));
+    assert_eq!(tg["fix_alternatives"][0], format!("clawauth pin {TG} openai:bob@example.com"));
     let dc = findings(&v, "CA002").into_iter().find(|f| f["evidence"]["session"] == DISCORD).unwrap();
-    assert_eq!(dc["fix"], format!("clawauth pin {DISCORD} openai:alice@example.com --source auto"));
+    assert_eq!(dc["fix"], format!("clawauth resync --session {DISCORD}"));
+    assert_eq!(dc["fix_alternatives"][0], format!("clawauth pin {DISCORD} openai:alice@example.com --source auto"));
+    // and doctor --fix repairs them all in one transaction
+    fx.ok(&["doctor", "--fix", "--yes"]);
+    let v = doctor(&fx, &[]);
+    assert!(findings(&v, "CA002").is_empty(), "{v}");
 }
 
 #[test]
