@@ -212,3 +212,203 @@ pub fn assert_no_secrets(text: &str, secrets: &[String]) {
         }
     }
 }
+
+// ----------------------------------------------------------------------------------------------
+// SQLite layouts (C, D): row-level dumps of the tables clawauth may write. The same helpers as
+// tests/sqlite.rs, shared so the crash matrix (tests/hardening.rs) compares rows the same way.
+
+/// The tables whose rows clawauth may write, dumped whole for before/after comparisons.
+pub const TABLES: &[&str] = &["auth_profile_store", "auth_profile_state", "config_machine_state", "session_nodes"];
+
+/// Columns of a row that OpenClaw's own write rules (or triggers) derive, compared for every
+/// row a transaction did NOT touch and excluded only for the rows it did:
+/// - `updated_at` / `updated_at_ms` of auth rows: the time of the last write (`Date.now()`),
+///   which an undo or a rollback — itself a write — sets to its own time, as OpenClaw would;
+/// - `entry_valid` of `session_nodes`: reset to 0 by OpenClaw's trigger whenever `entry_json`
+///   changes, so the runtime re-validates the entry on its next read.
+pub fn derived(table: &str) -> &'static [&'static str] {
+    match table {
+        "auth_profile_store" | "auth_profile_state" => &["updated_at"],
+        "config_machine_state" => &["updated_at_ms"],
+        "session_nodes" => &["entry_valid"],
+        _ => &[],
+    }
+}
+
+/// `<db relative path>#<table>[<primary key>]` -> column -> value as text.
+pub type Rows = BTreeMap<String, BTreeMap<String, String>>;
+
+/// OpenClaw's databases below a state dir: `state/openclaw.sqlite` and every agent's
+/// `openclaw-agent.sqlite`.
+pub fn databases(state: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let s = state.join("state/openclaw.sqlite");
+    if s.exists() {
+        out.push(s);
+    }
+    if let Ok(rd) = std::fs::read_dir(state.join("agents")) {
+        for e in rd.flatten() {
+            let p = e.path().join("agent/openclaw-agent.sqlite");
+            if p.exists() {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A connection to a private copy of a database (with its `-wal`, if any), so that the test
+/// itself never leaves a `-wal`/`-shm` beside OpenClaw's files.
+pub fn private_copy(db: &Path) -> (tempfile::TempDir, rusqlite::Connection) {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("db.sqlite");
+    std::fs::copy(db, &copy).unwrap();
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    if wal.exists() {
+        std::fs::copy(&wal, tmp.path().join("db.sqlite-wal")).unwrap();
+    }
+    let c = rusqlite::Connection::open_with_flags(&copy, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE).unwrap();
+    (tmp, c)
+}
+
+fn sql_text_of(v: rusqlite::types::ValueRef) -> String {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => "NULL".into(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => format!("x'{}'", hex::encode(b)),
+    }
+}
+
+/// Every row of the tables clawauth may write, in every OpenClaw database of the state dir.
+pub fn dump(fx: &Fx) -> Rows {
+    dump_with(fx, |_, _| {})
+}
+
+/// `dump`, and `PRAGMA integrity_check` of every database reads `ok` (one private copy each).
+pub fn dump_checked(fx: &Fx, what: &str) -> Rows {
+    dump_with(fx, |db, c| {
+        let r: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(r, "ok", "{what}: integrity_check of {}", db.display());
+    })
+}
+
+fn dump_with(fx: &Fx, check: impl Fn(&Path, &rusqlite::Connection)) -> Rows {
+    let mut out = Rows::new();
+    for db in databases(&fx.state) {
+        let rel = db.strip_prefix(&fx.state).unwrap().display().to_string();
+        let (_tmp, c) = private_copy(&db);
+        check(&db, &c);
+        for table in TABLES {
+            let exists: bool = c
+                .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1", [table], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .unwrap()
+                > 0;
+            if !exists {
+                continue;
+            }
+            let mut st = c.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+            let cols: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
+            let mut rows = st.query([]).unwrap();
+            while let Some(r) = rows.next().unwrap() {
+                let mut m = BTreeMap::new();
+                for (i, col) in cols.iter().enumerate() {
+                    m.insert(col.clone(), sql_text_of(r.get_ref(i).unwrap()));
+                }
+                // the first column is the primary key of all four tables
+                let pk = r.get::<_, String>(0).unwrap();
+                out.insert(format!("{rel}#{table}[{pk}]"), m);
+            }
+        }
+    }
+    out
+}
+
+pub fn table_of(row_key: &str) -> &str {
+    let t = row_key.split('#').nth(1).unwrap();
+    &t[..t.find('[').unwrap()]
+}
+
+/// The rows whose content differs between two dumps (added, removed or changed).
+pub fn changed_rows(a: &Rows, b: &Rows) -> std::collections::BTreeSet<String> {
+    a.keys().chain(b.keys()).filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+}
+
+pub fn without_derived(row_key: &str, row: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let skip = derived(table_of(row_key));
+    row.iter().filter(|(c, _)| !skip.contains(&c.as_str())).map(|(c, v)| (c.clone(), v.clone())).collect()
+}
+
+/// `after` holds exactly the rows of `before`: every untouched row identical in every column,
+/// every row in `touched` identical except its derived columns (see `derived`).
+pub fn assert_rows_restored(before: &Rows, after: &Rows, touched: &std::collections::BTreeSet<String>, what: &str) {
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "{what}: the set of rows differs (rows created or deleted)"
+    );
+    for (k, b) in before {
+        let a = &after[k];
+        if touched.contains(k) {
+            assert_eq!(without_derived(k, b), without_derived(k, a), "{what}: touched row {k} not restored");
+        } else {
+            assert_eq!(b, a, "{what}: row {k} was never planned but changed");
+        }
+    }
+}
+
+/// `PRAGMA integrity_check` of every database reads `ok`.
+pub fn assert_integrity(fx: &Fx, what: &str) {
+    for db in databases(&fx.state) {
+        let (_tmp, c) = private_copy(&db);
+        let r: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(r, "ok", "{what}: integrity_check of {}", db.display());
+    }
+}
+
+/// Every file below the state dir except the databases (whose bytes carry page layout and
+/// timestamps) and clawauth's journal: name -> sha256 and mode.
+pub fn files(fx: &Fx) -> BTreeMap<String, String> {
+    // `fx.hash()` without its `.sqlite` entries, computed without hashing the databases (the
+    // largest files; sha256 is slow in a debug build)
+    let dbs: Vec<String> =
+        databases(&fx.state).iter().map(|db| db.strip_prefix(&fx.state).unwrap().display().to_string()).collect();
+    let mut skip = vec![".clawauth"];
+    skip.extend(dbs.iter().map(String::as_str));
+    tree_hash(&fx.state, &skip).into_iter().filter(|(k, _)| !k.ends_with(".sqlite")).collect()
+}
+
+/// Every path below the state dir (not following symlinks), outside clawauth's journal dir.
+pub fn tree_names(root: &Path) -> Vec<String> {
+    let mut out = vec![];
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            if rel == ".clawauth" {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            }
+            out.push(rel);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// No `-wal`, `-shm` or `-journal` file is left beside any database.
+pub fn assert_no_sidecars(fx: &Fx, what: &str) {
+    let left: Vec<String> = tree_names(&fx.state)
+        .into_iter()
+        .filter(|k| k.ends_with("-wal") || k.ends_with("-shm") || k.ends_with("-journal"))
+        .collect();
+    assert!(left.is_empty(), "{what}: left beside the databases: {left:?}");
+}
