@@ -424,6 +424,7 @@ impl<'a> Engine<'a> {
     /// `apply TXN`: run a planned transaction, refusing if the state moved on.
     pub fn apply_planned(&mut self, id: i64, opts: &Opts) -> Result<Outcome> {
         let row = self.txn(id)?;
+        self.same_state_dir(&row)?;
         if row.status != "planned" {
             return Err(Error::Usage(format!("transaction {id} is {}, not planned", row.status)));
         }
@@ -448,6 +449,28 @@ impl<'a> Engine<'a> {
         Ok(Outcome::Applied(id))
     }
 
+    /// A journal records absolute paths: a transaction recorded for another state dir (a copy
+    /// of the OpenClaw dir made with its `.clawauth` journal) must not touch the original.
+    fn same_state_dir(&self, row: &TxnRow) -> Result<()> {
+        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let recorded = canon(Path::new(&row.state_dir));
+        if recorded == canon(&self.state_dir) {
+            return Ok(());
+        }
+        Err(Error::conflict_hint(
+            format!(
+                "transaction {} was recorded for state dir {}, not {}: its paths point there",
+                row.id,
+                recorded.display(),
+                self.state_dir.display()
+            ),
+            format!(
+                "run it against that dir (--state-dir {}), or give this copy its own --journal",
+                recorded.display()
+            ),
+        ))
+    }
+
     pub fn txn(&self, id: i64) -> Result<TxnRow> {
         self.journal
             .txn(id)?
@@ -458,6 +481,7 @@ impl<'a> Engine<'a> {
     /// == before -> already done; else conflict (refused unless forced, then recorded).
     pub fn plan_undo(&self, id: i64, only_step: Option<usize>, force: bool) -> Result<(Plan, bool)> {
         let row = self.txn(id)?;
+        self.same_state_dir(&row)?;
         if row.status != "applied" {
             return Err(Error::Usage(format!(
                 "transaction {id} is {}; only applied transactions can be undone",
@@ -589,6 +613,11 @@ impl<'a> Engine<'a> {
         let pending = self.journal.with_status("applying")?;
         let mut report = vec![];
         for row in pending {
+            if let Err(e) = self.same_state_dir(&row) {
+                // a journal copied along with its state dir: its paths name the original
+                report.push(format!("transaction {} left alone: {e}", row.id));
+                continue;
+            }
             let steps = self.journal.steps(row.id)?;
             let mut standings = vec![];
             let mut neither = vec![];

@@ -723,3 +723,17 @@ fn exit_codes_are_documented_in_help() {
         assert!(o.stdout.contains(line), "{line} missing from --help:\n{}", o.stdout);
     }
 }
+
+#[test]
+fn a_journal_copied_with_its_state_dir_never_touches_the_original() {
+    let fx = Fx::standard(Layout::B);
+    fx.ok(&["pin", "agent:main:main", "openai-codex:bob@example.com", "--yes"]);
+    let original = fx.hash();
+    // `cp -a` of the whole OpenClaw dir, journal included
+    let copy = Fx::empty();
+    copy_dir(&fx.state, &copy.state);
+    let o = copy.run(&["undo", "1", "--yes"]);
+    assert_eq!(o.code, 3, "{}", o.all());
+    assert!(o.stderr.contains("was recorded for state dir") && o.stderr.contains("--state-dir"), "{}", o.stderr);
+    assert_eq!(original, fx.hash(), "the original was touched through the copied journal");
+}
