@@ -33,11 +33,15 @@ pub fn agent_db_path(agent_dir: &Path) -> PathBuf {
 
 pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State> {
     let mut warnings = install.warnings.clone();
-    let state_db = open_state_db(&install.state_dir, &mut warnings);
+    let mut state_db_error = None;
+    let state_db = open_state_db(&install.state_dir, &mut warnings, &mut state_db_error);
     let default = install.all_agents.iter().find(|a| a.is_default).cloned();
     let mut agents = vec![];
     for paths in &install.selected {
         let mut a = load_agent(&install, paths, state_db.as_ref(), ctx)?;
+        // the shared store may live in it (layout D): nothing may be planned on a state read
+        // without it
+        a.unreadable.extend(state_db_error.clone());
         if let Some(def) = default.as_ref().filter(|d| d.id != paths.id) {
             if a.layout != Layout::D {
                 // non-main agents also read the main agent's store (own ids and keys win)
@@ -108,7 +112,7 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
     })
 }
 
-fn open_state_db(state_dir: &Path, warnings: &mut Vec<String>) -> Option<RoDb> {
+fn open_state_db(state_dir: &Path, warnings: &mut Vec<String>, error: &mut Option<String>) -> Option<RoDb> {
     let p = state_db_path(state_dir);
     if !p.exists() {
         return None;
@@ -117,6 +121,7 @@ fn open_state_db(state_dir: &Path, warnings: &mut Vec<String>) -> Option<RoDb> {
         Ok(db) => Some(db),
         Err(e) => {
             warnings.push(e.to_string());
+            *error = Some(e.to_string());
             None
         }
     }

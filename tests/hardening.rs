@@ -1147,11 +1147,7 @@ fn check_refused(c: &Case, fx: &Fx) -> String {
     let o = fx.run(&c.cmd);
     no_panic(&o, what);
     assert_eq!(o.code, c.code, "{what}: {:?} exit {}:\n{}", c.cmd, o.code, o.all());
-    // KNOWN GAP (for the SQLite change): an unreadable state/openclaw.sqlite is named by
-    // `status`, but a mutation then fails on the profile it cannot find
-    if c.name != "sqlite: D state database is not a database" {
-        assert!(o.stderr.contains(c.needle), "{what}: the error does not name {}:\n{}", c.needle, o.stderr);
-    }
+    assert!(o.stderr.contains(c.needle), "{what}: the error does not name {}:\n{}", c.needle, o.stderr);
     assert!(o.stderr.starts_with("error: ") || o.stderr.contains("\nerror: "), "{what}: {}", o.stderr);
     assert_eq!(before, full_hash(fx, !c.journal_may_change), "{what}: {:?} changed the state", c.cmd);
     o.stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default().to_string()
