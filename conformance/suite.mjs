@@ -292,6 +292,17 @@ for (const [layout, meta] of Object.entries(LAYOUTS)) {
         scenarioCount++;
       }
     }
+    // OpenClaw's own session rewrites: its resolver persists its choices (a /new rotates every
+    // pin) into sessions.json, and clawauth must read back exactly those pins
+    for (const v of versions.filter((v) => (!ONLY || ONLY.includes("oc-session-rewrite")) && (layout === "A" || layout === "B" || layout === "C"))) {
+      const src = path.join(WORK, tag, `oc-session-rewrite-${v}-src`);
+      const dir = path.join(WORK, tag, `oc-session-rewrite-${v}`);
+      baseState(layout, router, src);
+      const ans = batch(v, [{ id: 0, stateDir: src, newSession: true, persist: true, resultDir: dir, queries: ["resolve"] }]);
+      const written = ans.jobs[0].resolve?.sessions ?? {};
+      built.push({ sc: { name: `oc-session-rewrite@${v}`, only: v, written }, dir, failed: ans.jobs[0].error ?? null });
+      scenarioCount++;
+    }
     for (const v of versions) {
       const todo = built.filter((b) => !b.failed && (!b.sc.only || b.sc.only === v));
       for (const b of built.filter((b) => b.failed && (!b.sc.only || b.sc.only === v))) check(v, `${tag}/${b.sc.name}`, "setup", false, b.failed);
@@ -303,6 +314,12 @@ for (const [layout, meta] of Object.entries(LAYOUTS)) {
           return;
         }
         compare(v, `${tag}/${b.sc.name}`, st.out, answers.jobs[i], b.sc.expect);
+        // pins OpenClaw wrote itself read back field for field
+        for (const [key, w] of Object.entries(b.sc.written ?? {})) {
+          const mine = st.out.agents[0].sessions.find((x) => x.key === key);
+          const want = w.after ?? {};
+          check(v, `${tag}/${b.sc.name}`, `pin OpenClaw wrote for ${key}`, Boolean(mine) && (mine.pin ?? null) === (want.authProfileOverride ?? null) && (want.authProfileOverride == null || mine.pin_source === (want.authProfileOverrideSource ?? mine.pin_source)), `clawauth ${show(mine?.pin)}/${show(mine?.pin_source)} openclaw ${show(want)}`);
+        }
       });
       if (LINT && v !== "2026.4.5") {
         const base = todo.find((b) => b.sc.name === "base");

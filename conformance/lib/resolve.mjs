@@ -157,9 +157,12 @@ const pinFields = (e) => ({
   authProfileOverrideCompactionCount: e.authProfileOverrideCompactionCount,
 });
 
-async function resolveSessions({ stateDir, agentId, provider, model, harness, isNewSession, onlyKeys }) {
+async function resolveSessions({ stateDir, agentId, provider, model, harness, isNewSession, onlyKeys, persist }) {
   const agentDir = path.join(stateDir, "agents", agentId, "agent");
   const { store: sessionStore, source: sessionSource } = await readSessions(stateDir, agentId);
+  // persist: let OpenClaw write its choices back to sessions.json itself (JSON sessions only)
+  const sessionsJson = path.join(stateDir, "agents", agentId, "sessions", "sessions.json");
+  const storePath = persist && fs.existsSync(sessionsJson) ? sessionsJson : undefined;
   const cfg = readConfig(stateDir);
   const sessions = {};
   for (const [sessionKey, sessionEntry] of Object.entries(sessionStore)) {
@@ -169,7 +172,7 @@ async function resolveSessions({ stateDir, agentId, provider, model, harness, is
     try {
       const params = {
         agentId, cfg, provider, modelId, harnessRuntime: harness, agentDir,
-        sessionEntry, sessionStore, sessionKey, storePath: undefined, isNewSession,
+        sessionEntry, sessionStore, sessionKey, storePath, isNewSession,
       };
       const r = await resolver.fn(params);
       const profileId = selection ? r?.profileId : r;
@@ -356,7 +359,13 @@ for (let i = 0; i < jobs.length; i++) {
         harness: job.harness ?? "codex",
         isNewSession: Boolean(job.newSession),
         onlyKeys: job.sessionKeys,
+        persist: Boolean(job.persist),
       });
+    }
+    // keep the copy OpenClaw may have written (job.persist), for the caller to read back
+    if (job.resultDir) {
+      fs.rmSync(job.resultDir, { recursive: true, force: true });
+      fs.cpSync(copy, job.resultDir, { recursive: true, preserveTimestamps: true });
     }
   } catch (err) {
     res.error = String(err?.message ?? err);
