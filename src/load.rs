@@ -225,9 +225,9 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
     } else {
         Layout::A
     };
-    if let Some(db) = state_db.filter(|_| layout == Layout::D) {
-        let s = schema_of(db, KNOWN_STATE_DB_VERSIONS)?;
-        if !s.known {
+    // an unknown schema is read (with a warning) but never written
+    let mut note_schema = |s: DbSchema, applies: bool| {
+        if !s.known && applies {
             read_only_reason.get_or_insert(format!(
                 "{}: unknown schema version (user_version {}, schema_meta {}); clawauth reads it but will not write",
                 rel(&s.path),
@@ -236,18 +236,12 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
             ));
         }
         schemas.push(s);
+    };
+    if let Some(db) = state_db.filter(|_| layout == Layout::D) {
+        note_schema(schema_of(db, KNOWN_STATE_DB_VERSIONS)?, true);
     }
     if let Some(db) = &agent_db {
-        let s = schema_of(db, KNOWN_AGENT_DB_VERSIONS)?;
-        if !s.known && layout.is_sqlite() {
-            read_only_reason.get_or_insert(format!(
-                "{}: unknown schema version (user_version {}, schema_meta {}); clawauth reads it but will not write",
-                rel(&s.path),
-                s.user_version,
-                meta_versions(&s)
-            ));
-        }
-        schemas.push(s);
+        note_schema(schema_of(db, KNOWN_AGENT_DB_VERSIONS)?, layout.is_sqlite());
     }
 
     let mut auth = Auth::default();
