@@ -594,17 +594,14 @@ impl<'a> Engine<'a> {
                 );
                 if force {
                     *forced = true;
-                    self.notes_push_later(&msg);
+                    // said now, before the preview: the person is about to confirm exactly this
+                    eprintln!("warning: forced: {msg}");
                 } else {
                     conflicts.push(msg);
                 }
             }
         }
         Ok(())
-    }
-
-    fn notes_push_later(&self, msg: &str) {
-        eprintln!("warning: forced: {msg}");
     }
 
     /// Finish every transaction a killed process left `applying`: all documents after ->
