@@ -643,3 +643,18 @@ fn undo_refuses_to_restore_a_credential_whose_account_has_rotated_since() {
         assert_integrity(&fx, fixture);
     }
 }
+
+#[test]
+fn profile_remove_on_d_says_every_agent_loses_it() {
+    let fx = Fx::committed(D);
+    let before = dump(&fx);
+    let o = fx.ok(&["profile", "remove", BOB, "--dry-run"]);
+    assert!(
+        o.stdout.contains("removed from the shared store (state/openclaw.sqlite), so every agent loses it"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(before, dump(&fx), "a dry run writes nothing");
+    let o = Fx::committed(C).ok(&["profile", "remove", BOB, "--dry-run"]);
+    assert!(!o.stdout.contains("shared store"), "{}", o.stdout);
+}

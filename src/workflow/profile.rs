@@ -72,6 +72,12 @@ pub fn remove(state: &State, id: &str) -> Result<Plan> {
     let store = store_location(agent)?;
     let mut plan = Plan::new("profile remove", format!("remove profile {id} and every reference to it"));
     plan.agent = Some(agent.paths.id.clone());
+    if agent.layout == crate::model::Layout::D {
+        plan.notes.push(format!(
+            "layout D: {id} is removed from the shared store (state/openclaw.sqlite), so every agent loses it, not only {}",
+            agent.paths.id
+        ));
+    }
     let cred = current(&store, &pointer(&["profiles", &id]))?;
     plan.push(store, format!("remove credential {id}"), vec![Change::new(pointer(&["profiles", &id]), cred, None)]);
     push_references(&mut plan, agent, &id, None)?;
