@@ -392,16 +392,14 @@ fn list(v: &Option<Vec<String>>) -> String {
     }
 }
 
-fn table(rows: &[Vec<String>]) -> String {
-    let mut w = vec![0usize; rows.iter().map(|r| r.len()).max().unwrap_or(0)];
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
-    }
+/// Columns aligned on the widest cell, each line prefixed by `indent`, trailing spaces cut.
+pub fn table(rows: &[Vec<String>], indent: &str) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let w: Vec<usize> =
+        (0..cols).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for r in rows {
-        let mut line = String::from("    ");
+        let mut line = indent.to_string();
         for (i, c) in r.iter().enumerate() {
             line.push_str(c);
             if i + 1 < r.len() {
@@ -468,7 +466,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 ]
             })
             .collect();
-        o.push_str(&table(&rows));
+        o.push_str(&table(&rows, "    "));
         for s in &a.schemas {
             let _ = writeln!(
                 o,
@@ -570,7 +568,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 token_s,
             ]);
         }
-        o.push_str(&table(&rows));
+        o.push_str(&table(&rows, "    "));
         let _ = writeln!(
             o,
             "  sessions: {} total, {} user-facing, {} pinned; showing {}",
@@ -611,7 +609,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                         .unwrap_or_else(|| "—".into()),
                 ]);
             }
-            o.push_str(&table(&rows));
+            o.push_str(&table(&rows, "    "));
             if a.sessions.iter().any(|s| s.pin_source_inferred) {
                 let _ = writeln!(o, "    * source not stored; inferred the way OpenClaw infers it");
             }

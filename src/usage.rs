@@ -801,25 +801,6 @@ pub fn window_text(w: &UsageWindow, now_ms: i64) -> String {
     }
 }
 
-fn table(rows: &[Vec<String>], indent: &str) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let w: Vec<usize> =
-        (0..cols).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for r in rows {
-        let mut line = indent.to_string();
-        for (i, c) in r.iter().enumerate() {
-            line.push_str(c);
-            if i + 1 < r.len() {
-                line.push_str(&" ".repeat(w[i] - c.chars().count() + 2));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("—")
 }
@@ -928,7 +909,7 @@ pub fn render(r: &UsageReport, now: i64) -> String {
                     },
                 ]);
             }
-            o.push_str(&table(&rows, "    "));
+            o.push_str(&crate::status::table(&rows, "    "));
         }
         if let Some(c) = &a.cross_check {
             let _ = writeln!(o, "\n  cross-check {}:", c.session);
@@ -967,7 +948,7 @@ fn side_by_side(c: &CrossCheck, now: i64) -> String {
     if labels.is_empty() {
         rows.push(vec!["—".into(), cell(&c.usage_source_windows, ""), cell(&c.effective_windows, "")]);
     }
-    table(&rows, "    ")
+    crate::status::table(&rows, "    ")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1116,7 +1097,7 @@ pub fn render_txn_snapshots(s: &[(String, UsageSnapshot)]) -> String {
             what,
         ]);
     }
-    format!("\nusage snapshots (within 10 minutes of this transaction):\n{}", table(&rows, "  "))
+    format!("\nusage snapshots (within 10 minutes of this transaction):\n{}", crate::status::table(&rows, "  "))
 }
 
 // ---------------------------------------------------------------------------------------------
