@@ -33,10 +33,6 @@ fn bob() -> Account {
     fixture::accounts("openai-codex").remove(2)
 }
 
-fn alice() -> Account {
-    fixture::accounts("openai-codex").remove(0)
-}
-
 fn no_panic(o: &Out, what: &str) {
     assert!(!o.stderr.contains("panicked") && o.code != 101 && o.code < 128, "{what}: exit {}:\n{}", o.code, o.all());
 }
@@ -103,22 +99,6 @@ fn duplicate(layout: Layout) -> Fx {
     Fx::scenario(&sc, layout)
 }
 
-/// Bob's credential is broken; a migration archive holds a fresher copy (restore-token).
-fn broken_bob(layout: Layout) -> Fx {
-    let fx = Fx::standard(layout);
-    let p = fx.agent().join("auth-profiles.json");
-    let mut a = read_json(&p);
-    a["profiles"][BOB]["access"] = json!("not-a-jwt");
-    a["profiles"][BOB]["expires"] = json!(REF_NOW_MS + 3_600_000);
-    write_json(&p, &a, Style::AUTH_FILE);
-    let archive = json!({"version": 1, "profiles": {
-        BOB: fixture::credential("openai-codex", &bob(), REF_NOW_MS + 10 * 86_400_000, REF_NOW_MS, 2),
-        ALICE: fixture::credential("openai-codex", &alice(), REF_NOW_MS + 10 * 86_400_000, REF_NOW_MS, 2),
-    }});
-    write_json(&fx.agent().join("auth-profiles.json.migrated-20260401-0000-uuid"), &archive, Style::AUTH_FILE);
-    fx
-}
-
 /// The external-router setup: repo, active slot holding bob, preference (activate).
 fn router(layout: Layout) -> Fx {
     Fx::scenario(&Scenario::standard(REF_NOW_MS).with_router(), layout)
@@ -140,7 +120,7 @@ const WORKFLOWS: &[Wf] = &[
     Wf { name: "order clear", setup: two_orders, pre: &[], cmd: &["order", "clear", "openai-codex", "--yes"] },
     Wf { name: "pin", setup: standard, pre: &[], cmd: &["pin", "agent:main:main", BOB, "--yes"] },
     Wf { name: "unpin", setup: standard, pre: &[], cmd: &["unpin", "agent:main:telegram:direct:1001", "--yes"] },
-    Wf { name: "restore-token", setup: broken_bob, pre: &[], cmd: &["restore-token", BOB, "--yes"] },
+    Wf { name: "restore-token", setup: broken_bob_with_archive, pre: &[], cmd: &["restore-token", BOB, "--yes"] },
     Wf { name: "resync", setup: stale_pins, pre: &[], cmd: &["resync", "--yes"] },
     Wf {
         name: "activate",
@@ -202,12 +182,7 @@ fn crash_one(wf: &Wf, layout: Layout) -> (usize, usize) {
     assert_ne!(before, after, "{what}: the command changed nothing");
     let txns = transactions(&reference);
     let txn = txns[0]["id"].as_i64().unwrap();
-    let docs: Vec<String> = reference.ok(&["show", &txn.to_string(), "--json"]).json()["transaction"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["document"].as_str().unwrap().to_string())
-        .collect();
+    let docs = txn_documents(&reference, txn);
     let steps = docs.len();
     assert!(steps >= 1, "{what}");
     // consecutive steps on one document are written as one atomic rewrite (engine::step_groups):
@@ -480,12 +455,7 @@ fn crash_one_sql(wf: &SqlWf, layout: Layout) -> (usize, usize) {
     let touched = changed_rows(&rows_before, &rows_after);
     assert!(!touched.is_empty() || files_before != files_after, "{what}: the command changed nothing");
     let txn = transactions(&reference)[0]["id"].as_i64().unwrap();
-    let docs: Vec<String> = reference.ok(&["show", &txn.to_string(), "--json"]).json()["transaction"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["document"].as_str().unwrap().to_string())
-        .collect();
+    let docs = txn_documents(&reference, txn);
     let steps = docs.len();
     assert!(steps >= 1, "{what}");
     // the write groups of engine::step_groups: consecutive cells of one database are one SQLite

@@ -406,12 +406,7 @@ fn kill_everywhere(fixture: &str, setup: impl Fn(&Fx), args: &[&str]) {
     let txn = txn_of(&o);
     assert_eq!(txn, skip + 1);
     let all_after = dump(&reference);
-    let docs: Vec<String> = reference.ok(&["show", &txn.to_string(), "--json"]).json()["transaction"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["document"].as_str().unwrap().to_string())
-        .collect();
+    let docs = txn_documents(&reference, txn);
     let steps = docs.len();
     // consecutive steps on cells of one database are written in one SQLite transaction, so a
     // kill after any of them finds the whole group written: the last group's first step is the

@@ -436,17 +436,7 @@ fn activate_refuses_an_older_repo_copy_over_a_rotated_slot() {
 /// Bob's credential is broken (access not a JWT, expiring soon); OpenClaw's migration archive
 /// holds a fresher copy, the repo an older one, and alice's copy is in the archive too.
 fn broken_bob() -> Fx {
-    let fx = Fx::standard(Layout::B);
-    let p = fx.agent().join("auth-profiles.json");
-    let mut a = read_json(&p);
-    a["profiles"][BOB]["access"] = json!("not-a-jwt");
-    a["profiles"][BOB]["expires"] = json!(REF_NOW_MS + 3_600_000);
-    write_json(&p, &a, Style::AUTH_FILE);
-    let archive = json!({"version": 1, "profiles": {
-        BOB: fixture::credential("openai-codex", &bob(), REF_NOW_MS + 10 * 86_400_000, REF_NOW_MS, 2),
-        ALICE: fixture::credential("openai-codex", &alice(), REF_NOW_MS + 10 * 86_400_000, REF_NOW_MS, 2),
-    }});
-    write_json(&fx.agent().join("auth-profiles.json.migrated-20260401-0000-uuid"), &archive, Style::AUTH_FILE);
+    let fx = broken_bob_with_archive(Layout::B);
     let repo = json!({"profiles": {"openai-codex:bob": fixture::credential("openai-codex", &bob(), REF_NOW_MS + 2 * 86_400_000, REF_NOW_MS, 1)}});
     write_json(&fx.state.join("codex-oauth-profiles.json"), &repo, Style::AUTH_FILE);
     fx

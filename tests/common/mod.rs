@@ -412,3 +412,38 @@ pub fn assert_no_sidecars(fx: &Fx, what: &str) {
         .collect();
     assert!(left.is_empty(), "{what}: left beside the databases: {left:?}");
 }
+
+/// The document of each step of a journaled transaction, in step order (`show --json`).
+pub fn txn_documents(fx: &Fx, txn: i64) -> Vec<String> {
+    fx.ok(&["show", &txn.to_string(), "--json"]).json()["transaction"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["document"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Bob's credential broken (access not a JWT, expiring in an hour) in a standard state, and an
+/// OpenClaw migration archive beside it holding fresher copies of bob and alice (restore-token).
+pub fn broken_bob_with_archive(layout: clawauth::model::Layout) -> Fx {
+    use clawauth::jsondoc::{to_bytes, Style};
+    let accts = fixture::accounts("openai-codex");
+    let (alice, bob) = (&accts[0], &accts[2]);
+    let fx = Fx::standard(layout);
+    let p = fx.agent().join("auth-profiles.json");
+    let mut a = read_json(&p);
+    a["profiles"][&bob.id]["access"] = serde_json::json!("not-a-jwt");
+    a["profiles"][&bob.id]["expires"] = serde_json::json!(fixture::REF_NOW_MS + 3_600_000);
+    std::fs::write(&p, to_bytes(&a, Style::AUTH_FILE)).unwrap();
+    let fresh = fixture::REF_NOW_MS + 10 * 86_400_000;
+    let archive = serde_json::json!({"version": 1, "profiles": {
+        bob.id.clone(): fixture::credential("openai-codex", bob, fresh, fixture::REF_NOW_MS, 2),
+        alice.id.clone(): fixture::credential("openai-codex", alice, fresh, fixture::REF_NOW_MS, 2),
+    }});
+    std::fs::write(
+        fx.agent().join("auth-profiles.json.migrated-20260401-0000-uuid"),
+        to_bytes(&archive, Style::AUTH_FILE),
+    )
+    .unwrap();
+    fx
+}
