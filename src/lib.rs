@@ -24,6 +24,8 @@ pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod resolve;
+pub mod schema;
+pub mod session_row;
 pub mod sessions;
 pub mod status;
 pub mod store;

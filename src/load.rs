@@ -13,10 +13,7 @@ use crate::store::{self, Location, RoDb};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
-/// Agent database `PRAGMA user_version`s written by the releases we have verified.
-pub const KNOWN_AGENT_DB_VERSIONS: &[i64] = &[1, 23];
-/// `state/openclaw.sqlite` `PRAGMA user_version`s written by verified releases.
-pub const KNOWN_STATE_DB_VERSIONS: &[i64] = &[18];
+pub use crate::schema::{KNOWN_AGENT_DB_VERSIONS, KNOWN_STATE_DB_VERSIONS};
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -127,32 +124,15 @@ fn open_state_db(state_dir: &Path, warnings: &mut Vec<String>, error: &mut Optio
     }
 }
 
-fn schema_of(db: &RoDb, known: &[i64]) -> Result<DbSchema> {
-    let user_version = db.user_version()?;
-    let mut meta = vec![];
-    if db.has_table("schema_meta")? {
-        let mut st = db
-            .conn
-            .prepare("SELECT meta_key, role, schema_version FROM schema_meta ORDER BY meta_key")
-            .map_err(|e| Error::sqlite(&db.path, e))?;
-        let rows = st
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
-            .map_err(|e| Error::sqlite(&db.path, e))?;
-        for r in rows {
-            meta.push(r.map_err(|e| Error::sqlite(&db.path, e))?);
-        }
-    }
-    // both version markers must be ones a verified release wrote: `PRAGMA user_version` and
-    // every `schema_meta.schema_version`
-    let known = known.contains(&user_version) && meta.iter().all(|(_, _, v)| known.contains(v));
-    Ok(DbSchema { path: db.path.clone(), user_version, schema_meta: meta, known })
-}
-
-fn meta_versions(s: &DbSchema) -> String {
-    if s.schema_meta.is_empty() {
-        return "absent".into();
-    }
-    s.schema_meta.iter().map(|(k, role, v)| format!("{k}/{role} {v}")).collect::<Vec<_>>().join(", ")
+fn schema_of(db: &RoDb) -> Result<DbSchema> {
+    let v = crate::schema::verdict(&db.conn, &db.path)?;
+    Ok(DbSchema {
+        path: db.path.clone(),
+        user_version: v.user_version,
+        schema_meta: v.schema_meta,
+        known: v.refused.is_none(),
+        refused: v.refused,
+    })
 }
 
 /// Split a routing-state document into its three maps, checking types.
@@ -227,21 +207,16 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
     };
     // an unknown schema is read (with a warning) but never written
     let mut note_schema = |s: DbSchema, applies: bool| {
-        if !s.known && applies {
-            read_only_reason.get_or_insert(format!(
-                "{}: unknown schema version (user_version {}, schema_meta {}); clawauth reads it but will not write",
-                rel(&s.path),
-                s.user_version,
-                meta_versions(&s)
-            ));
+        if let Some(why) = s.refused.as_ref().filter(|_| applies) {
+            read_only_reason.get_or_insert(format!("{}: {why}; clawauth reads it but will not write", rel(&s.path)));
         }
         schemas.push(s);
     };
     if let Some(db) = state_db.filter(|_| layout == Layout::D) {
-        note_schema(schema_of(db, KNOWN_STATE_DB_VERSIONS)?, true);
+        note_schema(schema_of(db)?, true);
     }
     if let Some(db) = &agent_db {
-        note_schema(schema_of(db, KNOWN_AGENT_DB_VERSIONS)?, layout.is_sqlite());
+        note_schema(schema_of(db)?, layout.is_sqlite());
     }
 
     let mut auth = Auth::default();
@@ -395,11 +370,13 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         Some(db) if layout.is_sqlite() => db.count("session_nodes")? > 0 || !sessions_json.exists(),
         _ => false,
     };
+    let mut invalid_rows = vec![];
     let (sessions_loc, sessions_list) = if sessions_in_db {
         let db = agent_db.as_ref().expect("checked");
         match sessions::read_session_nodes(db) {
-            Ok((s, w)) => {
+            Ok(sessions::Nodes { sessions: s, warnings: w, invalid }) => {
                 warnings.extend(w);
+                invalid_rows = invalid;
                 file_status(
                     "sessions",
                     format!("{}#session_nodes", rel(&agent_db_p)),
@@ -473,6 +450,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         archives,
         auth,
         sessions_loc,
+        invalid_rows,
         sessions: sessions_list,
         warnings,
         unreadable,

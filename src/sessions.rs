@@ -341,28 +341,54 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
     Ok((out, warnings))
 }
 
+/// What an agent database's `session_nodes` table holds: the sessions, warnings, and the
+/// rows OpenClaw would refuse to run.
+#[derive(Debug, Default)]
+pub struct Nodes {
+    pub sessions: Vec<Session>,
+    pub warnings: Vec<String>,
+    pub invalid: Vec<crate::model::InvalidRow>,
+}
+
 /// Sessions from an agent database's `session_nodes` table.
-pub fn read_session_nodes(db: &crate::store::RoDb) -> Result<(Vec<Session>, Vec<String>)> {
-    let mut out = vec![];
-    let mut warnings = vec![];
+pub fn read_session_nodes(db: &crate::store::RoDb) -> Result<Nodes> {
+    let mut out = Nodes::default();
     if !db.has_table("session_nodes")? {
-        return Ok((out, warnings));
+        return Ok(out);
     }
+    // releases before the validity flag have none to check
+    let has_flag = db
+        .conn
+        .query_row("SELECT count(*) FROM pragma_table_info('session_nodes') WHERE name = 'entry_valid'", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| Error::sqlite(&db.path, e))?
+        > 0;
+    let flag = if has_flag { "entry_valid" } else { "1" };
     let mut stmt = db
         .conn
-        .prepare("SELECT session_key, entry_json FROM session_nodes ORDER BY session_key")
+        .prepare(&format!("SELECT session_key, entry_json, {flag} FROM session_nodes ORDER BY session_key"))
         .map_err(|e| Error::sqlite(&db.path, e))?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
         .map_err(|e| Error::sqlite(&db.path, e))?;
     for row in rows {
-        let (key, json) = row.map_err(|e| Error::sqlite(&db.path, e))?;
+        let (key, json, valid) = row.map_err(|e| Error::sqlite(&db.path, e))?;
+        // 0: changed since OpenClaw last validated it (its triggers reset the flag); -1 is
+        // OpenClaw's own placeholder for a retired row, valid as it is
+        if valid == 0 {
+            let problem = match crate::session_row::read(&db.conn, &db.path, &key)? {
+                Some(r) => crate::session_row::check(&r, json.as_bytes(), r.updated_at).err(),
+                None => Some("the row vanished while reading".into()),
+            };
+            out.invalid.push(crate::model::InvalidRow { db: db.path.clone(), key: key.clone(), problem });
+        }
         match summarize(&key, json.as_bytes()) {
-            Ok(s) => out.push(s),
-            Err(e) => warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
+            Ok(s) => out.sessions.push(s),
+            Err(e) => out.warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
         }
     }
-    Ok((out, warnings))
+    Ok(out)
 }
 
 #[cfg(test)]

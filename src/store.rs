@@ -85,6 +85,12 @@ impl Location {
         Location::cell(db, "session_nodes", "session_key", key, "entry_json", Some("updated_at"))
     }
 
+    /// The validity flag of one session row (`session_nodes.entry_valid`), which doctor's
+    /// re-validation sets once OpenClaw's checks pass.
+    pub fn session_valid_flag(db: impl Into<PathBuf>, key: &str) -> Self {
+        Location::cell(db, "session_nodes", "session_key", key, "entry_valid", None)
+    }
+
     /// The path a person recognises, relative to `base` when inside it.
     pub fn display(&self, base: &Path) -> String {
         let rel = |p: &Path| {
@@ -218,6 +224,15 @@ fn percent(p: &Path) -> String {
     out
 }
 
+/// The SQL that reads a cell as text: JSON columns as they are, OpenClaw's integer companion
+/// columns (`session_nodes.entry_valid`) as their decimal text, which is JSON too.
+pub fn cell_expr(value_col: &str) -> String {
+    match value_col {
+        "entry_valid" => format!("CAST(\"{value_col}\" AS TEXT)"),
+        _ => format!("\"{value_col}\""),
+    }
+}
+
 impl RoDb {
     pub fn has_table(&self, table: &str) -> Result<bool> {
         self.conn
@@ -236,7 +251,7 @@ impl RoDb {
         if !self.has_table(table)? {
             return Ok(None);
         }
-        let sql = format!("SELECT \"{value_col}\" FROM \"{table}\" WHERE \"{key_col}\" = ?1");
+        let sql = format!("SELECT {} FROM \"{table}\" WHERE \"{key_col}\" = ?1", cell_expr(value_col));
         self.conn
             .query_row(&sql, [key], |r| r.get::<_, Option<String>>(0))
             .optional()

@@ -11,6 +11,7 @@ pub mod profile;
 pub mod rekey;
 pub mod restore;
 pub mod resync;
+pub mod revalidate;
 
 use crate::docio;
 use crate::error::{Error, Result};
