@@ -183,6 +183,16 @@ pub fn new_content(loc: &Location, doc: &Doc, changes: &[Change]) -> Result<Opti
             Ok(Some(out))
         }
         Location::Cell { .. } => {
+            if let Some(b) = &doc.bytes {
+                let span = jsondoc::root_span(b)
+                    .map_err(|e| Error::sqlite(&doc.path, format!("cell is not valid JSON: {e}")))?;
+                if let Some(k) = jsondoc::first_duplicate(b, span).map_err(|e| Error::sqlite(&doc.path, e))? {
+                    return Err(Error::sqlite(
+                        &doc.path,
+                        format!("{}: the key {k:?} appears twice in the cell (OpenClaw's JSON.parse keeps only the last); refusing to write", loc.display(Path::new(""))),
+                    ));
+                }
+            }
             let mut v: Value = match &doc.bytes {
                 Some(b) => serde_json::from_slice(b)
                     .map_err(|e| Error::sqlite(&doc.path, format!("cell is not valid JSON: {e}")))?,

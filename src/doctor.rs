@@ -100,6 +100,7 @@ pub const CODES: &[(&str, Severity, &[&str], &str)] = &[
     ),
     ("CA023", Severity::Error, &["routing state", "auth order"], "routing state keyed by retired openai-codex ids"),
     ("CA024", Severity::Error, &["session override", "storage"], "a session row OpenClaw refuses to run"),
+    ("CA025", Severity::Error, &["storage"], "a live state file cannot be read"),
 ];
 
 fn catalogue(code: &str) -> (Severity, &'static [&'static str], &'static str) {
@@ -150,6 +151,9 @@ pub struct DoctorReport {
     pub summary: Summary,
     /// 0 when nothing at warning or above, 4 otherwise.
     pub exit_code: i32,
+    /// What could not be read or was ignored while loading (e.g. a config that is not a file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -251,6 +255,12 @@ pub fn run(state: &State, opts: &Options) -> DoctorReport {
         let rules = opts.rules.unwrap_or(a.default_rules());
         agents.push(AgentSummary { id: a.paths.id.clone(), layout: a.layout, rules, provider: a.provider.clone() });
         storage(&mut out, a);
+        if !a.unreadable.is_empty() {
+            // every other finding would be built on a partial read and mislead (an auth store
+            // that cannot be read looks like one without profiles): report what is unreadable
+            unreadable(&mut out, a);
+            continue;
+        }
         invalid_rows(&mut out, a);
         routing(&mut out, a);
         credentials(&mut out, a);
@@ -282,6 +292,7 @@ pub fn run(state: &State, opts: &Options) -> DoctorReport {
         agents,
         summary,
         exit_code,
+        warnings: state.warnings.clone(),
         findings,
     }
 }
@@ -312,6 +323,22 @@ fn storage(out: &mut Out, a: &AgentState) {
         "report only".into(),
         vec![],
     );
+}
+
+/// CA025: a live document of this agent could not be read (a special file, one too large, a
+/// broken link, invalid JSON, ...). Nothing can be judged or repaired until it is fixed.
+fn unreadable(out: &mut Out, a: &AgentState) {
+    for what in &a.unreadable {
+        out.push(
+            "CA025",
+            Some(&a.paths.id),
+            vec![],
+            format!("{what}; the other checks of agent {} are skipped until it can be read", a.paths.id),
+            json!({"error": what}),
+            "report only".into(),
+            vec![],
+        );
+    }
 }
 
 /// CA024: `session_nodes` rows with `entry_valid = 0`. A running 2026.9.6 gateway refuses
@@ -1310,6 +1337,9 @@ pub fn render(r: &DoctorReport) -> String {
         .collect();
     let _ = writeln!(o, "clawauth doctor  {}", r.state_dir);
     let _ = writeln!(o, "agents           {}", agents.join("; "));
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning          {w}");
+    }
     if r.findings.is_empty() {
         let _ = writeln!(o, "\nNo problems found.");
         return o;

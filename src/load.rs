@@ -39,6 +39,7 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
         // the shared store may live in it (layout D): nothing may be planned on a state read
         // without it
         a.unreadable.extend(state_db_error.clone());
+        a.unreadable.extend(install.config_unreadable.clone());
         if let Some(def) = default.as_ref().filter(|d| d.id != paths.id) {
             if a.layout != Layout::D {
                 // non-main agents also read the main agent's store (own ids and keys win)
@@ -111,8 +112,15 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
 
 fn open_state_db(state_dir: &Path, warnings: &mut Vec<String>, error: &mut Option<String>) -> Option<RoDb> {
     let p = state_db_path(state_dir);
-    if !p.exists() {
-        return None;
+    match store::present(&p) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            // it decides whether the store is shared (layout D): say so, never guess
+            warnings.push(e.to_string());
+            *error = Some(e.to_string());
+            return None;
+        }
     }
     match store::open_ro(&p) {
         Ok(db) => Some(db),
@@ -170,7 +178,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
     let mut schemas = vec![];
     let mut read_only_reason = None;
 
-    let agent_db = if agent_db_p.exists() {
+    let agent_db = if store::present(&agent_db_p)? {
         match store::open_ro(&agent_db_p) {
             Ok(db) => Some(db),
             Err(e) => {
@@ -200,7 +208,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         Layout::D
     } else if agent_has_auth {
         Layout::C
-    } else if state_json.exists() {
+    } else if store::present(&state_json)? {
         Layout::B
     } else {
         Layout::A
@@ -229,7 +237,8 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
     match layout {
         Layout::A | Layout::B => {
             let loc = Location::json_file(&auth_json, Style::AUTH_FILE);
-            match read_json_doc(&auth_json) {
+            let mut blocked = vec![];
+            match read_json_doc(&auth_json, &mut blocked) {
                 Ok(Some(v)) => {
                     profiles_from(&v, &rel(&auth_json), &mut auth, &mut warnings);
                     if layout == Layout::A {
@@ -267,7 +276,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
             }
             auth.store_loc = Some(loc.clone());
             if layout == Layout::B {
-                match read_json_doc(&state_json) {
+                match read_json_doc(&state_json, &mut blocked) {
                     Ok(Some(v)) => {
                         routing(&v, &rel(&state_json), &mut auth, &mut warnings);
                         file_status("routing state", rel(&state_json), true, true, None);
@@ -283,6 +292,8 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
             } else {
                 auth.state_loc = Some(loc);
             }
+            warnings.extend(blocked.iter().cloned());
+            unreadable.extend(blocked);
             provider = json_era_provider(&auth);
         }
         Layout::C => {
@@ -396,6 +407,16 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         match sessions::read_sessions_file(&sessions_json) {
             Ok((s, w)) => {
                 warnings.extend(w);
+                let (s, dups) = last_of_duplicates(s);
+                if let Some(k) = dups.first() {
+                    let msg = format!(
+                        "{}: the session key {k:?} appears twice{} (OpenClaw keeps only the last); remove one before changing anything",
+                        sessions_json.display(),
+                        if dups.len() > 1 { format!(", and {} more", dups.len() - 1) } else { String::new() }
+                    );
+                    warnings.push(msg.clone());
+                    unreadable.push(msg);
+                }
                 file_status("sessions", rel(&sessions_json), true, true, Some(format!("{} sessions", s.len())));
                 (SessionsLoc::File { path: sessions_json.clone() }, s)
             }
@@ -472,13 +493,46 @@ fn json_era_provider(auth: &Auth) -> String {
     }
 }
 
-fn read_json_doc(path: &Path) -> Result<Option<Value>> {
+/// Sessions as `JSON.parse` reads a `sessions.json` with a key given twice: the last entry
+/// wins. Returns the keys that were duplicated (usually none: one pass, no copies).
+fn last_of_duplicates(mut list: Vec<Session>) -> (Vec<Session>, Vec<String>) {
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(list.len());
+    let mut dups = vec![];
+    for (i, s) in list.iter().enumerate() {
+        if last.insert(s.key.as_str(), i).is_some() {
+            dups.push(s.key.clone());
+        }
+    }
+    if dups.is_empty() {
+        return (list, dups);
+    }
+    let keep: std::collections::HashSet<usize> = last.into_values().collect();
+    let mut i = 0;
+    list.retain(|_| {
+        i += 1;
+        keep.contains(&(i - 1))
+    });
+    (list, dups)
+}
+
+/// Read an auth store or routing-state file. A key given twice in one of its objects is read
+/// as OpenClaw reads it (the last wins) but noted in `blocked`: which copy an operator meant
+/// is unknowable, so nothing is written to the agent until one is removed.
+fn read_json_doc(path: &Path, blocked: &mut Vec<String>) -> Result<Option<Value>> {
     match store::read_file(path)? {
         None => Ok(None),
         Some(b) => {
             let v = store::parse_json(path, &b)?;
             if !v.is_object() {
                 return Err(Error::bad(path, format!("is {} instead of a JSON object", json_type(&v))));
+            }
+            let span =
+                crate::jsondoc::root_span(&b).map_err(|e| Error::bad(path, format!("is not valid JSON: {e}")))?;
+            if let Some(k) = crate::jsondoc::first_duplicate(&b, span).map_err(|e| Error::bad(path, e.to_string()))? {
+                blocked.push(format!(
+                    "{}: the key {k:?} appears twice in one object (OpenClaw keeps only the last); remove one before changing anything",
+                    path.display()
+                ));
             }
             Ok(Some(v))
         }

@@ -171,8 +171,8 @@ const PARALLEL_MIN: u64 = 16 << 20;
 /// pretty-printed file, or `None`.
 fn split_point(path: &Path) -> Option<u64> {
     use std::io::{Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
+    // checked like every read (a FIFO must not block here); `scan` reports what is wrong
+    let (mut f, len) = crate::store::open_checked(path, crate::store::SESSIONS_CAP).ok()??;
     if len < PARALLEL_MIN {
         return None;
     }
@@ -203,18 +203,14 @@ enum Part {
 /// `limit` bytes.
 fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<Session>, Vec<String>)> {
     use std::io::{Seek, SeekFrom};
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return crate::store::read_file(path).and(Err(Error::io(path, e))),
+    let Some((mut f, _)) = crate::store::open_checked(path, crate::store::SESSIONS_CAP)? else {
+        return Err(Error::NotFound(format!("{} does not exist", path.display())));
     };
-    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::bad(path, "is a directory, expected a file"));
-    }
-    let mut f = f;
     if start > 0 {
         f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
     }
-    let mut f = f.take(limit.unwrap_or(u64::MAX));
+    // never past the cap, even if the file grows while it is read
+    let mut f = f.take(limit.unwrap_or(crate::store::SESSIONS_CAP + 1 - start.min(crate::store::SESSIONS_CAP)));
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     let mut eof = false;
     let mut fill = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> Result<()> {
