@@ -779,3 +779,15 @@ fn doctor_reports_invalid_rows_and_fix_revalidates_them() {
     let r = fx.run(&["revalidate", "--session", "agent:main:telegram:direct:1001", "--yes"]);
     assert!(r.stderr.contains("valid for OpenClaw already"), "{}", r.all());
 }
+
+/// States a real OpenClaw 2026.9.6 gateway started and stopped on (`fixtures/regen-gateway.sh`):
+/// its start-up migrations are recorded in `schema_meta`, and every write still goes through.
+#[test]
+fn workflows_round_trip_on_states_a_real_gateway_ran_on() {
+    const DG: &str = "layout-d-gateway";
+    const DRG: &str = "layout-d-router-gateway";
+    round_trip(DG, no_setup, &["pin", "agent:main:main", BOB], no_setup);
+    round_trip(DG, no_setup, &["order", "set", "openai", BOB, ALICE], no_setup);
+    round_trip(DG, no_setup, &["profile", "rename", BOB, "openai:robert@example.com"], no_setup);
+    round_trip(DRG, no_setup, &["resync"], no_setup);
+}
