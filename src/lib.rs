@@ -24,6 +24,7 @@ pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod resolve;
+pub mod sanitize;
 pub mod schema;
 pub mod session_row;
 pub mod sessions;
