@@ -1,0 +1,281 @@
+//! Where documents live and how they are read without side effects. A `Location` is a file
+//! (`auth-profiles.json`, `auth-state.json`, `sessions.json`, `codex_profile_id`, the external
+//! repo) or one SQLite cell (database, table, key column, key, value column). Reading never
+//! creates or modifies anything, not even a `-shm`/`-wal` file that was not there.
+
+use crate::error::{Error, Result};
+use crate::json::Style;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// A JSON document; its style is read off the bytes.
+    Json,
+    /// One line of text (`codex_profile_id`); its value is a JSON string.
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Location {
+    File {
+        path: PathBuf,
+        format: FileFormat,
+        /// Style for a file that does not exist yet (OpenClaw's for that file).
+        new_style: Style,
+    },
+    Cell {
+        db: PathBuf,
+        table: String,
+        key_col: String,
+        key: String,
+        value_col: String,
+        /// OpenClaw's timestamp column for the row (`updated_at` / `updated_at_ms`), set to
+        /// now (ms) on every write as OpenClaw does.
+        ts_col: Option<String>,
+    },
+}
+
+impl Location {
+    pub fn json_file(path: impl Into<PathBuf>, new_style: Style) -> Self {
+        Location::File { path: path.into(), format: FileFormat::Json, new_style }
+    }
+    pub fn text_file(path: impl Into<PathBuf>) -> Self {
+        Location::File { path: path.into(), format: FileFormat::Text, new_style: Style::COMPACT }
+    }
+    pub fn cell(
+        db: impl Into<PathBuf>,
+        table: &str,
+        key_col: &str,
+        key: &str,
+        value_col: &str,
+        ts_col: Option<&str>,
+    ) -> Self {
+        Location::Cell {
+            db: db.into(),
+            table: table.into(),
+            key_col: key_col.into(),
+            key: key.into(),
+            value_col: value_col.into(),
+            ts_col: ts_col.map(str::to_owned),
+        }
+    }
+
+    /// An agent database's credential row, `auth_profile_store('primary').store_json`.
+    pub fn agent_store_row(db: impl Into<PathBuf>) -> Self {
+        Location::cell(db, "auth_profile_store", "store_key", "primary", "store_json", Some("updated_at"))
+    }
+
+    /// An agent database's routing-state row, `auth_profile_state('primary').state_json`
+    /// (layout C's state; layout D's per-agent overlay).
+    pub fn agent_state_row(db: impl Into<PathBuf>) -> Self {
+        Location::cell(db, "auth_profile_state", "state_key", "primary", "state_json", Some("updated_at"))
+    }
+
+    /// A row of the shared `state/openclaw.sqlite` `config_machine_state` table (layout D).
+    pub fn machine_state_row(db: impl Into<PathBuf>, key: &str) -> Self {
+        Location::cell(db, "config_machine_state", "state_key", key, "value_json", Some("updated_at_ms"))
+    }
+
+    /// One session's entry in an agent database's `session_nodes`.
+    pub fn session_row(db: impl Into<PathBuf>, key: &str) -> Self {
+        Location::cell(db, "session_nodes", "session_key", key, "entry_json", Some("updated_at"))
+    }
+
+    /// The path a person recognises, relative to `base` when inside it.
+    pub fn display(&self, base: &Path) -> String {
+        let rel = |p: &Path| {
+            p.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
+        };
+        match self {
+            Location::File { path, .. } => rel(path),
+            Location::Cell { db, table, key, value_col, .. } => format!("{}#{table}[{key}].{value_col}", rel(db)),
+        }
+    }
+
+    /// The file this location lives in (the database for a cell).
+    pub fn file(&self) -> &Path {
+        match self {
+            Location::File { path, .. } => path,
+            Location::Cell { db, .. } => db,
+        }
+    }
+}
+
+/// Read a whole file; `Ok(None)` when it does not exist. Errors name the path.
+pub fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // a dangling symlink is an error, not "missing"
+            if std::fs::symlink_metadata(path).is_ok() {
+                return Err(Error::bad(path, "is a dangling symbolic link"));
+            }
+            Ok(None)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(Error::bad(path, "symbolic link loop")),
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Err(Error::bad(path, "is a directory, expected a file")),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Check bytes are a UTF-8 JSON document and parse them, with an error naming the file.
+pub fn parse_json(path: &Path, bytes: &[u8]) -> Result<serde_json::Value> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(Error::bad(path, "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects"));
+    }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(Error::bad(path, format!("is not valid UTF-8 (byte {})", e.valid_up_to())));
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::bad(path, "is empty"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| Error::bad(path, format!("is not valid JSON: {e}")))
+}
+
+/// The file-level checks of `parse_json` without building a value (BOM, UTF-8, empty).
+pub fn parse_check(path: &Path, bytes: &[u8]) -> Result<()> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(Error::bad(path, "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects"));
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::bad(path, "is empty"));
+    }
+    Ok(())
+}
+
+/// A read-only SQLite connection that sees WAL content and leaves no trace on disk.
+pub struct RoDb {
+    pub conn: Connection,
+    pub path: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+pub fn open_ro(path: &Path) -> Result<RoDb> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::bad(path, "is not a regular file"));
+    }
+    let mut head = [0u8; 16];
+    {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let n = f.read(&mut head).map_err(|e| Error::io(path, e))?;
+        if n > 0 && (n < 16 || &head != b"SQLite format 3\0") {
+            return Err(Error::sqlite(path, "is not an SQLite database"));
+        }
+    }
+    let wal = sidecar(path, "-wal");
+    let shm = sidecar(path, "-shm");
+    let wal_has_content = std::fs::metadata(&wal).map(|m| m.len() > 0).unwrap_or(false);
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let uri = |p: &Path, q: &str| format!("file:{}?{q}", percent(p));
+    let (conn, tmp) = if !wal_has_content {
+        // No WAL content to see: immutable mode creates neither -wal nor -shm.
+        (Connection::open_with_flags(uri(path, "immutable=1"), flags).map_err(|e| Error::sqlite(path, e))?, None)
+    } else if shm.exists() && writable(&shm) {
+        (Connection::open_with_flags(uri(path, "mode=ro"), flags).map_err(|e| Error::sqlite(path, e))?, None)
+    } else {
+        // WAL without a usable -shm: read a private copy so OpenClaw's files stay untouched.
+        let tmp = tempfile::tempdir().map_err(|e| Error::io(path, e))?;
+        let copy = tmp.path().join("db.sqlite");
+        std::fs::copy(path, &copy).map_err(|e| Error::io(path, e))?;
+        std::fs::copy(&wal, sidecar(&copy, "-wal")).map_err(|e| Error::io(&wal, e))?;
+        let c = Connection::open_with_flags(uri(&copy, "mode=ro"), flags).map_err(|e| Error::sqlite(path, e))?;
+        (c, Some(tmp))
+    };
+    conn.busy_timeout(std::time::Duration::from_millis(5000)).ok();
+    // force a read so "not a database" surfaces here, naming the file
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| Error::sqlite(path, format!("cannot read database: {e}")))?;
+    Ok(RoDb { conn, path: path.to_path_buf(), _tmp: tmp })
+}
+
+fn writable(p: &Path) -> bool {
+    std::fs::OpenOptions::new().append(true).open(p).is_ok()
+}
+
+fn percent(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl RoDb {
+    pub fn has_table(&self, table: &str) -> Result<bool> {
+        self.conn
+            .query_row("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", [table], |_| Ok(()))
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(|e| Error::sqlite(&self.path, e))
+    }
+
+    pub fn user_version(&self) -> Result<i64> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| Error::sqlite(&self.path, e))
+    }
+
+    /// The text of one cell, `None` when the row (or table) is absent.
+    pub fn cell(&self, table: &str, key_col: &str, key: &str, value_col: &str) -> Result<Option<String>> {
+        if !self.has_table(table)? {
+            return Ok(None);
+        }
+        let sql = format!("SELECT \"{value_col}\" FROM \"{table}\" WHERE \"{key_col}\" = ?1");
+        self.conn
+            .query_row(&sql, [key], |r| r.get::<_, Option<String>>(0))
+            .optional()
+            .map(|o| o.flatten())
+            .map_err(|e| Error::sqlite(&self.path, format!("{table}.{value_col}: {e}")))
+    }
+
+    pub fn count(&self, table: &str) -> Result<i64> {
+        if !self.has_table(table)? {
+            return Ok(0);
+        }
+        self.conn
+            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get(0))
+            .map_err(|e| Error::sqlite(&self.path, e))
+    }
+}
+
+/// Read the current value of a location as JSON (`None` when absent). Text files read as a
+/// JSON string of their trimmed content; cells and JSON files parse their JSON.
+pub fn read_value(loc: &Location) -> Result<Option<serde_json::Value>> {
+    match loc {
+        Location::File { path, format: FileFormat::Text, .. } => {
+            Ok(read_file(path)?.map(|b| serde_json::Value::String(String::from_utf8_lossy(&b).trim().to_string())))
+        }
+        Location::File { path, format: FileFormat::Json, .. } => match read_file(path)? {
+            None => Ok(None),
+            Some(b) => parse_json(path, &b).map(Some),
+        },
+        Location::Cell { db, table, key_col, key, value_col, .. } => {
+            if !db.exists() {
+                return Ok(None);
+            }
+            let ro = open_ro(db)?;
+            match ro.cell(table, key_col, key, value_col)? {
+                None => Ok(None),
+                Some(t) => serde_json::from_str(&t)
+                    .map(Some)
+                    .map_err(|e| Error::sqlite(db, format!("{table}[{key}].{value_col} is not valid JSON: {e}"))),
+            }
+        }
+    }
+}
