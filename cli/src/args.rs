@@ -2,6 +2,7 @@
 //! variant per command with its arguments.
 
 use clap::{Args, Parser, Subcommand};
+use clawauth_core::model::resolve::Rules;
 use std::path::PathBuf;
 
 const EXIT_CODES: &str = "Exit codes:
@@ -46,6 +47,15 @@ pub struct Global {
     /// Machine-readable output (stable, versioned schema)
     #[arg(long, global = true)]
     pub json: bool,
+    /// Rules of which OpenClaw release to apply: 4.5, 5.28 or 9.6 (default: from the layout);
+    /// honoured by every report and every repair's plan
+    #[arg(long, global = true, value_name = "VERSION", value_parser = parse_rules)]
+    pub rules: Option<Rules>,
+}
+
+/// `--rules`: a release (`4.5`, `2026.5.28`, `9.6`, ...) to the rule set it follows.
+fn parse_rules(s: &str) -> Result<Rules, String> {
+    Rules::parse(s).ok_or_else(|| format!("--rules takes 4.5, 5.28 or 9.6, not '{s}'"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -273,9 +283,6 @@ pub struct StatusArgs {
     /// How many recent sessions to show by default
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
-    /// Rules of which OpenClaw release to apply: 4.5, 5.28 or 9.6 (default: from the layout)
-    #[arg(long, value_name = "VERSION")]
-    pub rules: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -302,9 +309,6 @@ pub struct UsageArgs {
     /// Store the fetched windows in the journal (shown by `show TXN` near that transaction)
     #[arg(long)]
     pub record: bool,
-    /// Rules of which OpenClaw release to apply: 4.5, 5.28 or 9.6 (default: from the layout)
-    #[arg(long, value_name = "VERSION")]
-    pub rules: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -314,16 +318,10 @@ pub struct ExplainArgs {
     /// Also show what the next reply after `/new` (a fresh session on this key) would use
     #[arg(long)]
     pub new_session: bool,
-    /// Rules of which OpenClaw release to apply: 4.5, 5.28 or 9.6 (default: from the layout)
-    #[arg(long, value_name = "VERSION")]
-    pub rules: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
-    /// Rules of which OpenClaw release to apply: 4.5, 5.28 or 9.6 (default: from the layout)
-    #[arg(long, value_name = "VERSION")]
-    pub rules: Option<String>,
     /// Plan every suggested repair as ONE transaction (previewed, confirmed, journaled, undoable);
     /// "report only" findings are skipped
     #[arg(long)]

@@ -76,6 +76,13 @@ pub fn exit_code(e: &Error) -> i32 {
     match e {
         Error::Usage(_) => exit::USAGE,
         Error::Conflict { .. } => exit::CONFLICT,
-        _ => exit::ERROR,
+        Error::State(_)
+        | Error::Io { .. }
+        | Error::BadFile { .. }
+        | Error::Sqlite { .. }
+        | Error::NotFound(_)
+        | Error::Declined(_)
+        | Error::Journal { .. }
+        | Error::Other(_) => exit::ERROR,
     }
 }

@@ -1,5 +1,6 @@
 //! The library's error type. Every error names the file (or database cell) it is about and
-//! what was expected there; the binary prints it once, at the edge, and maps it to an exit code.
+//! what was expected there; the binary prints it once, at the edge, and maps each variant to an
+//! exit code (`cli/src/output.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -24,8 +25,13 @@ pub enum Error {
     BadFile { path: PathBuf, what: String },
     #[error("{path}: {what}")]
     Sqlite { path: PathBuf, what: String },
+    /// The command line asks for something impossible (bad value, wrong combination): exit 2.
     #[error("{0}")]
     Usage(String),
+    /// The state (OpenClaw's files or the journal) is not what the command needs, e.g. a
+    /// transaction in the wrong status: exit 1. A broken state is never a usage error.
+    #[error("{0}")]
+    State(String),
     #[error("{0}")]
     NotFound(String),
     /// A stale plan, a lock held by a live process, an undo conflict: exit 3.
@@ -57,14 +63,6 @@ impl Error {
     }
     pub fn journal(path: impl AsRef<Path>, what: impl std::fmt::Display) -> Self {
         Error::Journal { path: path.as_ref().to_path_buf(), what: what.to_string() }
-    }
-
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Usage(_) => exit::USAGE,
-            Error::Conflict { .. } => exit::CONFLICT,
-            _ => exit::ERROR,
-        }
     }
 
     pub fn hint(&self) -> Option<String> {

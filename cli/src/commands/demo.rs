@@ -46,7 +46,7 @@ pub fn run(g: &Global, ctx: &Context) -> Result<i32> {
     ctx.now_ms = DEMO_NOW_MS;
     let g = Global { state_dir: Some(state_dir.clone()), ..g.clone() };
     if g.json {
-        return super::cmd_status(&g, &StatusArgs { session: None, all: false, limit: 10, rules: None }, &ctx);
+        return super::cmd_status(&g, &StatusArgs { session: None, all: false, limit: 10 }, &ctx);
     }
     println!("clawauth demo: a sample OpenClaw state (layout B, three Codex logins, an external router)");
     println!("copied to {}; clock pinned to the sample's time, {}.", state_dir.display(), ctx.now_rfc3339());

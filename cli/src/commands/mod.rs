@@ -21,7 +21,6 @@ use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
 use clawauth_core::layout::discover::{self, Selector};
 use clawauth_core::layout::load::{self, LoadOptions};
-use clawauth_core::model::resolve::Rules;
 use clawauth_core::model::State;
 use clawauth_core::txn::engine::{self, Engine};
 use clawauth_core::txn::journal::{self, Journal};
@@ -47,9 +46,9 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
         Command::Activate { repo_profile, session, force, m } => {
             activate::run(g, ctx, repo_profile, session, force, &m)
         }
-        Command::Usage(a) => usage::run(g, &a, parse_rules(&a.rules)?, ctx),
-        Command::Explain(a) => explain::run(g, &a, parse_rules(&a.rules)?, ctx),
-        Command::Doctor(a) => doctor::run(g, &a, parse_rules(&a.rules)?, ctx),
+        Command::Usage(a) => usage::run(g, &a, g.rules, ctx),
+        Command::Explain(a) => explain::run(g, &a, g.rules, ctx),
+        Command::Doctor(a) => doctor::run(g, &a, g.rules, ctx),
         other => match repair::from_command(other) {
             Ok((repair, m)) => {
                 mutate(g, ctx, &m, false, &repair)?;
@@ -69,18 +68,16 @@ pub fn selector(g: &Global) -> Selector {
     }
 }
 
+/// Discover and load the state; `--rules` is set on every agent, so every computation on the
+/// model (reports, blast radii, workflows' plans) uses the same rules.
 pub fn load_state(g: &Global, ctx: &Context) -> Result<State> {
     let install = discover::discover(&selector(g), ctx)?;
-    load::load(install, ctx, &LoadOptions { repo: g.repo.clone(), active_slot: g.active_slot.clone() })
-}
-
-pub fn parse_rules(s: &Option<String>) -> Result<Option<Rules>> {
-    match s {
-        None => Ok(None),
-        Some(r) => {
-            Rules::parse(r).map(Some).ok_or_else(|| Error::Usage(format!("--rules takes 4.5, 5.28 or 9.6, not '{r}'")))
-        }
+    let mut state =
+        load::load(install, ctx, &LoadOptions { repo: g.repo.clone(), active_slot: g.active_slot.clone() })?;
+    for a in state.agents.iter_mut() {
+        a.rules_override = g.rules;
     }
+    Ok(state)
 }
 
 pub fn opts(m: &MutateArgs, force: bool) -> engine::Opts {

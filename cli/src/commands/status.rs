@@ -1,6 +1,6 @@
 //! `clawauth status`: every layer side by side.
 
-use super::{load_state, parse_rules};
+use super::load_state;
 use crate::args::{Global, StatusArgs};
 use crate::output::print_json;
 use clawauth_core::context::Context;
@@ -8,7 +8,7 @@ use clawauth_core::error::Result;
 use clawauth_core::report::status;
 
 pub fn cmd_status(g: &Global, a: &StatusArgs, ctx: &Context) -> Result<i32> {
-    let rules = parse_rules(&a.rules)?;
+    let rules = g.rules;
     let state = load_state(g, ctx)?;
     let filter = status::SessionFilter { session: a.session.clone(), all: a.all, limit: a.limit };
     let report = status::build(&state, rules, &filter)?;

@@ -2,6 +2,8 @@
 //! pinned clock/user/host and an isolated HOME, and whole-tree hashing.
 #![allow(dead_code)]
 
+pub mod hardening;
+
 use clawauth_core::model::Layout;
 use clawauth_fixture::{self as fixture, Scenario};
 use sha2::{Digest, Sha256};

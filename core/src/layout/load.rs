@@ -463,6 +463,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
     let archives = find_archives(paths);
 
     Ok(AgentState {
+        rules_override: None,
         paths: paths.clone(),
         layout,
         provider,

@@ -3,6 +3,7 @@
 //! that live beside them (config auth, stored preference, external repo, active slot). Raw
 //! credential JSON is kept as-is so nothing OpenClaw wrote is lost.
 
+pub mod release;
 pub mod resolve;
 pub mod token;
 
@@ -48,10 +49,7 @@ impl Layout {
     /// Which behaviour era's rules apply by default. Layout A is read with 2026.5.28's rules
     /// (it reads that layout natively); `--rules 4.5` gives 2026.4.5's.
     pub fn default_rules(self) -> crate::model::resolve::Rules {
-        match self {
-            Layout::A | Layout::B | Layout::C => crate::model::resolve::Rules::V5_28,
-            Layout::D => crate::model::resolve::Rules::V9_6,
-        }
+        crate::model::release::for_layout(self)
     }
 }
 
@@ -264,6 +262,8 @@ pub fn json_type(v: &Value) -> &'static str {
 #[derive(Debug, Clone)]
 pub struct AgentState {
     pub paths: AgentPaths,
+    /// `--rules`: the release whose rules apply instead of the one that wrote the state.
+    pub rules_override: Option<crate::model::resolve::Rules>,
     pub layout: Layout,
     /// The live Codex provider id for this layout (`openai-codex` or `openai`).
     pub provider: String,
@@ -314,11 +314,14 @@ impl State {
 impl AgentState {
     /// The rules of the release that wrote this agent's store: the layout's, except that a
     /// 2026.8+ agent database (user_version 23) means 2026.9 rules even without a shared store.
+    /// The rules of the release that wrote this agent's state (see `release::for_agent`).
     pub fn default_rules(&self) -> crate::model::resolve::Rules {
-        if self.schemas.iter().any(|s| s.path.ends_with("openclaw-agent.sqlite") && s.user_version >= 23) {
-            return crate::model::resolve::Rules::V9_6;
-        }
-        self.layout.default_rules()
+        crate::model::release::for_agent(self.layout, &self.schemas)
+    }
+
+    /// The rules every computation on this agent uses: `--rules` when given, else the default.
+    pub fn rules(&self) -> crate::model::resolve::Rules {
+        self.rules_override.unwrap_or_else(|| self.default_rules())
     }
 
     pub fn profile_views(&self, now_ms: i64) -> Vec<ProfileView> {

@@ -400,7 +400,7 @@ impl<'a> Engine<'a> {
         let row = self.txn(id)?;
         self.same_state_dir(&row)?;
         if row.status != "planned" {
-            return Err(Error::Usage(format!("transaction {id} is {}, not planned", row.status)));
+            return Err(Error::State(format!("transaction {id} is {}, not planned", row.status)));
         }
         let plan = self.journal.plan(&row)?;
         let mut docs = DocCache::new();
@@ -456,7 +456,7 @@ impl<'a> Engine<'a> {
         let row = self.txn(id)?;
         self.same_state_dir(&row)?;
         if row.status != "applied" {
-            return Err(Error::Usage(format!(
+            return Err(Error::State(format!(
                 "transaction {id} is {}; only applied transactions can be undone",
                 row.status
             )));

@@ -99,7 +99,7 @@ pub fn session_keys(agent: &AgentState, key: &str) -> Result<Vec<String>> {
 /// Sessions whose effective profile changes when the auth state changes: the blast radius.
 pub fn blast_radius(state: &State, agent: &AgentState, after: &AgentState) -> Vec<String> {
     let cfg = state.install.config.as_ref();
-    let rules = agent.default_rules();
+    let rules = agent.rules();
     let before_in = Inputs::new(agent, cfg, rules, state.now_ms);
     let after_in = Inputs::new(after, cfg, rules, state.now_ms);
     // the order depends only on the session's model scope: resolve it once per scope

@@ -85,7 +85,7 @@ pub fn remove(state: &State, id: &str) -> Result<Plan> {
     after.auth.profiles.remove(&id);
     rewrite_auth(&mut after, &id, None);
     let cfg = state.install.config.as_ref();
-    let rules = agent.default_rules();
+    let rules = agent.rules();
     let inp = resolve::Inputs::new(&after, cfg, rules, state.now_ms);
     for s in agent.sessions.iter().filter(|s| s.pin.as_deref() == Some(id.as_str())) {
         let trace = resolve::resolve_session(&inp, &agent.provider, s, false);
@@ -276,7 +276,7 @@ pub fn radius_with_sessions(
     alias: Option<(&str, &str)>,
 ) -> Vec<String> {
     let cfg = state.install.config.as_ref();
-    let rules = agent.default_rules();
+    let rules = agent.rules();
     let bi = resolve::Inputs::new(agent, cfg, rules, state.now_ms);
     let ai = resolve::Inputs::new(after, cfg, rules, state.now_ms);
     let mut out = vec![];

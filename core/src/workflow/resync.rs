@@ -82,7 +82,7 @@ pub fn resync(state: &State, session: Option<&str>, auto_only: bool) -> Result<P
     );
     plan.agent = Some(agent.paths.id.clone());
     let cfg = state.install.config.as_ref();
-    let rules = agent.default_rules();
+    let rules = agent.rules();
     let inp = resolve::Inputs::new(agent, cfg, rules, state.now_ms);
     let mut after = agent.clone();
     let mut skipped_user = 0usize;
