@@ -14,7 +14,7 @@ pub(super) fn credentials(out: &mut Out, a: &AgentState) {
     for v in views.iter().filter(|v| !v.inherited) {
         let raw = &a.auth.profiles[&v.id];
         let also = inherited_by(out.state, a, &v.id);
-        let restore = format!("clawauth {flag}restore-token {}", sh(&v.id));
+        let restore = remedy(&flag, restore_token(&v.id));
         let is_oauth = v.kind.as_deref() == Some("oauth");
         // CA007
         if let (Some(stored), Some(claim)) = (&v.account_id, v.claims.as_ref().and_then(|c| c.account_id.as_ref())) {
@@ -98,7 +98,7 @@ pub(super) fn credentials(out: &mut Out, a: &AgentState) {
                         lies.iter().filter_map(|l| l["value"].as_str()).collect::<Vec<_>>().join(" / ")
                     ),
                     json!({"profile": v.id, "token_email": te, "mismatches": lies, "label": label, "label_source": src}),
-                    "report only".into(),
+                    Remedy::ReportOnly,
                     vec![],
                 );
             }
@@ -131,9 +131,9 @@ pub(super) fn credentials(out: &mut Out, a: &AgentState) {
             ids.iter().find(|i| !i.ends_with(":default")).cloned().unwrap_or_else(|| ids[0].clone())
         };
         let drops: Vec<&String> = ids.iter().filter(|i| **i != keep).collect();
-        let mut fixes: Vec<String> =
-            drops.iter().map(|d| format!("clawauth {flag}profile merge {} {}", sh(&keep), sh(d))).collect();
-        let fix = fixes.remove(0);
+        let merge = |d: &String| Repair::ProfileMerge { keep: keep.clone(), drop: d.clone() };
+        let fix = remedy(&flag, merge(drops[0]));
+        let fixes: Vec<String> = drops.iter().skip(1).map(|d| command(&flag, merge(d))).collect();
         out.push(
             "CA011",
             Some(agent),
@@ -158,7 +158,7 @@ pub(super) fn credentials(out: &mut Out, a: &AgentState) {
             ids.clone(),
             format!("{email} signs in to {} workspaces ({}): separate identities, kept as separate profiles — correct", accts.len(), ids.join(", ")),
             json!({"email": email, "profiles": group.iter().map(|v| json!({"profile": v.id, "account_id": v.account(), "plan": v.plan.clone().or_else(|| v.claims.as_ref().and_then(|c| c.plan.clone()))})).collect::<Vec<_>>()}),
-            "none".into(),
+            Remedy::NothingToFix,
             vec![],
         );
     }
@@ -216,10 +216,15 @@ pub(super) fn shared_refresh_tokens(out: &mut Out) {
                 places.join(" and ")
             ),
             json!({"refresh": fp, "copies": list, "across_agents": cross}),
-            format!("clawauth {flag}profile remove {}", sh(stale.1)),
-            vec![format!("clawauth {flag}restore-token {}", sh(stale.1))],
+            remedy(&flag, Repair::ProfileRemove { id: stale.1.to_string() }),
+            vec![command(&flag, restore_token(stale.1))],
         );
     }
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// `restore-token ID` from every known source, without overrides.
+fn restore_token(id: &str) -> Repair {
+    Repair::RestoreToken { profile: id.to_string(), from: vec![], force: false }
+}

@@ -6,6 +6,7 @@
 //! The report is plain data (`--json`, `schema_version` 1) rendered to text at the edge.
 
 mod credentials;
+pub mod fix;
 mod render;
 mod routing;
 mod runtime;
@@ -25,6 +26,7 @@ use crate::model::*;
 use crate::report::explain::Identity;
 use crate::report::status;
 use crate::text::{relative, rfc3339_ms};
+use crate::workflow::{Fix, Repair};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -132,6 +134,9 @@ pub struct Finding {
     pub evidence: Map<String, Value>,
     /// The clawauth command that repairs it, or `report only`.
     pub fix: String,
+    /// The same repair as a value: what `doctor --fix` plans (`None` for report-only findings).
+    #[serde(skip)]
+    pub repair: Option<Fix>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fix_alternatives: Vec<String>,
 }
@@ -191,9 +196,14 @@ impl Out<'_> {
         subjects: Vec<String>,
         message: String,
         evidence: Value,
-        fix: String,
+        fix: Remedy,
         alternatives: Vec<String>,
     ) {
+        let (fix, repair) = match fix {
+            Remedy::Repair(f) => (f.command_line(), Some(f)),
+            Remedy::ReportOnly => ("report only".to_string(), None),
+            Remedy::NothingToFix => ("none".to_string(), None),
+        };
         let (severity, layers, title) = catalogue(code);
         let evidence = match evidence {
             Value::Object(m) => m,
@@ -209,6 +219,7 @@ impl Out<'_> {
             message,
             evidence,
             fix,
+            repair,
             fix_alternatives: alternatives,
         });
     }
@@ -219,23 +230,33 @@ impl Out<'_> {
     }
 }
 
-/// `--agent A` in a suggested command when A is not the default agent.
-fn agent_flag(state: &State, agent: &str) -> String {
+/// The agent a suggested repair names (`--agent A`) when A is not the default agent.
+fn agent_flag(state: &State, agent: &str) -> Option<String> {
     let default = state.install.all_agents.iter().find(|a| a.is_default).map(|a| a.id.as_str());
     if default == Some(agent) {
-        String::new()
+        None
     } else {
-        format!("--agent {agent} ")
+        Some(agent.to_string())
     }
 }
 
-/// Quote an argument for a shell when it needs it.
-pub(super) fn sh(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+/// What repairs a finding: a typed repair (planned by `doctor --fix`), or nothing clawauth does.
+#[derive(Debug, Clone)]
+pub enum Remedy {
+    Repair(Fix),
+    ReportOnly,
+    /// Not a problem (an info finding that says so).
+    NothingToFix,
+}
+
+/// A finding's fix: `repair` on `agent`.
+fn remedy(agent: &Option<String>, repair: Repair) -> Remedy {
+    Remedy::Repair(Fix::new(agent.clone(), repair))
+}
+
+/// An alternative fix, shown as the command a person would type.
+fn command(agent: &Option<String>, repair: Repair) -> String {
+    Fix::new(agent.clone(), repair).command_line()
 }
 
 pub(super) fn inherited_origin(a: &AgentState, key: &str) -> bool {
@@ -319,7 +340,7 @@ fn storage(out: &mut Out, a: &AgentState) {
             a.layout.name()
         ),
         json!({"layout": a.layout.name(), "stranded": files, "live_store": live}),
-        "report only".into(),
+        Remedy::ReportOnly,
         vec![],
     );
 }

@@ -32,13 +32,9 @@ pub(super) fn routing(out: &mut Out, a: &AgentState) {
         let keep: Vec<String> = ids.iter().filter(|id| !missing.contains(id)).cloned().collect();
         let provider = resolve::normalize_provider(p);
         let fix = if keep.is_empty() {
-            format!("clawauth {flag}order clear {}", sh(&provider))
+            remedy(&flag, Repair::OrderClear { provider: provider.clone() })
         } else {
-            format!(
-                "clawauth {flag}order set {} {}",
-                sh(&provider),
-                keep.iter().map(|s| sh(s)).collect::<Vec<_>>().join(" ")
-            )
+            remedy(&flag, Repair::OrderSet { provider: provider.clone(), ids: keep.clone() })
         };
         let mut subjects = vec![format!("order/{p}")];
         subjects.extend(missing.iter().cloned());
@@ -65,10 +61,10 @@ pub(super) fn routing(out: &mut Out, a: &AgentState) {
         let provider = resolve::normalize_provider(p);
         let (fix, alts) = match a.map_profile_id(id) {
             Some(new) => (
-                format!("clawauth {flag}lastgood set {} {}", sh(&provider), sh(&new)),
-                vec![format!("clawauth {flag}lastgood clear {}", sh(&provider))],
+                remedy(&flag, Repair::LastgoodSet { provider: provider.clone(), id: new.clone() }),
+                vec![command(&flag, Repair::LastgoodClear { provider: provider.clone() })],
             ),
-            None => (format!("clawauth {flag}lastgood clear {}", sh(&provider)), vec![]),
+            None => (remedy(&flag, Repair::LastgoodClear { provider: provider.clone() }), vec![]),
         };
         out.push(
             "CA014",
@@ -141,7 +137,7 @@ pub(super) fn routing(out: &mut Out, a: &AgentState) {
                     if lost_windows.is_empty() { "and their stats are ignored".to_string() } else { format!("and {} active cooldown/block window(s) silently stopped applying", lost_windows.len()) }
                 ),
                 json!({"retired_keys": keys, "renames": mapping, "live_order_exists": live_order, "ignored_windows": lost_windows, "stored_in": origins_d}),
-                format!("clawauth {flag}rekey-state"),
+                remedy(&flag, Repair::RekeyState),
                 vec![],
             );
         }
@@ -172,7 +168,7 @@ pub(super) fn routing(out: &mut Out, a: &AgentState) {
                     keys.join(", ")
                 ),
                 json!({"shadowed": shadowed}),
-                "report only".into(),
+                Remedy::ReportOnly,
                 vec![],
             );
         }
@@ -213,7 +209,7 @@ pub(super) fn routing(out: &mut Out, a: &AgentState) {
                     human_ms(max)
                 ),
                 json!({"profile": id, "field": field, "until": until, "until_rfc3339": rfc3339_ms(until), "reason": st.get(&reason_key), "longest_openclaw_sets_ms": max}),
-                format!("clawauth {flag}cooldown clear {}", sh(id)),
+                remedy(&flag, Repair::CooldownClear { profile: Some(id.to_string()) }),
                 vec![],
             );
         }
@@ -251,8 +247,8 @@ pub(super) fn router(out: &mut Out) {
                 .map(|m| m.repo_id.clone());
             let target = state.preference.clone().filter(|p| repo.profiles.contains_key(p)).or(best);
             let fix = match &target {
-                Some(t) => format!("clawauth activate {}", sh(t)),
-                None => "report only".into(),
+                Some(t) => remedy(&None, activate(t)),
+                None => Remedy::ReportOnly,
             };
             out.push(
                 "CA005",
@@ -284,11 +280,11 @@ pub(super) fn router(out: &mut Out) {
         if pref_id.as_ref().map(|p| !p.same(&slot_id)).unwrap_or(true) {
             let (fix, alts) = match (in_repo, &holds) {
                 (true, Some(h)) => {
-                    (format!("clawauth activate {}", sh(pref)), vec![format!("clawauth preference set {}", sh(h))])
+                    (remedy(&None, activate(pref)), vec![command(&None, Repair::PreferenceSet { id: h.to_string() })])
                 }
-                (true, None) => (format!("clawauth activate {}", sh(pref)), vec![]),
-                (false, Some(h)) => (format!("clawauth preference set {}", sh(h)), vec![]),
-                (false, None) => ("report only".into(), vec![]),
+                (true, None) => (remedy(&None, activate(pref)), vec![]),
+                (false, Some(h)) => (remedy(&None, Repair::PreferenceSet { id: h.to_string() }), vec![]),
+                (false, None) => (Remedy::ReportOnly, vec![]),
             };
             out.push(
                 "CA006",
@@ -308,3 +304,8 @@ pub(super) fn router(out: &mut Out) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// `activate ID` with no chat pinned and no override.
+fn activate(id: &str) -> Repair {
+    Repair::Activate { repo_profile: id.to_string(), session: None, force: false }
+}

@@ -30,7 +30,7 @@ pub(super) fn locks(out: &mut Out) {
                     "{rel} is stale ({why}); OpenClaw removes it on its next attempt, clawauth only with confirmation"
                 ),
                 json!({"lock": rel, "pid": pid, "created_at": created_at, "why": why}),
-                "report only".into(),
+                Remedy::ReportOnly,
                 vec![],
             ),
             Holder::Live { pid, created_at } if pid > 0 => out.push(
@@ -39,7 +39,7 @@ pub(super) fn locks(out: &mut Out) {
                 vec![rel.clone(), format!("pid {pid}")],
                 format!("{rel} is held by live process {pid}: OpenClaw is writing this store right now"),
                 json!({"source": "lock file", "lock": rel, "pid": pid, "created_at": created_at}),
-                "report only".into(),
+                Remedy::ReportOnly,
                 vec!["stop the OpenClaw gateway before repairing".into()],
             ),
             Holder::Live { created_at, .. } => {
@@ -54,7 +54,7 @@ pub(super) fn locks(out: &mut Out) {
                         format!("{rel} names no pid; it is younger than OpenClaw's 30 s stale limit")
                     },
                     json!({"lock": rel, "pid": Value::Null, "created_at": created_at, "why": if never { "no pid and no createdAt" } else { "no pid" }}),
-                    "report only".into(),
+                    Remedy::ReportOnly,
                     vec![],
                 );
             }
@@ -106,7 +106,7 @@ pub(super) fn leases(out: &mut Out) {
             vec![rel.clone()],
             format!("{rel}: {what}: a running OpenClaw holds the database and writes its own copy back"),
             ev,
-            "report only".into(),
+            Remedy::ReportOnly,
             vec!["stop the OpenClaw gateway before repairing".into()],
         );
     }
@@ -168,7 +168,7 @@ pub(super) fn processes(out: &mut Out, proc_dir: &Path) {
             vec![format!("pid {pid}")],
             format!("an OpenClaw gateway is running (pid {pid}): it may write its in-memory auth state back over any repair"),
             json!({"source": "process", "pid": pid, "command": cmd}),
-            "report only".into(),
+            Remedy::ReportOnly,
             vec!["stop the OpenClaw gateway before repairing".into()],
         );
     }

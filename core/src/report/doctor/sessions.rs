@@ -33,7 +33,6 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
         let t = resolve::resolve_session_with_order(&inp, provider, s, false, ot);
         let src = t.pin_source.clone().unwrap_or_default();
         let src_note = if t.pin_source_inferred { format!("{src} (inferred)") } else { src.clone() };
-        let key = sh(&s.key);
         if let Some(p) = pin {
             let cand = t.order.candidates.iter().find(|c| c.id == p);
             let unusable = cand.is_some_and(|c| c.in_cooldown);
@@ -57,25 +56,11 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
                 let migrated = crate::workflow::resync::migrated_pin(a, p, now).map(|(n, _)| n);
                 let (fix, alts) = match &same {
                     Some(n) if migrated.as_deref() == Some(n.as_str()) => (
-                        format!("clawauth {flag}resync --session {key}"),
-                        vec![
-                            format!(
-                                "clawauth {flag}pin {key} {}{}",
-                                sh(n),
-                                if src == "auto" { " --source auto" } else { "" }
-                            ),
-                            format!("clawauth {flag}unpin {key}"),
-                        ],
+                        remedy(&flag, Repair::Resync { session: Some(s.key.clone()), auto_only: false }),
+                        vec![command(&flag, pin_to(&s.key, n, &src)), command(&flag, unpin(&s.key))],
                     ),
-                    Some(n) => (
-                        format!(
-                            "clawauth {flag}pin {key} {}{}",
-                            sh(n),
-                            if src == "auto" { " --source auto" } else { "" }
-                        ),
-                        vec![format!("clawauth {flag}unpin {key}")],
-                    ),
-                    None => (format!("clawauth {flag}unpin {key}"), vec![]),
+                    Some(n) => (remedy(&flag, pin_to(&s.key, n, &src)), vec![command(&flag, unpin(&s.key))]),
+                    None => (remedy(&flag, unpin(&s.key)), vec![]),
                 };
                 out.push(
                     "CA002",
@@ -121,7 +106,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
                 };
                 let mut alts = vec![];
                 if let Some(f) = first_usable {
-                    alts.push(format!("clawauth {flag}pin {key} {}", sh(f)));
+                    alts.push(command(&flag, pin_to(&s.key, f, "user")));
                 }
                 out.push(
                     "CA022",
@@ -129,7 +114,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
                     vec![s.key.clone(), p.to_string()],
                     format!("{} has a user pin on {p}, which is {why}; OpenClaw keeps the pin, so the chat fails over to another model instead of another account", s.key),
                     json!({"session": s.key, "pin": p, "pin_source": src, "reason": why, "effective_order": t.order.order, "rules": rules}),
-                    format!("clawauth {flag}unpin {key}"),
+                    remedy(&flag, unpin(&s.key)),
                     alts,
                 );
             }
@@ -145,11 +130,11 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
             }
         }
     }
-    let resync = |hits: &[Hit]| -> String {
+    let resync = |hits: &[Hit]| -> Remedy {
         if hits.len() == 1 {
-            format!("clawauth {flag}resync --session {} --auto-only", sh(&hits[0].key))
+            remedy(&flag, Repair::Resync { session: Some(hits[0].key.clone()), auto_only: true })
         } else {
-            format!("clawauth {flag}resync --all --auto-only")
+            remedy(&flag, Repair::Resync { session: None, auto_only: true })
         }
     };
     let evidence = |hits: &[Hit]| -> Value {
@@ -190,7 +175,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
                 ca015.len()
             ),
             evidence(&ca015),
-            "report only".into(),
+            Remedy::ReportOnly,
             vec![],
         );
     }
@@ -215,10 +200,20 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
             keys.clone(),
             format!("one chat appears under {} keys that differ only by case, with different pins: OpenClaw picks the most recently updated", keys.join(" and ")),
             json!({"keys": g.iter().map(|s| json!({"key": s.key, "pin": s.pin, "pin_source": s.pin_source, "updated_at": s.updated_at.map(rfc3339_ms)})).collect::<Vec<_>>()}),
-            format!("clawauth {flag}resync --session {} --auto-only", sh(target)),
+            remedy(&flag, Repair::Resync { session: Some(target.to_string()), auto_only: true }),
             vec![],
         );
     }
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// `pin KEY ID`, keeping an auto pin's source (any other stored source pins as the user's).
+fn pin_to(key: &str, id: &str, source: &str) -> Repair {
+    let source = if source == "auto" { "auto" } else { "user" };
+    Repair::Pin { session: key.to_string(), profile: id.to_string(), source: source.to_string() }
+}
+
+fn unpin(key: &str) -> Repair {
+    Repair::Unpin { session: key.to_string() }
+}
