@@ -3,12 +3,15 @@
 //! that live beside them (config auth, stored preference, external repo, active slot). Raw
 //! credential JSON is kept as-is so nothing OpenClaw wrote is lost.
 
+pub mod install;
+pub mod location;
 pub mod release;
 pub mod resolve;
+pub mod slot;
 pub mod token;
 
-use crate::layout::discover::{AgentPaths, Install};
-use crate::layout::store::Location;
+use crate::model::install::{AgentPaths, Install};
+use crate::model::location::Location;
 use crate::model::token::{Claims, TokenState};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -48,7 +51,7 @@ impl Layout {
     }
     /// Which behaviour era's rules apply by default. Layout A is read with 2026.5.28's rules
     /// (it reads that layout natively); `--rules 4.5` gives 2026.4.5's.
-    pub fn default_rules(self) -> crate::model::resolve::Rules {
+    pub fn default_rules(self) -> crate::model::release::Rules {
         crate::model::release::for_layout(self)
     }
 }
@@ -263,7 +266,7 @@ pub fn json_type(v: &Value) -> &'static str {
 pub struct AgentState {
     pub paths: AgentPaths,
     /// `--rules`: the release whose rules apply instead of the one that wrote the state.
-    pub rules_override: Option<crate::model::resolve::Rules>,
+    pub rules_override: Option<crate::model::release::Rules>,
     pub layout: Layout,
     /// The live Codex provider id for this layout (`openai-codex` or `openai`).
     pub provider: String,
@@ -315,12 +318,12 @@ impl AgentState {
     /// The rules of the release that wrote this agent's store: the layout's, except that a
     /// 2026.8+ agent database (user_version 23) means 2026.9 rules even without a shared store.
     /// The rules of the release that wrote this agent's state (see `release::for_agent`).
-    pub fn default_rules(&self) -> crate::model::resolve::Rules {
+    pub fn default_rules(&self) -> crate::model::release::Rules {
         crate::model::release::for_agent(self.layout, &self.schemas)
     }
 
     /// The rules every computation on this agent uses: `--rules` when given, else the default.
-    pub fn rules(&self) -> crate::model::resolve::Rules {
+    pub fn rules(&self) -> crate::model::release::Rules {
         self.rules_override.unwrap_or_else(|| self.default_rules())
     }
 
@@ -353,14 +356,14 @@ impl AgentState {
     /// The live Codex provider under a rule set: the layout's, except that 2026.8+ routes
     /// Codex to `openai` whenever migrated `openai:*` OAuth profiles exist (a JSON-era store
     /// holding both spellings reads as `openai-codex` by the layout alone).
-    pub fn provider_under(&self, rules: crate::model::resolve::Rules) -> String {
+    pub fn provider_under(&self, rules: crate::model::release::Rules) -> String {
         let migrated = self
             .auth
             .profiles
             .iter()
             .any(|(k, v)| k.starts_with("openai:") && v.get("type").and_then(Value::as_str) == Some("oauth"));
         match rules {
-            crate::model::resolve::Rules::V9_6 if migrated => "openai".into(),
+            crate::model::release::Rules::V9_6 if migrated => "openai".into(),
             _ => self.provider.clone(),
         }
     }

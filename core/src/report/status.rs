@@ -2,7 +2,7 @@
 //! (`--json`, `schema_version` 1) rendered to text at the edge; `explain` and `doctor` reuse it.
 
 use crate::model::resolve::{self, Inputs, ModelScope, OrderTrace, Rules};
-use crate::model::token;
+pub use crate::model::slot::{repo_matches, RepoMatch};
 use crate::model::*;
 use crate::text::{relative, rfc3339_ms};
 use serde::Serialize;
@@ -44,21 +44,6 @@ pub struct PreferenceInfo {
     pub path: String,
     pub profile: Option<String>,
     pub exists_in_store: Option<bool>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RepoMatch {
-    pub repo_id: String,
-    pub account_id: bool,
-    pub workspace: bool,
-    pub access: bool,
-    pub refresh: bool,
-}
-
-impl RepoMatch {
-    pub fn full(&self) -> bool {
-        self.account_id && self.workspace && self.access && self.refresh
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -179,36 +164,6 @@ pub fn active_window(stats: Option<&Value>, now: i64) -> Option<Window> {
         }
     }
     best
-}
-
-pub fn repo_matches(state: &State, slot_cred: Option<&Value>) -> Vec<RepoMatch> {
-    let (Some(repo), Some(slot)) = (&state.repo, slot_cred) else {
-        return vec![];
-    };
-    let sig = |c: &Value| {
-        let access = str_field(c, "access");
-        (
-            str_field(c, "accountId"),
-            access.as_deref().and_then(token::decode_claims).and_then(|c| c.account_id),
-            access.map(|a| token::secret_hash(&a)),
-            str_field(c, "refresh").map(|r| token::secret_hash(&r)),
-        )
-    };
-    let s = sig(slot);
-    repo.profiles
-        .iter()
-        .map(|(id, c)| {
-            let r = sig(c);
-            RepoMatch {
-                repo_id: id.clone(),
-                account_id: r.0.is_some() && r.0 == s.0,
-                workspace: r.1 == s.1,
-                access: r.2.is_some() && r.2 == s.2,
-                refresh: r.3.is_some() && r.3 == s.3,
-            }
-        })
-        .filter(|m| m.account_id || m.access || m.refresh)
-        .collect()
 }
 
 pub fn order_report(agent: &AgentState, trace: &OrderTrace) -> OrderReport {

@@ -136,7 +136,7 @@ pub fn verify(state: &State, repo_id: &str) -> Result<String> {
     let agent = one_agent(state)?;
     let slot = &state.active_slot;
     let cred = agent.auth.profiles.get(slot);
-    let matches = crate::report::status::repo_matches(state, cred);
+    let matches = crate::model::slot::repo_matches(state, cred);
     match matches.iter().find(|m| m.repo_id == repo_id) {
         Some(m) if m.full() => Ok(format!(
             "verified: {slot} holds repo identity {repo_id} (accountId, workspace, access and refresh match)"
