@@ -10,7 +10,13 @@
 // process per release (oc-batch.sh) — what it sees: `models auth list`, `models auth order
 // get`, its resolved order, and its own session resolver for every session. A scenario passes
 // a check when OpenClaw reads back exactly what clawauth meant and what clawauth's own
-// `status` says. Then the other way round: states written by OpenClaw itself (`models auth
+// `status` says. Every session must also be ACCEPTED by OpenClaw's own session loading, the
+// way a turn loads it (lib/session-load.mjs: on 2026.9.6 both as a gateway that was already
+// running sees the rows and as a fresh process; on 7.35 from sessions.json), and on layout D
+// every session_nodes row must have entry_valid = 1 — after every workflow and, in a
+// `WORKFLOW+undo` scenario, after its undo. Layout D runs on two base states: `layout-d`
+// (made by doctor --fix alone) and `layout-d-gateway` (a real 9.6 gateway started on it).
+// Then the other way round: states written by OpenClaw itself (`models auth
 // order set|clear`) read by clawauth. `doctor --lint` (CLI, slow) confirms clawauth adds no
 // lint finding on a subset. Prints `conformance: N passed, N failed` per version; exits 1 on
 // any failure.
@@ -44,6 +50,9 @@ const LAYOUTS = {
   C: { versions: ["2026.7.35"], provider: "openai" },
   D: { versions: ["2026.9.6"], provider: "openai" },
 };
+// base states per layout: fixture suffixes ("" = the doctor-made fixture; "-gateway" = the same
+// after a real 2026.9.6 gateway started and stopped on it, fixtures/regen-gateway.sh)
+const BASES = { A: [""], B: [""], C: [""], D: ["", "-gateway"] };
 const RULES = { "2026.4.5": "4.5", "2026.5.28": "5.28", "2026.7.35": "5.28", "2026.9.6": "9.6" };
 
 const results = {}; // version -> {passed, failed, failures: []}
@@ -59,6 +68,13 @@ const check = (version, scenario, what, ok, detail) => {
 };
 const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 const show = (x) => JSON.stringify(x ?? null);
+
+/// id of the last transaction in the scenario's journal (for `undo LAST`)
+function lastTxn(state) {
+  const r = clawauth(state, ["log", "--json"], { json: true, allowFail: true });
+  const ids = (r.out?.transactions ?? []).filter((t) => t.kind === "apply" && t.status === "applied").map((t) => t.id);
+  return ids.length ? String(Math.max(...ids)) : null;
+}
 
 function clawauth(state, args, { json = false, allowFail = false } = {}) {
   const full = ["--state-dir", state, "--journal", `${state}.journal.db`, ...args];
@@ -90,14 +106,14 @@ function liveCooldownSqlite(dir, layout) {
   }
 }
 
-function baseState(layout, router, dest) {
+function baseState(layout, router, dest, base = "") {
   fs.rmSync(dest, { recursive: true, force: true });
   if (layout === "A" || layout === "B") {
     const args = [dest, "--layout", layout.toLowerCase(), "--now", "real"];
     if (router) args.push("--router");
     execFileSync(FIXTURE, args);
   } else {
-    const name = `layout-${layout.toLowerCase()}${router ? "-router" : ""}`;
+    const name = `layout-${layout.toLowerCase()}${router ? "-router" : ""}${base}`;
     fs.cpSync(path.join(ROOT, "fixtures", name), dest, { recursive: true });
     liveCooldownSqlite(dest, layout);
   }
@@ -143,7 +159,11 @@ function scenarios(layout, router) {
       { name: "merge", run: [["profile", "merge", id.slot, id.bob]], expect: { absent: id.bob } },
     );
   }
-  return list;
+  // every single-step workflow once more, followed by the undo of its (last) transaction
+  const undos = list
+    .filter((sc) => sc.run.length === 1)
+    .map((sc) => ({ name: `${sc.name}+undo`, prepare: sc.prepare, run: [...sc.run, ["undo", "LAST"]] }));
+  return [...list, ...undos];
 }
 
 /// Empty a credential's access and refresh tokens (OpenClaw then skips it as
@@ -234,6 +254,30 @@ function compare(version, name, ca, oc, expect) {
   }
 }
 
+/// OpenClaw's own session loading (batch query "load", lib/session-load.mjs) accepts every
+/// session, returns the pin clawauth says is stored, and (layout D) every row is entry_valid = 1.
+function loadChecks(version, name, layout, ca, oc) {
+  const load = oc.load;
+  if (!load || load.unsupported || load.error) {
+    check(version, name, "OpenClaw session loading ran", false, show(load));
+    return;
+  }
+  const agent = ca.agents[0];
+  const keys = Object.keys(load.sessions ?? {});
+  check(version, name, "OpenClaw loaded every session", keys.length === agent.sessions.length && keys.length > 0, `openclaw ${show(keys)} clawauth ${agent.sessions.length} sessions`);
+  for (const [key, s] of Object.entries(load.sessions ?? {})) {
+    check(version, name, `OpenClaw accepts session ${key}`, s.accepted === true, s.error);
+    if (!s.accepted) continue;
+    const mine = agent.sessions.find((x) => x.key === key);
+    check(version, name, `OpenClaw loads pin of ${key}`, Boolean(mine) && (s.pin?.authProfileOverride ?? null) === (mine.pin ?? null), `clawauth ${show(mine?.pin)} openclaw ${show(s.pin?.authProfileOverride)}`);
+  }
+  if (layout === "D") {
+    for (const [key, r] of Object.entries(load.rows ?? {})) {
+      check(version, name, `entry_valid = 1 for ${key}`, r.entry_valid === 1 && r.rowCheck === "ok", `entry_valid ${r.entry_valid}; validateCanonicalSessionRow: ${r.rowCheck}`);
+    }
+  }
+}
+
 function lintIds(version, dir) {
   const r = spawnSync(path.join(HERE, "oc.sh"), [version, dir, "doctor", "--lint", "--json"], {
     encoding: "utf8",
@@ -258,16 +302,18 @@ let scenarioCount = 0;
 for (const [layout, meta] of Object.entries(LAYOUTS)) {
   const versions = meta.versions.filter((v) => VERSIONS.includes(v));
   if (versions.length === 0) continue;
-  for (const router of [false, true]) {
-    const tag = `${layout}${router ? "-router" : ""}`;
+  for (const [router, base] of [false, true].flatMap((r) => BASES[layout].map((b) => [r, b]))) {
+    const tag = `${layout}${router ? "-router" : ""}${base}`;
     const built = [];
     for (const sc of scenarios(layout, router).filter((x) => !ONLY || ONLY.includes(x.name))) {
       const dir = path.join(WORK, tag, sc.name);
-      baseState(layout, router, dir);
+      baseState(layout, router, dir, base);
       const backup = sc.prepare ? sc.prepare(dir) : null;
       let failed = null;
       for (const args of sc.run) {
-        const r = clawauth(dir, [...args.map((a) => (a === "BACKUP" ? backup : a)), "--yes"]);
+        // `undo LAST` after a workflow that found nothing to change (no transaction): nothing to undo
+        if (args.includes("LAST") && lastTxn(dir) === null) continue;
+        const r = clawauth(dir, [...args.map((a) => (a === "BACKUP" ? backup : a === "LAST" ? lastTxn(dir) : a)), "--yes"]);
         if (!r.ok) {
           failed = r.error;
           break;
@@ -285,7 +331,7 @@ for (const [layout, meta] of Object.entries(LAYOUTS)) {
       ]) {
         const src = path.join(WORK, tag, `${name}-${v}-src`);
         const dir = path.join(WORK, tag, `${name}-${v}`);
-        baseState(layout, router, src);
+        baseState(layout, router, src, base);
         fs.rmSync(dir, { recursive: true, force: true });
         const r = spawnSync(path.join(HERE, "oc.sh"), [v, src, ...args], { encoding: "utf8", env: { ...process.env, CLAWAUTH_OC_CACHE: CACHE, OC_RESULT_DIR: dir } });
         built.push({ sc: { name: `${name}@${v}`, only: v, expect: name === "oc-order-set" ? { order: [`${P}:bob@example.com`, `${P}:alice-team`] } : undefined }, dir, failed: r.status === 0 && fs.existsSync(dir) ? null : `OpenClaw ${args.join(" ")} exited ${r.status}: ${(r.stderr || "").slice(0, 300)}` });
@@ -297,7 +343,7 @@ for (const [layout, meta] of Object.entries(LAYOUTS)) {
     for (const v of versions.filter((v) => (!ONLY || ONLY.includes("oc-session-rewrite")) && (layout === "A" || layout === "B" || layout === "C"))) {
       const src = path.join(WORK, tag, `oc-session-rewrite-${v}-src`);
       const dir = path.join(WORK, tag, `oc-session-rewrite-${v}`);
-      baseState(layout, router, src);
+      baseState(layout, router, src, base);
       const ans = batch(v, [{ id: 0, stateDir: src, newSession: true, persist: true, resultDir: dir, queries: ["resolve"] }]);
       const written = ans.jobs[0].resolve?.sessions ?? {};
       built.push({ sc: { name: `oc-session-rewrite@${v}`, only: v, written }, dir, failed: ans.jobs[0].error ?? null });
@@ -314,6 +360,7 @@ for (const [layout, meta] of Object.entries(LAYOUTS)) {
           return;
         }
         compare(v, `${tag}/${b.sc.name}`, st.out, answers.jobs[i], b.sc.expect);
+        if (layout === "C" || layout === "D") loadChecks(v, `${tag}/${b.sc.name}`, layout, st.out, answers.jobs[i]);
         // pins OpenClaw wrote itself read back field for field
         for (const [key, w] of Object.entries(b.sc.written ?? {})) {
           const mine = st.out.agents[0].sessions.find((x) => x.key === key);

@@ -167,6 +167,14 @@ pub enum Command {
     /// The lastGood pointer per provider (OpenClaw does not select by it; a dangling one misleads)
     #[command(subcommand)]
     Lastgood(LastgoodCmd),
+    /// Mark session rows valid for OpenClaw again after checking them as it does (CA024)
+    Revalidate {
+        /// Only this chat (default: every invalid row of the agent)
+        #[arg(long, value_name = "KEY")]
+        session: Option<String>,
+        #[command(flatten)]
+        m: MutateArgs,
+    },
     /// Rename routing state keyed by retired `openai-codex` ids to the live `openai` ids (CA023)
     RekeyState {
         #[command(flatten)]

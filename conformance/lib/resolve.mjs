@@ -9,7 +9,7 @@
 //       Batch mode: JOBS is a JSON array of
 //         {"id"?: any, "stateDir": DIR, "agent"?: "main", "sessionKeys"?: [KEY...],
 //          "newSession"?: false, "provider"?: P, "model"?: M, "harness"?: H,
-//          "queries"?: ["resolve","authList","orderGet","status","resolvedOrder"]}
+//          "queries"?: ["resolve","authList","orderGet","status","resolvedOrder","load"]}
 //       Each job runs on its own fresh copy of stateDir (made here, deleted at exit), with
 //       OPENCLAW_STATE_DIR pointed at that copy, and yields
 //         resolve       = the resolver answers (as in single mode)
@@ -18,6 +18,9 @@
 //         status        = from `models status --json`: .auth.oauth.providers[].effectiveProfiles
 //                         (profile ids per provider) and .auth.unusableProfiles
 //         resolvedOrder = resolveAuthProfileOrder({cfg, store, provider}) called directly
+//         load          = every session loaded the way a turn loads it (session-load.mjs):
+//                         {via, sessions: {KEY: {accepted, error?, pin}}, rows?: {KEY:
+//                         {entry_valid, rowCheck}}, pendingBefore?}; runs last on the copy
 //       The CLI command functions (modelsAuthListCommand, ...) are imported from the
 //       package's dist chunks and called with a capturing runtime; when one cannot be
 //       found or imported, that query falls back to spawning the CLI on the same copy
@@ -36,6 +39,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+import { makeSessionLoader } from "./session-load.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -207,7 +211,7 @@ if (!batchFile) {
 }
 
 // ---- batch mode ---------------------------------------------------------------------
-const ALL_QUERIES = ["resolve", "authList", "orderGet", "status", "resolvedOrder"];
+const ALL_QUERIES = ["resolve", "authList", "orderGet", "status", "resolvedOrder", "load"];
 const jobs = JSON.parse(batchFile === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(batchFile, "utf8"));
 if (!Array.isArray(jobs)) {
   console.error("resolve.mjs: --batch expects a JSON array of jobs");
@@ -232,6 +236,7 @@ const cmd = {
 };
 const ensureStore = await load("resolvedOrder", "ensureAuthProfileStore");
 const resolveOrder = await load("resolvedOrder", "resolveAuthProfileOrder");
+const sessionLoader = wanted.has("load") ? await makeSessionLoader(importFn).catch(() => null) : null;
 
 class CapturedExit extends Error {
   constructor(code) {
@@ -362,6 +367,18 @@ for (let i = 0; i < jobs.length; i++) {
         persist: Boolean(job.persist),
       });
     }
+    // last: OpenClaw's own session loading opens the agent DB writable (as a turn does)
+    if (queries.includes("load")) {
+      if (sessionLoader) {
+        try {
+          res.load = await sessionLoader.run(copy, agentId, job.sessionKeys);
+        } catch (err) {
+          res.load = { via: null, error: String(err?.message ?? err) };
+        }
+      } else {
+        res.load = { via: null, unsupported: `openclaw@${version}: no session loading function found` };
+      }
+    }
     // keep the copy OpenClaw may have written (job.persist), for the caller to read back
     if (job.resultDir) {
       fs.rmSync(job.resultDir, { recursive: true, force: true });
@@ -379,7 +396,8 @@ const payload = JSON.stringify(
     provider: defaultProvider,
     resolver: resolver.name,
     functions: Object.fromEntries(
-      [["resolver", resolver], ["authList", cmd.authList], ["orderGet", cmd.orderGet], ["status", cmd.status], ["ensureAuthProfileStore", ensureStore], ["resolveAuthProfileOrder", resolveOrder]].map(
+      [["resolver", resolver], ["authList", cmd.authList], ["orderGet", cmd.orderGet], ["status", cmd.status], ["ensureAuthProfileStore", ensureStore], ["resolveAuthProfileOrder", resolveOrder],
+       ...Object.entries(sessionLoader?.functions ?? {}).map(([k, v]) => [`load.${k}`, v])].map(
         ([k, v]) => [k, v ? `${v.name} (${v.chunk} export ${v.alias})` : null],
       ),
     ),

@@ -4,7 +4,8 @@
 //   1. PRAGMA wal_checkpoint(TRUNCATE): the content of the -wal lands in the main file
 //      (OpenClaw keeps whole databases in the WAL; 2026.7.35 left its state DB there);
 //   2. deletes rows that hold key material OpenClaw generated for this throw-away
-//      install (device identity private key, device/bootstrap tokens, VAPID keys);
+//      install (device identity private key, device/bootstrap tokens, VAPID keys, the
+//      gateway's config-revision HMAC key);
 //   3. VACUUM (keeps the schema, PRAGMA user_version, schema_meta and journal_mode=wal),
 //      then checkpoints again, so the file alone is the whole database.  With
 //      --page-size N (fixtures use 1024) the VACUUM also rewrites the file with smaller
@@ -17,7 +18,8 @@
 import fs from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 
-const SECRET_TABLES = ["device_identities", "device_auth_tokens", "device_bootstrap_tokens", "web_push_vapid_keys"];
+// config_revision_keys: the HMAC key a 9.6 gateway generates at its first start
+const SECRET_TABLES = ["device_identities", "device_auth_tokens", "device_bootstrap_tokens", "web_push_vapid_keys", "config_revision_keys"];
 const args = process.argv.slice(2);
 let pageSize;
 if (args[0] === "--page-size") {

@@ -12,6 +12,7 @@ pub mod json;
 pub mod layout;
 pub mod model;
 pub mod report;
+pub mod sanitize;
 pub mod text;
 pub mod txn;
 pub mod workflow;

@@ -25,6 +25,7 @@ pub fn from_command(cmd: Command) -> Result<(Repair, MutateArgs), Box<Command>> 
         Command::Lastgood(LastgoodCmd::Set { provider, id, m }) => (Repair::LastgoodSet { provider, id }, m),
         Command::Lastgood(LastgoodCmd::Clear { provider, m }) => (Repair::LastgoodClear { provider }, m),
         Command::RekeyState { m } => (Repair::RekeyState, m),
+        Command::Revalidate { session, m } => (Repair::Revalidate { session }, m),
         other => return Err(Box::new(other)),
     })
 }

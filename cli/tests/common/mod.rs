@@ -139,6 +139,11 @@ pub fn tree_hash(root: &Path, skip: &[&str]) -> BTreeMap<String, String> {
                 use std::os::unix::fs::PermissionsExt;
                 out.insert(rel.clone() + "/", format!("dir:{:o}", meta.permissions().mode() & 0o7777));
                 walk(root, &p, skip, out);
+            } else if !meta.is_file() || meta.len() > 256 << 20 {
+                // a FIFO or device planted by a hostile-input test is never read (it would
+                // block or never end), nor is a huge sparse file: type, size and mtime say enough
+                use std::os::unix::fs::MetadataExt;
+                out.insert(rel, format!("special:{:o}:{}:{}", meta.mode(), meta.len(), meta.mtime_nsec()));
             } else {
                 use std::os::unix::fs::PermissionsExt;
                 let b = std::fs::read(&p).unwrap();
@@ -224,16 +229,55 @@ pub const TABLES: &[&str] = &["auth_profile_store", "auth_profile_state", "confi
 
 /// Columns of a row that OpenClaw's own write rules (or triggers) derive, compared for every
 /// row a transaction did NOT touch and excluded only for the rows it did:
-/// - `updated_at` / `updated_at_ms` of auth rows: the time of the last write (`Date.now()`),
-///   which an undo or a rollback — itself a write — sets to its own time, as OpenClaw would;
-/// - `entry_valid` of `session_nodes`: reset to 0 by OpenClaw's trigger whenever `entry_json`
-///   changes, so the runtime re-validates the entry on its next read.
+/// `updated_at` / `updated_at_ms` of auth rows: the time of the last write (`Date.now()`),
+/// which an undo or a rollback — itself a write — sets to its own time, as OpenClaw would.
+/// A `session_nodes` row has none: its `updated_at` follows the entry and its `entry_valid`
+/// must be 1 again after every write, exactly as before it.
 pub fn derived(table: &str) -> &'static [&'static str] {
     match table {
         "auth_profile_store" | "auth_profile_state" => &["updated_at"],
         "config_machine_state" => &["updated_at_ms"],
-        "session_nodes" => &["entry_valid"],
         _ => &[],
+    }
+}
+
+/// Per agent database: every `session_nodes` row's `entry_valid`, and the rows queued in
+/// `session_canonical_validation_pending` (OpenClaw's re-validation queue).
+pub fn session_validity(fx: &Fx) -> BTreeMap<String, (BTreeMap<String, i64>, Vec<String>)> {
+    let mut out = BTreeMap::new();
+    for db in databases(&fx.state) {
+        let (_tmp, c) = private_copy(&db);
+        let has = |t: &str| {
+            c.query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1", [t], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+                > 0
+        };
+        if !has("session_nodes") {
+            continue;
+        }
+        let mut st = c.prepare("SELECT session_key, entry_valid FROM session_nodes").unwrap();
+        let flags = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+        let pending = if has("session_canonical_validation_pending") {
+            let mut st = c.prepare("SELECT session_key FROM session_canonical_validation_pending ORDER BY 1").unwrap();
+            st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        } else {
+            vec![]
+        };
+        out.insert(db.strip_prefix(&fx.state).unwrap().display().to_string(), (flags, pending));
+    }
+    out
+}
+
+/// OpenClaw 2026.9.6 runs a chat only while its row has `entry_valid = 1`: after any write by
+/// clawauth every row must be valid, and no row queued for re-validation that was not before.
+pub fn assert_sessions_valid(fx: &Fx, before: &BTreeMap<String, (BTreeMap<String, i64>, Vec<String>)>, what: &str) {
+    for (db, (flags, pending)) in session_validity(fx) {
+        let invalid: Vec<_> = flags.iter().filter(|(_, v)| **v != 1).collect();
+        assert!(invalid.is_empty(), "{what}: {db}: rows OpenClaw would refuse to run: {invalid:?}");
+        let queued_before = before.get(&db).map(|(_, p)| p.clone()).unwrap_or_default();
+        assert_eq!(pending, queued_before, "{what}: {db}: re-validation queue changed");
     }
 }
 

@@ -353,6 +353,59 @@ impl Iterator for Members<'_> {
     }
 }
 
+/// The first key that appears twice in one object anywhere inside the value spanning `span`
+/// (decoded), if any. `JSON.parse` keeps the last of two; a rewrite of that object would keep
+/// one of them silently, so callers refuse to rewrite it. Iterative: nesting depth is unbounded.
+pub fn first_duplicate(b: &[u8], span: Range<usize>) -> ScanResult<Option<String>> {
+    // one forward pass: a stack with the keys seen so far in each open object (`None` for an
+    // array); a string followed by `:` is a key of the innermost object
+    let mut open: Vec<Option<std::collections::HashSet<Vec<u8>>>> = vec![];
+    let mut i = span.start;
+    while i < span.end {
+        match b[i] {
+            b'{' => {
+                open.push(Some(Default::default()));
+                i += 1;
+            }
+            b'[' => {
+                open.push(None);
+                i += 1;
+            }
+            b'}' | b']' => {
+                open.pop();
+                i += 1;
+            }
+            b'"' => {
+                let end = skip_string(b, i)?;
+                if let Some(Some(keys)) = open.last_mut() {
+                    if b.get(skip_ws(b, end)) == Some(&b':') {
+                        let m = Member { key: i..end, value: end..end };
+                        // escaped spellings of one key are one key to JSON.parse
+                        let k = if memchr::memchr(b'\\', &b[i..end]).is_some() {
+                            m.key_str(b)?.into_bytes()
+                        } else {
+                            b[i + 1..end - 1].to_vec()
+                        };
+                        if !keys.insert(k) {
+                            return Ok(Some(m.key_str(b)?));
+                        }
+                    }
+                }
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(None)
+}
+
+fn duplicate_error(key: &str) -> String {
+    format!(
+        "the key {key:?} appears twice in an object clawauth would rewrite (OpenClaw's JSON.parse keeps only the \
+         last); refusing to write — remove one of them first"
+    )
+}
+
 /// Elements of the array whose `[` is at `start`.
 pub fn elements(b: &[u8], start: usize) -> ScanResult<Vec<Range<usize>>> {
     if b.get(start) != Some(&b'[') {
@@ -631,6 +684,22 @@ pub fn units_indexed(b: &[u8], idx: &TopIndex, edits: &[Edit]) -> Result<Vec<Uni
     let mut pending: Vec<Pending> = vec![];
     for e in edits {
         let segs = split_pointer(&e.pointer);
+        // a top-level key given twice (OpenClaw reads the last): which one is meant is unknowable
+        if let (Some(first), Some(b'{')) = (segs.first(), b.get(root.start)) {
+            let mut n = 0;
+            for m in &idx.members {
+                let raw = &b[m.key.start + 1..m.key.end - 1];
+                let hit = if memchr::memchr(b'\\', raw).is_none() {
+                    raw == first.as_bytes()
+                } else {
+                    m.key_str(b).map_err(|e| e.to_string())? == *first
+                };
+                n += usize::from(hit);
+            }
+            if n > 1 {
+                return Err(duplicate_error(first));
+            }
+        }
         // deepest existing container strictly above the target
         let mut k = segs.len().saturating_sub(1);
         let (span, k) = loop {
@@ -667,6 +736,9 @@ pub fn units_indexed(b: &[u8], idx: &TopIndex, edits: &[Edit]) -> Result<Vec<Uni
     merged
         .into_iter()
         .map(|u| {
+            if let Some(k) = first_duplicate(b, u.span.clone()).map_err(|e| e.to_string())? {
+                return Err(duplicate_error(&k));
+            }
             let before: Value = serde_json::from_slice(&b[u.span.clone()]).map_err(|e| e.to_string())?;
             let mut after = before.clone();
             // keys put back at a recorded position (the undo of removals) go last and in
@@ -764,6 +836,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back, orig);
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_at_any_depth_in_one_pass() {
+        let find = |t: &str| first_duplicate(t.as_bytes(), 0..t.len()).unwrap();
+        assert_eq!(find(r#"{"a":1,"b":{"c":2,"c":3}}"#), Some("c".into()));
+        assert_eq!(find(r#"{"a":1,"\u0061":2}"#), Some("a".into()));
+        assert_eq!(find(r#"{"a":[{"x":1},{"x":2}],"b":"a"}"#), None);
+        assert_eq!(find(r#"["a","a"]"#), None);
+        let deep = format!("{{\"k\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(find(&deep), None);
     }
 
     #[test]

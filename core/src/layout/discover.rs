@@ -75,7 +75,8 @@ pub fn discover(sel: &Selector, ctx: &Context) -> Result<Install> {
         None => (state_dir.join("openclaw.json"), "default".to_string()),
     };
     let mut warnings = vec![];
-    let config = read_config(&config_path, &mut warnings);
+    let mut config_unreadable = None;
+    let config = read_config(&config_path, &mut warnings, &mut config_unreadable);
 
     let mut agents: Vec<AgentPaths> = vec![];
     let list =
@@ -161,6 +162,7 @@ pub fn discover(sel: &Selector, ctx: &Context) -> Result<Install> {
         }
     };
     Ok(Install {
+        config_unreadable,
         state_dir,
         state_dir_source,
         config_path,
@@ -186,12 +188,13 @@ fn resolve_user_path(p: &str, ctx: &Context, state_dir: &Path) -> PathBuf {
     }
 }
 
-fn read_config(path: &Path, warnings: &mut Vec<String>) -> Option<Value> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+fn read_config(path: &Path, warnings: &mut Vec<String>, unreadable: &mut Option<String>) -> Option<Value> {
+    let bytes = match crate::layout::store::read_file(path) {
+        Ok(Some(b)) => b,
+        Ok(None) => return None,
         Err(e) => {
-            warnings.push(format!("{}: cannot read config: {e}", path.display()));
+            warnings.push(format!("cannot read config: {e}"));
+            *unreadable = Some(e.to_string());
             return None;
         }
     };

@@ -13,10 +13,7 @@ use crate::model::*;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
-/// Agent database `PRAGMA user_version`s written by the releases we have verified.
-pub const KNOWN_AGENT_DB_VERSIONS: &[i64] = &[1, 23];
-/// `state/openclaw.sqlite` `PRAGMA user_version`s written by verified releases.
-pub const KNOWN_STATE_DB_VERSIONS: &[i64] = &[18];
+pub use crate::layout::schema::{KNOWN_AGENT_DB_VERSIONS, KNOWN_STATE_DB_VERSIONS};
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -42,6 +39,7 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
         // the shared store may live in it (layout D): nothing may be planned on a state read
         // without it
         a.unreadable.extend(state_db_error.clone());
+        a.unreadable.extend(install.config_unreadable.clone());
         if let Some(def) = default.as_ref().filter(|d| d.id != paths.id) {
             if a.layout != Layout::D {
                 // non-main agents also read the main agent's store (own ids and keys win)
@@ -114,8 +112,15 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
 
 fn open_state_db(state_dir: &Path, warnings: &mut Vec<String>, error: &mut Option<String>) -> Option<RoDb> {
     let p = state_db_path(state_dir);
-    if !p.exists() {
-        return None;
+    match store::present(&p) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            // it decides whether the store is shared (layout D): say so, never guess
+            warnings.push(e.to_string());
+            *error = Some(e.to_string());
+            return None;
+        }
     }
     match store::open_ro(&p) {
         Ok(db) => Some(db),
@@ -127,32 +132,15 @@ fn open_state_db(state_dir: &Path, warnings: &mut Vec<String>, error: &mut Optio
     }
 }
 
-fn schema_of(db: &RoDb, known: &[i64]) -> Result<DbSchema> {
-    let user_version = db.user_version()?;
-    let mut meta = vec![];
-    if db.has_table("schema_meta")? {
-        let mut st = db
-            .conn
-            .prepare("SELECT meta_key, role, schema_version FROM schema_meta ORDER BY meta_key")
-            .map_err(|e| Error::sqlite(&db.path, e))?;
-        let rows = st
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
-            .map_err(|e| Error::sqlite(&db.path, e))?;
-        for r in rows {
-            meta.push(r.map_err(|e| Error::sqlite(&db.path, e))?);
-        }
-    }
-    // both version markers must be ones a verified release wrote: `PRAGMA user_version` and
-    // every `schema_meta.schema_version`
-    let known = known.contains(&user_version) && meta.iter().all(|(_, _, v)| known.contains(v));
-    Ok(DbSchema { path: db.path.clone(), user_version, schema_meta: meta, known })
-}
-
-fn meta_versions(s: &DbSchema) -> String {
-    if s.schema_meta.is_empty() {
-        return "absent".into();
-    }
-    s.schema_meta.iter().map(|(k, role, v)| format!("{k}/{role} {v}")).collect::<Vec<_>>().join(", ")
+fn schema_of(db: &RoDb) -> Result<DbSchema> {
+    let v = crate::layout::schema::verdict(&db.conn, &db.path)?;
+    Ok(DbSchema {
+        path: db.path.clone(),
+        user_version: v.user_version,
+        schema_meta: v.schema_meta,
+        known: v.refused.is_none(),
+        refused: v.refused,
+    })
 }
 
 /// Split a routing-state document into its three maps, checking types.
@@ -190,7 +178,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
     let mut schemas = vec![];
     let mut read_only_reason = None;
 
-    let agent_db = if agent_db_p.exists() {
+    let agent_db = if store::present(&agent_db_p)? {
         match store::open_ro(&agent_db_p) {
             Ok(db) => Some(db),
             Err(e) => {
@@ -220,28 +208,23 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         Layout::D
     } else if agent_has_auth {
         Layout::C
-    } else if state_json.exists() {
+    } else if store::present(&state_json)? {
         Layout::B
     } else {
         Layout::A
     };
     // an unknown schema is read (with a warning) but never written
     let mut note_schema = |s: DbSchema, applies: bool| {
-        if !s.known && applies {
-            read_only_reason.get_or_insert(format!(
-                "{}: unknown schema version (user_version {}, schema_meta {}); clawauth reads it but will not write",
-                rel(&s.path),
-                s.user_version,
-                meta_versions(&s)
-            ));
+        if let Some(why) = s.refused.as_ref().filter(|_| applies) {
+            read_only_reason.get_or_insert(format!("{}: {why}; clawauth reads it but will not write", rel(&s.path)));
         }
         schemas.push(s);
     };
     if let Some(db) = state_db.filter(|_| layout == Layout::D) {
-        note_schema(schema_of(db, KNOWN_STATE_DB_VERSIONS)?, true);
+        note_schema(schema_of(db)?, true);
     }
     if let Some(db) = &agent_db {
-        note_schema(schema_of(db, KNOWN_AGENT_DB_VERSIONS)?, layout.is_sqlite());
+        note_schema(schema_of(db)?, layout.is_sqlite());
     }
 
     let mut auth = Auth::default();
@@ -254,7 +237,8 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
     match layout {
         Layout::A | Layout::B => {
             let loc = Location::json_file(&auth_json, Style::AUTH_FILE);
-            match read_json_doc(&auth_json) {
+            let mut blocked = vec![];
+            match read_json_doc(&auth_json, &mut blocked) {
                 Ok(Some(v)) => {
                     profiles_from(&v, &rel(&auth_json), &mut auth, &mut warnings);
                     if layout == Layout::A {
@@ -292,7 +276,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
             }
             auth.store_loc = Some(loc.clone());
             if layout == Layout::B {
-                match read_json_doc(&state_json) {
+                match read_json_doc(&state_json, &mut blocked) {
                     Ok(Some(v)) => {
                         routing(&v, &rel(&state_json), &mut auth, &mut warnings);
                         file_status("routing state", rel(&state_json), true, true, None);
@@ -308,6 +292,8 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
             } else {
                 auth.state_loc = Some(loc);
             }
+            warnings.extend(blocked.iter().cloned());
+            unreadable.extend(blocked);
             provider = json_era_provider(&auth);
         }
         Layout::C => {
@@ -395,11 +381,13 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         Some(db) if layout.is_sqlite() => db.count("session_nodes")? > 0 || !sessions_json.exists(),
         _ => false,
     };
+    let mut invalid_rows = vec![];
     let (sessions_loc, sessions_list) = if sessions_in_db {
         let db = agent_db.as_ref().expect("checked");
         match sessions::read_session_nodes(db) {
-            Ok((s, w)) => {
+            Ok(sessions::Nodes { sessions: s, warnings: w, invalid }) => {
                 warnings.extend(w);
+                invalid_rows = invalid;
                 file_status(
                     "sessions",
                     format!("{}#session_nodes", rel(&agent_db_p)),
@@ -419,6 +407,16 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         match sessions::read_sessions_file(&sessions_json) {
             Ok((s, w)) => {
                 warnings.extend(w);
+                let (s, dups) = last_of_duplicates(s);
+                if let Some(k) = dups.first() {
+                    let msg = format!(
+                        "{}: the session key {k:?} appears twice{} (OpenClaw keeps only the last); remove one before changing anything",
+                        sessions_json.display(),
+                        if dups.len() > 1 { format!(", and {} more", dups.len() - 1) } else { String::new() }
+                    );
+                    warnings.push(msg.clone());
+                    unreadable.push(msg);
+                }
                 file_status("sessions", rel(&sessions_json), true, true, Some(format!("{} sessions", s.len())));
                 (SessionsLoc::File { path: sessions_json.clone() }, s)
             }
@@ -474,6 +472,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         archives,
         auth,
         sessions_loc,
+        invalid_rows,
         sessions: sessions_list,
         warnings,
         unreadable,
@@ -495,13 +494,45 @@ fn json_era_provider(auth: &Auth) -> String {
     }
 }
 
-fn read_json_doc(path: &Path) -> Result<Option<Value>> {
+/// Sessions as `JSON.parse` reads a `sessions.json` with a key given twice: the last entry
+/// wins. Returns the keys that were duplicated (usually none: one pass, no copies).
+fn last_of_duplicates(mut list: Vec<Session>) -> (Vec<Session>, Vec<String>) {
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(list.len());
+    let mut dups = vec![];
+    for (i, s) in list.iter().enumerate() {
+        if last.insert(s.key.as_str(), i).is_some() {
+            dups.push(s.key.clone());
+        }
+    }
+    if dups.is_empty() {
+        return (list, dups);
+    }
+    let keep: std::collections::HashSet<usize> = last.into_values().collect();
+    let mut i = 0;
+    list.retain(|_| {
+        i += 1;
+        keep.contains(&(i - 1))
+    });
+    (list, dups)
+}
+
+/// Read an auth store or routing-state file. A key given twice in one of its objects is read
+/// as OpenClaw reads it (the last wins) but noted in `blocked`: which copy an operator meant
+/// is unknowable, so nothing is written to the agent until one is removed.
+fn read_json_doc(path: &Path, blocked: &mut Vec<String>) -> Result<Option<Value>> {
     match store::read_file(path)? {
         None => Ok(None),
         Some(b) => {
             let v = store::parse_json(path, &b)?;
             if !v.is_object() {
                 return Err(Error::bad(path, format!("is {} instead of a JSON object", json_type(&v))));
+            }
+            let span = crate::json::root_span(&b).map_err(|e| Error::bad(path, format!("is not valid JSON: {e}")))?;
+            if let Some(k) = crate::json::first_duplicate(&b, span).map_err(|e| Error::bad(path, e.to_string()))? {
+                blocked.push(format!(
+                    "{}: the key {k:?} appears twice in one object (OpenClaw keeps only the last); remove one before changing anything",
+                    path.display()
+                ));
             }
             Ok(Some(v))
         }

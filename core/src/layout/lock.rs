@@ -26,7 +26,7 @@ pub fn pid_alive(pid: i64) -> bool {
 
 /// Classify an existing lock file the way OpenClaw does.
 pub fn inspect(path: &Path, now_ms: i64) -> Option<Holder> {
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = crate::layout::store::read_file(path).ok()??;
     Some(classify(&bytes, now_ms))
 }
 
@@ -63,7 +63,7 @@ pub struct LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        if let (Ok(m), Ok(b)) = (std::fs::metadata(&self.path), std::fs::read(&self.path)) {
+        if let (Ok(m), Ok(Some(b))) = (std::fs::metadata(&self.path), crate::layout::store::read_file(&self.path)) {
             if m.ino() == self.ino && b == self.body {
                 let _ = std::fs::remove_file(&self.path);
             }
@@ -99,11 +99,11 @@ pub fn acquire(dir: &Path, name: &str, now_ms: i64, notes: &mut Vec<String>) -> 
                 return Ok(LockGuard { path, ino, body });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let Ok(seen) = std::fs::read(&path) else { continue };
+                let Ok(Some(seen)) = crate::layout::store::read_file(&path) else { continue };
                 match classify(&seen, now_ms) {
                     Holder::Stale { why, .. } => {
                         // remove it only if nobody replaced it since we read it
-                        if std::fs::read(&path).ok().as_deref() == Some(seen.as_slice()) {
+                        if crate::layout::store::read_file(&path).ok().flatten().as_deref() == Some(seen.as_slice()) {
                             let _ = std::fs::remove_file(&path);
                             notes.push(format!("removed stale lock {} ({why}), as OpenClaw would", path.display()));
                         }

@@ -5,5 +5,7 @@
 pub mod discover;
 pub mod load;
 pub mod lock;
+pub mod schema;
+pub mod session_row;
 pub mod sessions;
 pub mod store;

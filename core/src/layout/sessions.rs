@@ -171,8 +171,8 @@ const PARALLEL_MIN: u64 = 16 << 20;
 /// pretty-printed file, or `None`.
 fn split_point(path: &Path) -> Option<u64> {
     use std::io::{Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
+    // checked like every read (a FIFO must not block here); `scan` reports what is wrong
+    let (mut f, len) = crate::layout::store::open_checked(path, crate::layout::store::SESSIONS_CAP).ok()??;
     if len < PARALLEL_MIN {
         return None;
     }
@@ -203,18 +203,15 @@ enum Part {
 /// `limit` bytes.
 fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<Session>, Vec<String>)> {
     use std::io::{Seek, SeekFrom};
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return crate::layout::store::read_file(path).and(Err(Error::io(path, e))),
+    let Some((mut f, _)) = crate::layout::store::open_checked(path, crate::layout::store::SESSIONS_CAP)? else {
+        return Err(Error::NotFound(format!("{} does not exist", path.display())));
     };
-    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::bad(path, "is a directory, expected a file"));
-    }
-    let mut f = f;
     if start > 0 {
         f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
     }
-    let mut f = f.take(limit.unwrap_or(u64::MAX));
+    // never past the cap, even if the file grows while it is read
+    let mut f =
+        f.take(limit.unwrap_or(crate::layout::store::SESSIONS_CAP + 1 - start.min(crate::layout::store::SESSIONS_CAP)));
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     let mut eof = false;
     let mut fill = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> Result<()> {
@@ -341,28 +338,54 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
     Ok((out, warnings))
 }
 
+/// What an agent database's `session_nodes` table holds: the sessions, warnings, and the
+/// rows OpenClaw would refuse to run.
+#[derive(Debug, Default)]
+pub struct Nodes {
+    pub sessions: Vec<Session>,
+    pub warnings: Vec<String>,
+    pub invalid: Vec<crate::model::InvalidRow>,
+}
+
 /// Sessions from an agent database's `session_nodes` table.
-pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<(Vec<Session>, Vec<String>)> {
-    let mut out = vec![];
-    let mut warnings = vec![];
+pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
+    let mut out = Nodes::default();
     if !db.has_table("session_nodes")? {
-        return Ok((out, warnings));
+        return Ok(out);
     }
+    // releases before the validity flag have none to check
+    let has_flag = db
+        .conn
+        .query_row("SELECT count(*) FROM pragma_table_info('session_nodes') WHERE name = 'entry_valid'", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| Error::sqlite(&db.path, e))?
+        > 0;
+    let flag = if has_flag { "entry_valid" } else { "1" };
     let mut stmt = db
         .conn
-        .prepare("SELECT session_key, entry_json FROM session_nodes ORDER BY session_key")
+        .prepare(&format!("SELECT session_key, entry_json, {flag} FROM session_nodes ORDER BY session_key"))
         .map_err(|e| Error::sqlite(&db.path, e))?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
         .map_err(|e| Error::sqlite(&db.path, e))?;
     for row in rows {
-        let (key, json) = row.map_err(|e| Error::sqlite(&db.path, e))?;
+        let (key, json, valid) = row.map_err(|e| Error::sqlite(&db.path, e))?;
+        // 0: changed since OpenClaw last validated it (its triggers reset the flag); -1 is
+        // OpenClaw's own placeholder for a retired row, valid as it is
+        if valid == 0 {
+            let problem = match crate::layout::session_row::read(&db.conn, &db.path, &key)? {
+                Some(r) => crate::layout::session_row::check(&r, json.as_bytes(), r.updated_at).err(),
+                None => Some("the row vanished while reading".into()),
+            };
+            out.invalid.push(crate::model::InvalidRow { db: db.path.clone(), key: key.clone(), problem });
+        }
         match summarize(&key, json.as_bytes()) {
-            Ok(s) => out.push(s),
-            Err(e) => warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
+            Ok(s) => out.sessions.push(s),
+            Err(e) => out.warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
         }
     }
-    Ok((out, warnings))
+    Ok(out)
 }
 
 #[cfg(test)]

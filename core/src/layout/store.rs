@@ -9,21 +9,114 @@ use std::path::{Path, PathBuf};
 
 pub use crate::model::location::{FileFormat, Location};
 
-/// Read a whole file; `Ok(None)` when it does not exist. Errors name the path.
-pub fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
+/// The most clawauth reads of one `sessions.json` (OpenClaw's own writer holds it in memory;
+/// 100k sessions are ~130 MB).
+pub const SESSIONS_CAP: u64 = 2 << 30;
+/// The most clawauth reads of any other state file: auth stores, routing state, config, the
+/// router's repo, the stored preference, lock files (real ones are kilobytes).
+pub const SMALL_CAP: u64 = 64 << 20;
+
+/// The size cap for a state file, by its name.
+pub fn cap_for(path: &Path) -> u64 {
+    if path.file_name().is_some_and(|n| n == "sessions.json") {
+        SESSIONS_CAP
+    } else {
+        SMALL_CAP
+    }
+}
+
+fn kind_of(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Open a state file for reading, once, and check what was opened (`fstat`): a regular file
+/// (or a symlink to one) no larger than `cap`. Opened non-blocking, so a FIFO put in a file's
+/// place is refused instead of hanging. `Ok(None)` when it does not exist; a dangling link, a
+/// loop, another kind of file or an oversized one is an error naming the path and what it is.
+pub fn open_checked(path: &Path, cap: u64) -> Result<Option<(std::fs::File, u64)>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // a dangling symlink is an error, not "missing"
             if std::fs::symlink_metadata(path).is_ok() {
                 return Err(Error::bad(path, "is a dangling symbolic link"));
             }
-            Ok(None)
+            return Ok(None);
         }
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(Error::bad(path, "symbolic link loop")),
-        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Err(Error::bad(path, "is a directory, expected a file")),
-        Err(e) => Err(Error::io(path, e)),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(Error::bad(path, "symbolic link loop")),
+        Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
+            return Err(Error::bad(path, "is a directory, expected a file"))
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let meta = f.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::bad(path, "is a directory, expected a file"));
     }
+    if !meta.is_file() {
+        return Err(Error::bad(path, format!("is {}, expected a regular file; not read", kind_of(meta.file_type()))));
+    }
+    if meta.len() > cap {
+        return Err(Error::bad(
+            path,
+            format!("is {} bytes, more than the {} bytes clawauth reads of this file; not read", meta.len(), cap),
+        ));
+    }
+    // back to blocking reads (a regular file never blocks, but keep the descriptor ordinary)
+    unsafe {
+        use std::os::fd::AsRawFd;
+        let fd = f.as_raw_fd();
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(Some((f, meta.len())))
+}
+
+/// Whether a file that decides the layout is there. A dangling or looping symlink, or a path
+/// clawauth may not look at, is an error naming it — never taken for "absent", which would
+/// silently pick another layout.
+pub fn present(path: &Path) -> Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(path, e)),
+        Ok(_) => match std::fs::metadata(path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::bad(path, "is a dangling symbolic link")),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(Error::bad(path, "symbolic link loop")),
+            Err(e) => Err(Error::io(path, e)),
+        },
+    }
+}
+
+/// Read a whole state file (checked and capped, see `open_checked`); `Ok(None)` when it does
+/// not exist. Errors name the path.
+pub fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let cap = cap_for(path);
+    let Some((f, len)) = open_checked(path, cap)? else { return Ok(None) };
+    let mut out = Vec::with_capacity(len as usize);
+    // the size can grow after fstat (a writer appending): never read past the cap
+    f.take(cap + 1).read_to_end(&mut out).map_err(|e| Error::io(path, e))?;
+    if out.len() as u64 > cap {
+        return Err(Error::bad(path, format!("grew past the {cap} bytes clawauth reads of this file; not read")));
+    }
+    Ok(Some(out))
 }
 
 /// Check bytes are a UTF-8 JSON document and parse them, with an error naming the file.
@@ -122,6 +215,15 @@ fn percent(p: &Path) -> String {
     out
 }
 
+/// The SQL that reads a cell as text: JSON columns as they are, OpenClaw's integer companion
+/// columns (`session_nodes.entry_valid`) as their decimal text, which is JSON too.
+pub fn cell_expr(value_col: &str) -> String {
+    match value_col {
+        "entry_valid" => format!("CAST(\"{value_col}\" AS TEXT)"),
+        _ => format!("\"{value_col}\""),
+    }
+}
+
 impl RoDb {
     pub fn has_table(&self, table: &str) -> Result<bool> {
         self.conn
@@ -140,7 +242,7 @@ impl RoDb {
         if !self.has_table(table)? {
             return Ok(None);
         }
-        let sql = format!("SELECT \"{value_col}\" FROM \"{table}\" WHERE \"{key_col}\" = ?1");
+        let sql = format!("SELECT {} FROM \"{table}\" WHERE \"{key_col}\" = ?1", cell_expr(value_col));
         self.conn
             .query_row(&sql, [key], |r| r.get::<_, Option<String>>(0))
             .optional()

@@ -24,6 +24,9 @@ pub struct Install {
     pub config: Option<Value>,
     /// Problems reading the config: shown, never fatal (OpenClaw falls back to defaults too).
     pub warnings: Vec<String>,
+    /// The config exists but is no file clawauth (or OpenClaw) can read — a FIFO, a device, a
+    /// directory, a broken link, too large: read as absent, and every change refused.
+    pub config_unreadable: Option<String>,
     /// Every agent known from the config and the agents/ directory, default first.
     pub all_agents: Vec<AgentPaths>,
     /// The agents the command works on.

@@ -82,6 +82,12 @@ impl Location {
         Location::cell(db, "session_nodes", "session_key", key, "entry_json", Some("updated_at"))
     }
 
+    /// The validity flag of one session row (`session_nodes.entry_valid`), which doctor's
+    /// re-validation sets once OpenClaw's checks pass.
+    pub fn session_valid_flag(db: impl Into<PathBuf>, key: &str) -> Self {
+        Location::cell(db, "session_nodes", "session_key", key, "entry_valid", None)
+    }
+
     /// The path a person recognises, relative to `base` when inside it.
     pub fn display(&self, base: &Path) -> String {
         let rel = |p: &Path| {

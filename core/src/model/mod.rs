@@ -72,6 +72,9 @@ pub struct DbSchema {
     pub user_version: i64,
     pub schema_meta: Vec<(String, String, i64)>,
     pub known: bool,
+    /// Why clawauth will not write this database (`crate::layout::schema`), when it will not.
+    #[serde(skip)]
+    pub refused: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -281,9 +284,22 @@ pub struct AgentState {
     pub auth: Auth,
     pub sessions_loc: SessionsLoc,
     pub sessions: Vec<Session>,
+    /// `session_nodes` rows OpenClaw would refuse to run (`entry_valid = 0`), layout D.
+    pub invalid_rows: Vec<InvalidRow>,
     pub warnings: Vec<String>,
     /// Live documents that could not be read: workflows refuse to write while any exists.
     pub unreadable: Vec<String>,
+}
+
+/// A session row whose `entry_valid` is 0: a running OpenClaw refuses every turn on that chat
+/// ("invalid persisted session row requires repair") until the row is validated again.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvalidRow {
+    pub db: PathBuf,
+    pub key: String,
+    /// Why OpenClaw's validator would still reject the entry (`crate::layout::session_row::check`);
+    /// `None` when it passes, so setting `entry_valid = 1` is all the repair needs.
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -78,6 +78,12 @@ pub struct ExplainReport {
     /// `layout X` or `--rules`.
     pub rules_source: String,
     pub provider: String,
+    /// Live documents of the agent that could not be read: the trace is built without them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
+    /// What the loader could not read or ignored state-wide (e.g. a config that is no file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub session: SessionStep,
     pub preference: PreferenceStep,
     pub order: OrderStep,
@@ -236,7 +242,10 @@ fn find<'a>(state: &'a State, key: &str) -> Result<(&'a AgentState, &'a Session)
     }
     let total: usize = state.agents.iter().map(|a| a.sessions.len()).sum();
     let ids: Vec<&str> = state.agents.iter().map(|a| a.paths.id.as_str()).collect();
-    Err(Error::NotFound(format!("no session '{key}' in agent {} ({total} sessions)", ids.join(", "))))
+    // a sessions store that could not be read is the likelier reason: say so
+    let unreadable: Vec<&str> = state.agents.iter().flat_map(|a| a.unreadable.iter().map(String::as_str)).collect();
+    let why = if unreadable.is_empty() { String::new() } else { format!("; cannot read {}", unreadable.join("; ")) };
+    Err(Error::NotFound(format!("no session '{key}' in agent {} ({total} sessions){why}", ids.join(", "))))
 }
 
 fn rel(state: &State, p: &std::path::Path) -> String {
@@ -462,6 +471,8 @@ pub fn build(state: &State, key: &str, new_session: bool, rules_override: Option
         rules,
         rules_source,
         provider,
+        unreadable: agent.unreadable.clone(),
+        warnings: state.warnings.clone(),
         session,
         preference,
         order,
@@ -670,6 +681,12 @@ pub fn render(r: &ExplainReport, now: i64) -> String {
         facts.push(format!("model {m}"));
     }
     let _ = writeln!(o, "  {}", facts.join(" · "));
+    for w in &r.warnings {
+        let _ = writeln!(o, "  warning: {w}");
+    }
+    for u in &r.unreadable {
+        let _ = writeln!(o, "  CANNOT READ {u}: every step below is traced without it");
+    }
     for a in &r.session.aliases {
         let _ = writeln!(
             o,

@@ -92,9 +92,11 @@ fn cell_text(
     key: &str,
     value_col: &str,
 ) -> Result<Option<String>> {
-    c.query_row(&format!("SELECT \"{value_col}\" FROM \"{table}\" WHERE \"{key_col}\" = ?1"), [key], |r| {
-        r.get::<_, String>(0)
-    })
+    c.query_row(
+        &format!("SELECT {} FROM \"{table}\" WHERE \"{key_col}\" = ?1", store::cell_expr(value_col)),
+        [key],
+        |r| r.get::<_, String>(0),
+    )
     .optional()
     .map_err(|e| Error::sqlite(db, format!("{table}[{key}]: {e}")))
 }
@@ -181,6 +183,16 @@ pub fn new_content(loc: &Location, doc: &Doc, changes: &[Change]) -> Result<Opti
             Ok(Some(out))
         }
         Location::Cell { .. } => {
+            if let Some(b) = &doc.bytes {
+                let span =
+                    json::root_span(b).map_err(|e| Error::sqlite(&doc.path, format!("cell is not valid JSON: {e}")))?;
+                if let Some(k) = json::first_duplicate(b, span).map_err(|e| Error::sqlite(&doc.path, e))? {
+                    return Err(Error::sqlite(
+                        &doc.path,
+                        format!("{}: the key {k:?} appears twice in the cell (OpenClaw's JSON.parse keeps only the last); refusing to write", loc.display(Path::new(""))),
+                    ));
+                }
+            }
             let mut v: Value = match &doc.bytes {
                 Some(b) => serde_json::from_slice(b)
                     .map_err(|e| Error::sqlite(&doc.path, format!("cell is not valid JSON: {e}")))?,
@@ -322,39 +334,17 @@ fn ts_value(table: &str, content: &[u8], now_ms: i64) -> i64 {
     now_ms
 }
 
-/// Which OpenClaw database a path is, for the schema check: the shared state DB or an agent DB.
-fn known_versions(db: &Path) -> &'static [i64] {
-    if db.file_name().is_some_and(|n| n == "openclaw-agent.sqlite") {
-        crate::layout::load::KNOWN_AGENT_DB_VERSIONS
-    } else {
-        crate::layout::load::KNOWN_STATE_DB_VERSIONS
-    }
-}
-
-/// Refuse a database whose schema markers (`PRAGMA user_version`, every
-/// `schema_meta.schema_version`) are not ones a verified OpenClaw release wrote. Used before
-/// anything is recorded, so `apply`, `undo` and `recover` refuse as early as a new plan does.
+/// Refuse a database whose schema clawauth does not know to write (`crate::layout::schema`). Used
+/// before anything is recorded, so `apply`, `undo` and `recover` refuse as early as a new plan
+/// does.
 pub fn check_schema(db: &Path) -> Result<()> {
     if !db.is_file() {
         return Ok(());
     }
     let ro = store::open_ro(db)?;
-    let known = known_versions(db);
-    let uv = ro.user_version()?;
-    let mut versions = vec![uv];
-    if ro.has_table("schema_meta")? {
-        let mut st = ro.conn.prepare("SELECT schema_version FROM schema_meta").map_err(|e| Error::sqlite(db, e))?;
-        let rows = st.query_map([], |r| r.get::<_, i64>(0)).map_err(|e| Error::sqlite(db, e))?;
-        for r in rows {
-            versions.push(r.map_err(|e| Error::sqlite(db, e))?);
-        }
-    }
-    match versions.iter().find(|v| !known.contains(v)) {
+    match crate::layout::schema::verdict(&ro.conn, db)?.refused {
         None => Ok(()),
-        Some(v) => Err(Error::Other(format!(
-            "{}: unknown schema version {v} (user_version {uv}); clawauth reads it but will not write",
-            db.display()
-        ))),
+        Some(why) => Err(crate::layout::schema::refused_error(db, &why)),
     }
 }
 
@@ -391,15 +381,8 @@ pub fn apply_cells(steps: &[(&Location, &[Change])], now_ms: i64) -> std::result
     })?;
     // the schema may have moved on since the plan was made (an OpenClaw upgrade): re-check it
     // under the write lock, so `apply`, `undo` and `recover` refuse too
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| (0, Error::sqlite(db, e)))?;
-    if !known_versions(db).contains(&version) {
-        return Err((
-            0,
-            Error::Other(format!(
-                "{}: unknown schema version (user_version {version}); clawauth reads it but will not write",
-                db.display()
-            )),
-        ));
+    if let Some(why) = crate::layout::schema::verdict(&tx, db).map_err(|e| (0, e))?.refused {
+        return Err((0, crate::layout::schema::refused_error(db, &why)));
     }
     for (i, (loc, changes)) in steps.iter().enumerate() {
         write_cell(&tx, loc, changes, now_ms).map_err(|e| (i, e))?;
@@ -417,6 +400,9 @@ fn write_cell(tx: &Connection, loc: &Location, changes: &[Change], now_ms: i64) 
         return Err(stale(loc, &bad));
     }
     let content = new_content(loc, &doc, changes)?;
+    if table == "session_nodes" {
+        return write_session_row(tx, db, key, value_col, content);
+    }
     let ts = ts_col.as_deref();
     match (content, doc.bytes.is_some()) {
         (Some(c), true) => {
@@ -461,6 +447,71 @@ fn write_cell(tx: &Connection, loc: &Location, changes: &[Change], now_ms: i64) 
         (None, false) => {}
     }
     Ok(())
+}
+
+/// Before anything is recorded: would OpenClaw accept this session row with `content` as its
+/// entry? The same check runs again inside the write transaction.
+pub fn precheck_session_row(loc: &Location, content: Option<&[u8]>) -> Result<()> {
+    let Location::Cell { db, table, key, value_col, .. } = loc else { return Ok(()) };
+    let (Some(content), true, "entry_json") = (content, table == "session_nodes", value_col.as_str()) else {
+        return Ok(());
+    };
+    let ro = store::open_ro(db)?;
+    let Some(row) = crate::layout::session_row::read(&ro.conn, db, key)? else { return Ok(()) };
+    let updated_at = crate::layout::session_row::entry_updated_at(content).unwrap_or(row.updated_at);
+    crate::layout::session_row::check(&row, content, updated_at)
+        .map_err(|why| crate::layout::session_row::rejected(db, key, &why))
+}
+
+/// One `session_nodes` row, written as OpenClaw's writer writes it (`crate::layout::session_row`): the
+/// new entry is checked against the row the way OpenClaw's validator will check it, then the
+/// entry and `updated_at` (its `updatedAt`) are written and the row is left valid — or, for
+/// the `entry_valid` column itself (doctor's re-validation and its undo), that flag is set,
+/// after the same check when it becomes 1. Rows are never inserted or deleted here: clawauth
+/// only edits the sessions OpenClaw made.
+fn write_session_row(tx: &Connection, db: &Path, key: &str, value_col: &str, content: Option<Vec<u8>>) -> Result<()> {
+    let Some(row) = crate::layout::session_row::read(tx, db, key)? else {
+        return Err(Error::sqlite(
+            db,
+            format!("session_nodes[{key}]: the row is gone (clawauth never creates sessions)"),
+        ));
+    };
+    let Some(content) = content else {
+        return Err(Error::sqlite(db, format!("session_nodes[{key}]: clawauth never deletes a session row")));
+    };
+    if value_col == "entry_valid" {
+        let flag: i64 = std::str::from_utf8(&content).ok().and_then(|t| t.trim().parse().ok()).ok_or_else(|| {
+            Error::sqlite(
+                db,
+                format!("session_nodes[{key}].entry_valid: {:?} is not 0 or 1", String::from_utf8_lossy(&content)),
+            )
+        })?;
+        if flag == 1 {
+            let entry = cell_text(tx, db, "session_nodes", "session_key", key, "entry_json")?.unwrap_or_default();
+            crate::layout::session_row::check(&row, entry.as_bytes(), row.updated_at)
+                .map_err(|why| crate::layout::session_row::rejected(db, key, &why))?;
+            return crate::layout::session_row::settle(tx, db, key, row.pending);
+        }
+        tx.execute("UPDATE session_nodes SET entry_valid = ?1 WHERE session_key = ?2", params![flag, key])
+            .map_err(|e| Error::sqlite(db, e))?;
+        return Ok(());
+    }
+    // the column follows the entry's own updatedAt (2026.9.6 `bindSessionNode`); without one
+    // the check below refuses the entry
+    let updated_at = crate::layout::session_row::entry_updated_at(&content).unwrap_or(row.updated_at);
+    crate::layout::session_row::check(&row, &content, updated_at)
+        .map_err(|why| crate::layout::session_row::rejected(db, key, &why))?;
+    let text = String::from_utf8(content).expect("JSON is UTF-8");
+    let n = tx
+        .execute(
+            &format!("UPDATE session_nodes SET \"{value_col}\" = ?1, updated_at = ?2 WHERE session_key = ?3"),
+            params![text, updated_at, key],
+        )
+        .map_err(|e| Error::sqlite(db, e))?;
+    if n != 1 {
+        return Err(Error::sqlite(db, format!("session_nodes[{key}]: expected to update 1 row, updated {n}")));
+    }
+    crate::layout::session_row::settle(tx, db, key, row.pending)
 }
 
 /// A conflict error listing what changed under us.

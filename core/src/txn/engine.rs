@@ -194,7 +194,9 @@ impl<'a> Engine<'a> {
             // surface unwritable content now rather than half-way through (a huge document
             // is not copied just for this: its apply fails and reverts just as cleanly)
             if doc.bytes.as_ref().map(|b| b.len()).unwrap_or(0) < PREFLIGHT_COPY_LIMIT {
-                docio::new_content(&s.location, doc, &s.changes)?;
+                let content = docio::new_content(&s.location, doc, &s.changes)?;
+                // a session row OpenClaw would reject afterwards is refused before intent
+                docio::precheck_session_row(&s.location, content.as_deref())?;
             }
         }
         Ok(())

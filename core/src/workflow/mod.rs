@@ -12,6 +12,7 @@ pub mod rekey;
 pub mod repair;
 pub mod restore;
 pub mod resync;
+pub mod revalidate;
 
 pub use repair::{Fix, Repair};
 
@@ -31,7 +32,7 @@ pub fn require_writable(agent: &AgentState) -> Result<()> {
     // a broken store is an emergency: plan nothing on top of a state we could not fully read
     if let Some(first) = agent.unreadable.first() {
         return Err(Error::Other(format!(
-            "refusing to change agent {} while a live file is unreadable: {first}",
+            "refusing to change agent {} while a live file cannot be used: {first}",
             agent.paths.id
         )));
     }

@@ -67,6 +67,10 @@ pub enum Repair {
         provider: String,
     },
     RekeyState,
+    /// `session: None` re-validates every invalid row of the agent.
+    Revalidate {
+        session: Option<String>,
+    },
 }
 
 impl Repair {
@@ -94,6 +98,7 @@ impl Repair {
             Repair::LastgoodSet { provider, id } => lastgood::set(state, provider, id),
             Repair::LastgoodClear { provider } => lastgood::clear(state, provider),
             Repair::RekeyState => rekey::plan(state),
+            Repair::Revalidate { session } => revalidate::plan(state, session.as_deref()),
         }
     }
 
@@ -149,6 +154,8 @@ impl Repair {
             Repair::LastgoodSet { provider, id } => format!("lastgood set {} {}", q(provider), q(id)),
             Repair::LastgoodClear { provider } => format!("lastgood clear {}", q(provider)),
             Repair::RekeyState => "rekey-state".to_string(),
+            Repair::Revalidate { session: Some(k) } => format!("revalidate --session {}", q(k)),
+            Repair::Revalidate { session: None } => "revalidate".to_string(),
         }
     }
 }

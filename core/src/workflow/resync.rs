@@ -20,7 +20,7 @@ pub fn migrated_pin(agent: &AgentState, old: &str, now_ms: i64) -> Option<(Strin
         return None;
     }
     let old_cred = agent.archives.iter().chain(agent.stranded.iter()).find_map(|p| {
-        let v: Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
+        let v: Value = serde_json::from_slice(&crate::layout::store::read_file(p).ok()??).ok()?;
         let profiles = v.get("profiles").unwrap_or(&v);
         profiles.get(old).filter(|c| c.is_object()).cloned()
     });

@@ -1,4 +1,4 @@
-//! `clawauth doctor`: every known way the layers go wrong (`spec/doctor.md`, codes CA001–CA023),
+//! `clawauth doctor`: every known way the layers go wrong (`spec/doctor.md`, codes CA001–CA024),
 //! found read-only, each with its severity, the layers involved, the ids it is about, evidence
 //! that never contains a secret (fingerprints only), and the clawauth command that repairs it.
 //! Also looks outside the store: stale lock files, and a running OpenClaw (its process, live
@@ -113,6 +113,8 @@ pub const CODES: &[(&str, Severity, &[&str], &str)] = &[
         "a user pin names a profile the runtime cannot use",
     ),
     ("CA023", Severity::Error, &["routing state", "auth order"], "routing state keyed by retired openai-codex ids"),
+    ("CA024", Severity::Error, &["session override", "storage"], "a session row OpenClaw refuses to run"),
+    ("CA025", Severity::Error, &["storage"], "a live state file cannot be read"),
 ];
 
 fn catalogue(code: &str) -> (Severity, &'static [&'static str], &'static str) {
@@ -166,6 +168,9 @@ pub struct DoctorReport {
     pub summary: Summary,
     /// 0 when nothing at warning or above, 4 otherwise.
     pub exit_code: i32,
+    /// What could not be read or was ignored while loading (e.g. a config that is not a file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -283,6 +288,13 @@ pub fn run(state: &State, opts: &Options) -> DoctorReport {
         let rules = opts.rules.unwrap_or(a.default_rules());
         agents.push(AgentSummary { id: a.paths.id.clone(), layout: a.layout, rules, provider: a.provider.clone() });
         storage(&mut out, a);
+        if !a.unreadable.is_empty() {
+            // every other finding would be built on a partial read and mislead (an auth store
+            // that cannot be read looks like one without profiles): report what is unreadable
+            unreadable(&mut out, a);
+            continue;
+        }
+        invalid_rows(&mut out, a);
         routing(&mut out, a);
         credentials(&mut out, a);
         sessions(&mut out, a, rules);
@@ -313,6 +325,7 @@ pub fn run(state: &State, opts: &Options) -> DoctorReport {
         agents,
         summary,
         exit_code,
+        warnings: state.warnings.clone(),
         findings,
     }
 }
@@ -343,4 +356,55 @@ fn storage(out: &mut Out, a: &AgentState) {
         Remedy::ReportOnly,
         vec![],
     );
+}
+
+/// CA025: a live document of this agent could not be read (a special file, one too large, a
+/// broken link, invalid JSON, ...). Nothing can be judged or repaired until it is fixed.
+fn unreadable(out: &mut Out, a: &AgentState) {
+    for what in &a.unreadable {
+        out.push(
+            "CA025",
+            Some(&a.paths.id),
+            vec![],
+            format!("{what}; the other checks of agent {} are skipped until it can be read", a.paths.id),
+            json!({"error": what}),
+            Remedy::ReportOnly,
+            vec![],
+        );
+    }
+}
+
+/// CA024: `session_nodes` rows with `entry_valid = 0`. A running 2026.9.6 gateway refuses
+/// every turn on such a chat ("invalid persisted session row requires repair"). One finding
+/// per row, so `--fix` re-validates each as its own step.
+fn invalid_rows(out: &mut Out, a: &AgentState) {
+    let agent = a.paths.id.as_str();
+    let flag = agent_flag(out.state, agent);
+    for r in &a.invalid_rows {
+        let row = format!("{}#session_nodes[{}]", out.rel(&r.db), r.key);
+        let (message, fix) = match &r.problem {
+            None => (
+                format!(
+                    "{row} has entry_valid = 0: OpenClaw refuses every turn on {} until it is validated again; its entry passes OpenClaw's checks",
+                    r.key
+                ),
+                remedy(&flag, Repair::Revalidate { session: Some(r.key.clone()) }),
+            ),
+            Some(why) => (
+                format!(
+                    "{row} has entry_valid = 0 and OpenClaw's checks reject its entry ({why}): only OpenClaw's own repair can rebuild it (stop the gateway, run `openclaw doctor --fix`)"
+                ),
+                Remedy::ReportOnly,
+            ),
+        };
+        out.push(
+            "CA024",
+            Some(agent),
+            vec![r.key.clone()],
+            message,
+            json!({"row": row, "session": r.key, "entry_valid": 0, "entry_problem": r.problem}),
+            fix,
+            vec![],
+        );
+    }
 }

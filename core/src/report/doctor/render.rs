@@ -45,6 +45,9 @@ pub fn render(r: &DoctorReport) -> String {
         .collect();
     let _ = writeln!(o, "clawauth doctor  {}", r.state_dir);
     let _ = writeln!(o, "agents           {}", agents.join("; "));
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning          {w}");
+    }
     if r.findings.is_empty() {
         let _ = writeln!(o, "\nNo problems found.");
         return o;
