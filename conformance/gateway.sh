@@ -15,7 +15,7 @@
 #     `[gateway] ready`; on timeout the
 #     gateway is killed and start fails with the tail of its log;
 #   - `stop` sends SIGTERM to the gateway's process group, waits (default 60 s), then SIGKILL.
-# RUN_DIR (created, must not exist) keeps: pid, port, token, log, home/.  Reusable for
+# RUN_DIR (created, must not exist) keeps: pid (pid.stopped once stopped), port, token, log, home/.  Reusable for
 # live-gateway tests.  Exit: 0 ok, 1 failure, 2 usage, 3 not installed.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -111,6 +111,8 @@ case "$cmd" in
     [ -f "$RUN/pid" ] || { log "no $RUN/pid"; exit 1; }
     PID=$(cat "$RUN/pid")
     rc=0; stop_pid "$PID" "$TIMEOUT" || rc=$?
+    # never signal this pid again (it may be reused by an unrelated process later)
+    [ "$rc" -ne 1 ] && mv "$RUN/pid" "$RUN/pid.stopped"
     case $rc in
       0) log "gateway pid $PID stopped by SIGTERM" ;;
       2) log "gateway pid $PID killed (SIGKILL)"; exit 1 ;;
