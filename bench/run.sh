@@ -19,7 +19,7 @@ command -v python3 >/dev/null || { echo "needs python3 (journal generation, base
 
 # the interpreter itself, not a version-manager shim (whose start-up would dominate the baseline)
 PY=$(python3 -c 'import sys; print(sys.executable)')
-cargo build --release --quiet --bin clawauth --bin clawauth-fixture
+cargo build --release --quiet --workspace --bin clawauth --bin clawauth-fixture
 BIN=$PWD/target/release/clawauth
 FIX=$PWD/target/release/clawauth-fixture
 W=$(mktemp -d /tmp/clawauth-bench.XXXXXX)

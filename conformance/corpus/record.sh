@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# record.sh [record.mjs options] — re-records tests/corpus/resolver-*.json from the real
+# record.sh [record.mjs options] — re-records core/tests/corpus/resolver-*.json from the real
 # OpenClaw releases. Cache: $CLAWAUTH_OC_CACHE (default $HOME/.cache/clawauth-openclaw; a dir
 # made by the oracle's setup.sh: node/ + openclaw/<version>/), falling back to
 # /root/.cache/openclaw-oracle when the packages are there. Offline; ~1-2 min.
@@ -16,4 +16,4 @@ HOME_TMP=$(mktemp -d "${TMPDIR:-/tmp}/clawauth-record-home.XXXXXX")
 trap 'rm -rf "$HOME_TMP"' EXIT
 # clean env + throw-away HOME: OpenClaw overlays credentials it finds under HOME
 env -i PATH="$(dirname "$NODE"):/usr/bin:/bin" HOME="$HOME_TMP" TMPDIR="${TMPDIR:-/tmp}" TZ=UTC LANG=C.UTF-8 \
-  "$NODE" "$HERE/record.mjs" --cache "$CACHE" --out "$ROOT/tests/corpus" "$@"
+  "$NODE" "$HERE/record.mjs" --cache "$CACHE" --out "$ROOT/core/tests/corpus" "$@"

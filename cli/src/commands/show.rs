@@ -1,0 +1,106 @@
+//! `clawauth show TXN`: one transaction's metadata, steps, changes and diff (secrets shown only
+//! as fingerprints), and the usage snapshots recorded around it.
+
+use super::log::{open, row_json};
+use crate::args::Global;
+use crate::output::print_json;
+use clawauth_core::context::Context;
+use clawauth_core::error::{Error, Result};
+use clawauth_core::model::token;
+use clawauth_core::report::usage;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+fn value_lines(pointer: &str, v: &Option<Value>) -> Vec<String> {
+    match v {
+        None => vec![],
+        Some(v) => {
+            let red = token::redact_at(pointer, v);
+            let s = serde_json::to_string_pretty(&red).unwrap_or_default();
+            s.lines().map(str::to_owned).collect()
+        }
+    }
+}
+
+pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
+    let j = open(g, ctx)?.ok_or_else(|| Error::NotFound("no journal yet: no transactions".into()))?;
+    let row = j.txn(id)?.ok_or_else(|| Error::NotFound(format!("no transaction {id} in {}", j.path.display())))?;
+    let steps = j.steps(id)?;
+    let undone_by = j.reverted_by(id)?;
+    // live usage recorded around the repair (`usage --record`): its before/after evidence
+    let usage = usage::txn_snapshots(&j, &row)?;
+    let base = std::path::PathBuf::from(&row.state_dir);
+    if g.json {
+        let mut v = row_json(&row, steps.len() as i64);
+        v["undone_by"] = json!(undone_by);
+        v["steps"] = json!(steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| json!({
+                "step": i + 1,
+                "document": s.location.display(&base),
+                "title": s.title,
+                "changes": s.changes.iter().map(|c| json!({
+                    "pointer": c.pointer,
+                    "before": c.before.as_ref().map(|v| token::redact_at(&c.pointer, v)),
+                    "after": c.after.as_ref().map(|v| token::redact_at(&c.pointer, v)),
+                })).collect::<Vec<_>>(),
+            }))
+            .collect::<Vec<_>>());
+        v["usage_snapshots"] = usage::snapshots_json(&usage);
+        print_json(&json!({"schema_version": 1, "transaction": v}));
+        return Ok(0);
+    }
+    let mut o = String::new();
+    let _ = writeln!(o, "transaction {}  {}  {}", row.id, row.kind, row.status);
+    let _ = writeln!(o, "workflow    {}", row.workflow);
+    let _ = writeln!(o, "summary     {}", row.summary);
+    let _ = writeln!(
+        o,
+        "when        created {}, started {}, ended {}",
+        row.created_at,
+        row.started_at.as_deref().unwrap_or("—"),
+        row.ended_at.as_deref().unwrap_or("—")
+    );
+    let _ = writeln!(o, "who         {}@{} with clawauth {}", row.user, row.host, row.tool_version);
+    let _ = writeln!(o, "command     {}", row.argv.join(" "));
+    let _ = writeln!(o, "state dir   {}", row.state_dir);
+    if let Some(t) = row.reverts_txn {
+        let _ = writeln!(o, "reverts     transaction {t}");
+    }
+    if !undone_by.is_empty() {
+        let _ = writeln!(o, "undone by   {}", undone_by.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+    }
+    if row.forced {
+        let _ = writeln!(o, "forced      yes (conflicts were overridden)");
+    }
+    if let Some(e) = &row.error {
+        let _ = writeln!(o, "error       {e}");
+    }
+    for n in &row.notes {
+        let _ = writeln!(o, "note        {n}");
+    }
+    for (i, s) in steps.iter().enumerate() {
+        let _ = writeln!(o, "\n{}. {} — {}", i + 1, s.location.display(&base), s.title);
+        for c in &s.changes {
+            let _ = writeln!(o, "     {}", crate::preview::describe_change(c));
+        }
+    }
+    let _ = writeln!(o);
+    for s in &steps {
+        let name = s.location.display(&base);
+        let _ = writeln!(o, "--- a/{name}\n+++ b/{name}");
+        for c in &s.changes {
+            let _ = writeln!(o, "@@ {} @@", if c.pointer.is_empty() { "(whole document)" } else { &c.pointer });
+            for l in value_lines(&c.pointer, &c.before) {
+                let _ = writeln!(o, "-{l}");
+            }
+            for l in value_lines(&c.pointer, &c.after) {
+                let _ = writeln!(o, "+{l}");
+            }
+        }
+    }
+    o.push_str(&usage::render_txn_snapshots(&usage));
+    print!("{o}");
+    Ok(0)
+}

@@ -1,0 +1,23 @@
+//! `clawauth status`: every layer side by side.
+
+use super::load_state;
+use crate::args::{Global, StatusArgs};
+use crate::output::print_json;
+use clawauth_core::context::Context;
+use clawauth_core::error::Result;
+use clawauth_core::report::status;
+
+pub fn cmd_status(g: &Global, a: &StatusArgs, ctx: &Context) -> Result<i32> {
+    let rules = g.rules;
+    let state = load_state(g, ctx)?;
+    let filter = status::SessionFilter { session: a.session.clone(), all: a.all, limit: a.limit };
+    let report = status::build(&state, rules, &filter)?;
+    if g.json {
+        print_json(&report);
+    } else {
+        print!("{}", status::render(&report, state.now_ms));
+    }
+    // the process ends right after: freeing 100k session summaries one by one only costs time
+    std::mem::forget(state);
+    Ok(0)
+}

@@ -1,0 +1,18 @@
+//! `clawauth undo TXN [--step N] [--force]`: a new transaction of inverse changes.
+
+use super::{mutating_engine, opts, tty};
+use crate::args::{Global, MutateArgs};
+use clawauth_core::context::Context;
+use clawauth_core::error::Result;
+
+pub fn run(g: &Global, ctx: &Context, txn: i64, step: Option<usize>, force: bool, m: &MutateArgs) -> Result<i32> {
+    let mut engine = mutating_engine(g, ctx)?;
+    let undo = engine.plan_undo(txn, step, force)?;
+    for w in &undo.warnings {
+        // said now, before the preview: the person is about to confirm exactly this
+        eprintln!("warning: forced: {w}");
+    }
+    let outcome = engine.run(&undo.plan, &opts(m, undo.forced), &mut tty(g, m), "undo", Some(txn))?;
+    crate::output::outcome(&mut engine, &outcome, g.json);
+    Ok(0)
+}

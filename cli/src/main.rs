@@ -1,0 +1,27 @@
+//! The `clawauth` binary: parse the command line, run the command, print the error (if any)
+//! and exit with its code.
+
+mod args;
+mod commands;
+mod output;
+mod preview;
+mod prompt;
+
+use clap::Parser;
+use clawauth_core::context::Context;
+
+fn main() {
+    let cli = match args::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { output::exit::USAGE } else { output::exit::OK };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match commands::run(cli, Context::from_env()) {
+        Ok(code) => code,
+        Err(e) => output::print_error(&e),
+    };
+    std::process::exit(code);
+}

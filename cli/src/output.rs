@@ -1,0 +1,88 @@
+//! Every byte the binary writes that is not a preview or a prompt: the JSON printer, the
+//! outcome of a transaction, the error printer and the mapping of errors to exit codes.
+
+use clawauth_core::error::Error;
+use clawauth_core::txn::engine::{Engine, Outcome};
+
+/// Exit codes shared by every command (documented in `--help`).
+pub mod exit {
+    pub use clawauth_core::error::exit::*;
+}
+
+/// Print a report as pretty JSON, streamed (a 100k-session `status --all --json` is not built
+/// as one string first).
+pub fn print_json<T: serde::Serialize>(v: &T) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // a closed pipe (`| head`) is not an error worth a panic
+    if serde_json::to_writer_pretty(&mut out, v).is_ok() {
+        let _ = writeln!(out);
+    }
+    let _ = out.flush();
+}
+
+/// The engine's notes for the person, on stderr.
+pub fn flush_notes(engine: &mut Engine) {
+    for n in engine.notes.drain(..) {
+        eprintln!("note: {n}");
+    }
+}
+
+/// What a transaction came to: nothing to do, saved as planned, or applied.
+pub fn outcome(engine: &mut Engine, outcome: &Outcome, json: bool) {
+    let (what, id, plan) = match outcome {
+        Outcome::NothingToDo => {
+            if json {
+                print_json(&serde_json::json!({"schema_version": 1, "outcome": "nothing_to_do"}));
+            } else {
+                println!("Nothing to do.");
+            }
+            return;
+        }
+        Outcome::Planned(id, plan) => ("planned", *id, plan),
+        Outcome::Applied(id, plan) => ("applied", *id, plan),
+    };
+    flush_notes(engine);
+    if json {
+        print_json(&serde_json::json!({
+            "schema_version": 1,
+            "outcome": what,
+            "txn": id,
+            "plan": crate::preview::plan_json(plan, &engine.state_dir),
+        }));
+    } else if what == "planned" {
+        println!("Saved as planned transaction {id}. Apply it later with `clawauth apply {id}`.");
+    } else {
+        println!("Applied transaction {id}. Undo it with `clawauth undo {id}`.");
+    }
+}
+
+/// The one error printer: `error:`, each `caused by:`, then a `hint:`; returns the exit code.
+pub fn print_error(e: &Error) -> i32 {
+    eprintln!("error: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        eprintln!("caused by: {s}");
+        src = s.source();
+    }
+    if let Some(h) = e.hint() {
+        eprintln!("hint: {h}");
+    }
+    exit_code(e)
+}
+
+/// Each kind of error to its documented exit code.
+pub fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Usage(_) => exit::USAGE,
+        Error::Conflict { .. } => exit::CONFLICT,
+        Error::State(_)
+        | Error::Io { .. }
+        | Error::BadFile { .. }
+        | Error::Sqlite { .. }
+        | Error::NotFound(_)
+        | Error::Declined(_)
+        | Error::Journal { .. }
+        | Error::Other(_) => exit::ERROR,
+    }
+}

@@ -1,0 +1,216 @@
+//! Hostile state files: special files in a state file's place (a FIFO, `/dev/zero`, a
+//! directory), files larger than clawauth reads, and broken symlinks where a file decides the
+//! layout. Every command must end quickly in bounded memory with an error naming the file and
+//! what it is, and nothing may be written (the journal included). Each run is confined to
+//! 256 MiB of address space and killed after 10 s, so a regression shows as a crash or a hang
+//! verdict instead of a machine that swaps.
+
+mod common;
+use common::*;
+
+use clawauth_core::model::Layout;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const BOB: &str = "openai-codex:bob@example.com";
+const LIMIT_AS: u64 = 256 << 20;
+
+/// Run clawauth under an address-space limit and a wall-clock limit.
+fn bounded(fx: &Fx, args: &[&str]) -> (Out, Duration) {
+    let mut c = fx.cmd(args);
+    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    unsafe {
+        c.pre_exec(|| {
+            let lim = libc::rlimit { rlim_cur: LIMIT_AS, rlim_max: LIMIT_AS };
+            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let start = Instant::now();
+    let mut child = c.spawn().expect("spawn clawauth");
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("clawauth {args:?} hung on a hostile input (killed after 10 s)");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = child.wait_with_output().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    let out = Out {
+        code: o.status.code().unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0)),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    (out, start.elapsed())
+}
+
+fn fifo(p: &Path) {
+    let _ = std::fs::remove_file(p);
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", p.display());
+}
+
+fn link(p: &Path, to: &str) {
+    let _ = std::fs::remove_file(p);
+    std::os::unix::fs::symlink(to, p).unwrap();
+}
+
+fn sparse(p: &Path, len: u64) {
+    std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(p).unwrap().set_len(len).unwrap();
+}
+
+struct Case {
+    name: &'static str,
+    file: fn(&Fx) -> std::path::PathBuf,
+    plant: fn(&Path),
+    /// What the error must say about the file.
+    says: &'static str,
+}
+
+fn cases() -> Vec<Case> {
+    let auth = |fx: &Fx| fx.agent().join("auth-profiles.json");
+    let state = |fx: &Fx| fx.agent().join("auth-state.json");
+    let sessions = |fx: &Fx| fx.sessions();
+    let config = |fx: &Fx| fx.state.join("openclaw.json");
+    vec![
+        Case { name: "auth store -> /dev/zero", file: auth, plant: |p| link(p, "/dev/zero"), says: "character device" },
+        Case { name: "auth store is a FIFO", file: auth, plant: fifo, says: "named pipe (FIFO)" },
+        Case {
+            name: "sessions -> /dev/zero",
+            file: sessions,
+            plant: |p| link(p, "/dev/zero"),
+            says: "character device",
+        },
+        Case { name: "sessions is a FIFO", file: sessions, plant: fifo, says: "named pipe (FIFO)" },
+        Case {
+            name: "sessions is a 3 GiB sparse file",
+            file: sessions,
+            plant: |p| sparse(p, 3 << 30),
+            says: "more than the 2147483648 bytes",
+        },
+        Case {
+            name: "routing state is a 100 MiB sparse file",
+            file: state,
+            plant: |p| sparse(p, 100 << 20),
+            says: "more than the 67108864 bytes",
+        },
+        Case { name: "routing state is a FIFO", file: state, plant: fifo, says: "named pipe (FIFO)" },
+        Case {
+            name: "routing state is a dangling symlink",
+            file: state,
+            plant: |p| link(p, "/nonexistent/auth-state.json"),
+            says: "dangling symbolic link",
+        },
+        Case {
+            name: "routing state is a symlink loop",
+            file: state,
+            plant: |p| link(p, "auth-state.json"),
+            says: "symbolic link loop",
+        },
+        Case { name: "config -> /dev/zero", file: config, plant: |p| link(p, "/dev/zero"), says: "character device" },
+        Case { name: "config is a FIFO", file: config, plant: fifo, says: "named pipe (FIFO)" },
+    ]
+}
+
+/// A layout-B state with a journal that already has history, so that "nothing written" covers
+/// the journal too.
+fn base() -> Fx {
+    let fx = Fx::standard(Layout::B);
+    fx.ok(&["preference", "set", BOB, "--yes"]);
+    fx.ok(&["undo", "1", "--yes"]);
+    fx
+}
+
+#[test]
+fn special_and_oversized_files_are_refused_quickly_naming_the_file() {
+    let mut slowest = Duration::ZERO;
+    for c in cases() {
+        let fx = base();
+        let path = (c.file)(&fx);
+        (c.plant)(&path);
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let before = tree_hash(&fx.state, &[".clawauth/journal.db-shm"]);
+        let config = name == "openclaw.json";
+        for args in [&["status", "--all"][..], &["doctor"], &["explain", "agent:main:main"]] {
+            let (o, t) = bounded(&fx, args);
+            slowest = slowest.max(t);
+            assert!(o.code < 100, "{}: {args:?} crashed (signal {}):\n{}", c.name, o.code - 128, o.all());
+            assert!(o.all().contains(&name) && o.all().contains(c.says), "{}: {args:?}:\n{}", c.name, o.all());
+            if !config {
+                // a state file the layout or the auth store depends on: never a silent default
+                assert!(!o.stdout.contains("layout A"), "{}: fell back to layout A:\n{}", c.name, o.all());
+            }
+        }
+        let (o, t) = bounded(&fx, &["pin", "agent:main:main", BOB, "--yes"]);
+        slowest = slowest.max(t);
+        assert_eq!(o.code, 1, "{}: pin exit {}:\n{}", c.name, o.code, o.all());
+        assert!(o.stderr.contains(&name) && o.stderr.contains(c.says), "{}: {}", c.name, o.stderr);
+        assert_eq!(before, tree_hash(&fx.state, &[".clawauth/journal.db-shm"]), "{}: something was written", c.name);
+    }
+    println!("hostile special files: {} cases, slowest run {slowest:?} under {} MiB", cases().len(), LIMIT_AS >> 20);
+}
+
+#[test]
+fn a_key_given_twice_is_read_as_openclaw_does_and_refused_for_writing() {
+    let fx = base();
+    // two credentials under one profile id: OpenClaw's JSON.parse keeps the last
+    let p = fx.agent().join("auth-profiles.json");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let dup =
+        text.replacen("\"profiles\": {", &format!("\"profiles\": {{\n    \"{BOB}\": {{\"type\": \"oauth\"}},"), 1);
+    assert_ne!(dup, text);
+    std::fs::write(&p, dup).unwrap();
+    let before = tree_hash(&fx.state, &[".clawauth/journal.db-shm"]);
+    let st = fx.run(&["status"]);
+    assert_eq!(st.code, 0, "{}", st.all());
+    assert!(st.all().contains("appears twice"), "{}", st.all());
+    for args in [
+        &["pin", "agent:main:main", BOB, "--yes"][..],
+        &["order", "set", "openai-codex", BOB, "--yes"],
+        &["profile", "rename", BOB, "openai-codex:robert@example.com", "--yes"],
+        &["cooldown", "clear", "--all", "--yes"],
+    ] {
+        let o = fx.run(args);
+        assert_eq!(o.code, 1, "{args:?}: {}", o.all());
+        assert!(
+            o.stderr.contains("auth-profiles.json") && o.stderr.contains(&format!("{BOB:?} appears twice")),
+            "{args:?}: {}",
+            o.stderr
+        );
+    }
+    assert_eq!(before, tree_hash(&fx.state, &[".clawauth/journal.db-shm"]), "something was written");
+    // doctor names it instead of judging a state it cannot trust
+    let d = fx.run(&["doctor", "--json"]).json();
+    let codes: Vec<&str> = d["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"CA025"), "{codes:?}");
+
+    // a session key given twice in sessions.json: the rewrite is refused, naming the key
+    let fx = base();
+    let s = std::fs::read_to_string(fx.sessions()).unwrap();
+    std::fs::write(
+        fx.sessions(),
+        s.replacen(
+            "{\n  \"agent:main:main\"",
+            "{\n  \"agent:main:main\": {\"sessionId\": \"dup\"},\n  \"agent:main:main\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let before = tree_hash(&fx.state, &[".clawauth/journal.db-shm"]);
+    let o = fx.run(&["pin", "agent:main:main", BOB, "--yes"]);
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert!(
+        o.stderr.contains("sessions.json") && o.stderr.contains("\"agent:main:main\" appears twice"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(before, tree_hash(&fx.state, &[".clawauth/journal.db-shm"]));
+}

@@ -1,0 +1,79 @@
+//! The library's error type. Every error names the file (or database cell) it is about and
+//! what was expected there; the binary prints it once, at the edge, and maps each variant to an
+//! exit code (`cli/src/output.rs`).
+
+use std::path::{Path, PathBuf};
+
+/// Exit codes shared by every command (documented in `--help`).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const CONFLICT: i32 = 3;
+    pub const FINDINGS: i32 = 4;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {what}")]
+    BadFile { path: PathBuf, what: String },
+    #[error("{path}: {what}")]
+    Sqlite { path: PathBuf, what: String },
+    /// The command line asks for something impossible (bad value, wrong combination): exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The state (OpenClaw's files or the journal) is not what the command needs, e.g. a
+    /// transaction in the wrong status: exit 1. A broken state is never a usage error.
+    #[error("{0}")]
+    State(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A stale plan, a lock held by a live process, an undo conflict: exit 3.
+    #[error("{what}")]
+    Conflict { what: String, hint: Option<String> },
+    #[error("{0}")]
+    Declined(String),
+    #[error("journal {path}: {what}")]
+    Journal { path: PathBuf, what: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io { path: path.as_ref().to_path_buf(), source }
+    }
+    pub fn bad(path: impl AsRef<Path>, what: impl Into<String>) -> Self {
+        Error::BadFile { path: path.as_ref().to_path_buf(), what: what.into() }
+    }
+    pub fn sqlite(path: impl AsRef<Path>, what: impl std::fmt::Display) -> Self {
+        Error::Sqlite { path: path.as_ref().to_path_buf(), what: what.to_string() }
+    }
+    pub fn conflict(what: impl Into<String>) -> Self {
+        Error::Conflict { what: what.into(), hint: None }
+    }
+    pub fn conflict_hint(what: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Conflict { what: what.into(), hint: Some(hint.into()) }
+    }
+    pub fn journal(path: impl AsRef<Path>, what: impl std::fmt::Display) -> Self {
+        Error::Journal { path: path.as_ref().to_path_buf(), what: what.to_string() }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Conflict { hint, .. } => hint.clone(),
+            Error::Declined(_) => {
+                Some("re-run with --yes to apply without a terminal, or --dry-run to only plan".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

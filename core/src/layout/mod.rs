@@ -1,0 +1,11 @@
+//! Where OpenClaw keeps its state and how each storage era reads: discovery of the state dir
+//! and agents, loading into the model, the JSON and SQLite stores, session scanning and
+//! OpenClaw's own lock files.
+
+pub mod discover;
+pub mod load;
+pub mod lock;
+pub mod schema;
+pub mod session_row;
+pub mod sessions;
+pub mod store;

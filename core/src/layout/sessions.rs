@@ -1,0 +1,458 @@
+//! Reading sessions fast and in bounded memory. `sessions.json` is one flat object that real
+//! installs grow to tens of megabytes; it is streamed in chunks, each entry's byte span found
+//! by the scanner and only the fields clawauth needs deserialized. Nothing builds a full
+//! `serde_json::Value` of the file.
+
+use crate::error::{Error, Result};
+use crate::json;
+use crate::model::Session;
+use serde_json::Value;
+use std::io::Read;
+use std::path::Path;
+
+const CHUNK: usize = 4 << 20;
+/// Entries starting further than this from the end of the buffer are read in one pass.
+const FAST_MARGIN: usize = 256 << 10;
+
+#[derive(Default)]
+struct RawEntry {
+    updated_at: Option<Value>,
+    chat_type: Option<Value>,
+    channel: Option<Value>,
+    last_channel: Option<Value>,
+    model_provider: Option<Value>,
+    model: Option<Value>,
+    provider_override: Option<Value>,
+    model_override: Option<Value>,
+    pin: Option<Value>,
+    pin_source: Option<Value>,
+    pin_compaction: Option<Value>,
+    compaction_count: Option<Value>,
+    label: Option<Value>,
+    display_name: Option<Value>,
+}
+
+fn s(v: Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+fn n(v: &Option<Value>) -> Option<i64> {
+    v.as_ref().and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
+}
+
+/// Summarize one entry's JSON. `Err` carries what is wrong with it.
+pub fn summarize(key: &str, bytes: &[u8]) -> std::result::Result<Session, String> {
+    // JSON.parse accepts whitespace around the value (a session_nodes cell may carry some)
+    let start = json::skip_ws(bytes, 0);
+    if bytes.get(start) != Some(&b'{') {
+        return Err("entry is not an object".into());
+    }
+    let (s, end) = summarize_at(key, bytes, start)?;
+    if json::skip_ws(bytes, end) != bytes.len() {
+        return Err("trailing characters after the entry".into());
+    }
+    Ok(s)
+}
+
+/// The fields clawauth reads from an entry; everything else is skipped structurally, never
+/// parsed — real entries carry kilobytes of delivery context, origin and skills snapshots.
+const WANTED: &[&str] = &[
+    "updatedAt",
+    "chatType",
+    "channel",
+    "lastChannel",
+    "modelProvider",
+    "model",
+    "providerOverride",
+    "modelOverride",
+    "authProfileOverride",
+    "authProfileOverrideSource",
+    "authProfileOverrideCompactionCount",
+    "compactionCount",
+    "label",
+    "displayName",
+];
+
+/// Summarize the entry object starting at `start`; returns it and the index past it.
+pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(Session, usize), String> {
+    let mut raw = RawEntry::default();
+    let mut members = json::members(b, start).map_err(|e| e.to_string())?;
+    for m in members.by_ref() {
+        let m = m.map_err(|e| e.to_string())?;
+        let k = &b[m.key.start + 1..m.key.end - 1];
+        let Some(name) = WANTED.iter().find(|w| w.as_bytes() == k) else { continue };
+        let v: Value = serde_json::from_slice(&b[m.value.clone()]).map_err(|e| format!("`{name}`: {e}"))?;
+        let slot = match *name {
+            "updatedAt" => &mut raw.updated_at,
+            "chatType" => &mut raw.chat_type,
+            "channel" => &mut raw.channel,
+            "lastChannel" => &mut raw.last_channel,
+            "modelProvider" => &mut raw.model_provider,
+            "model" => &mut raw.model,
+            "providerOverride" => &mut raw.provider_override,
+            "modelOverride" => &mut raw.model_override,
+            "authProfileOverride" => &mut raw.pin,
+            "authProfileOverrideSource" => &mut raw.pin_source,
+            "authProfileOverrideCompactionCount" => &mut raw.pin_compaction,
+            "compactionCount" => &mut raw.compaction_count,
+            "label" => &mut raw.label,
+            _ => &mut raw.display_name,
+        };
+        *slot = Some(v);
+    }
+    let end = members.end().ok_or_else(|| "unterminated entry".to_string())?;
+    Ok((from_raw(key, raw), end))
+}
+
+fn from_raw(key: &str, raw: RawEntry) -> Session {
+    let rebuildable = raw.pin.is_none()
+        && raw.pin_source.is_none()
+        && raw.pin_compaction.is_none()
+        && raw.updated_at.as_ref().map_or(true, |u| u.is_i64());
+    let stored = (!rebuildable).then(|| {
+        Box::new([raw.pin.clone(), raw.pin_source.clone(), raw.pin_compaction.clone(), raw.updated_at.clone()])
+    });
+    Session {
+        user_facing: Session::key_is_user_facing(key),
+        stored,
+        key: key.to_string(),
+        updated_at: n(&raw.updated_at),
+        compaction_count: n(&raw.compaction_count),
+        chat_type: s(raw.chat_type),
+        channel: s(raw.channel).or(s(raw.last_channel)),
+        model_provider: s(raw.model_provider),
+        model: s(raw.model),
+        provider_override: s(raw.provider_override),
+        model_override: s(raw.model_override),
+        pin: match raw.pin {
+            Some(Value::String(p)) => Some(p),
+            Some(Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        },
+        pin_source: s(raw.pin_source),
+        pin_compaction: raw.pin_compaction.filter(|v| !v.is_null()),
+        label: s(raw.display_name).or(s(raw.label)),
+    }
+}
+
+/// Stream `sessions.json`. Returns the sessions in file order and per-entry warnings.
+///
+/// A large file in OpenClaw's own format is read by two threads, split at a top-level member
+/// boundary: in `JSON.stringify(store, null, 2)` output, `,\n  "` (a comma, a newline, exactly
+/// two spaces, a quote) can only start a top-level member, since strings hold no raw newline
+/// and nested members are indented further. Each half must then parse exactly to the split; if
+/// anything disagrees, the whole file is read again in one pass, which also gives the precise
+/// error.
+pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
+    if let Some(split) = split_point(path) {
+        let tail = std::thread::scope(|sc| {
+            let t = sc.spawn(|| scan(path, split + 1, None, Part::Tail));
+            let head = scan(path, 0, Some(split), Part::Head);
+            (head, t.join())
+        });
+        if let (Ok((mut a, mut wa)), Ok(Ok((mut b, wb)))) = tail {
+            // `append` grows the head's buffer in place where the allocator can (large blocks
+            // are remapped, not copied), keeping the peak near one copy of the summaries
+            a.append(&mut b);
+            drop(b);
+            wa.extend(wb);
+            return Ok((a, wa));
+        }
+    }
+    scan(path, 0, None, Part::Whole)
+}
+
+/// Files smaller than this are read by one thread.
+const PARALLEL_MIN: u64 = 16 << 20;
+
+/// The offset of a `,` that ends a top-level member near the middle of a large 2-space
+/// pretty-printed file, or `None`.
+fn split_point(path: &Path) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    // checked like every read (a FIFO must not block here); `scan` reports what is wrong
+    let (mut f, len) = crate::layout::store::open_checked(path, crate::layout::store::SESSIONS_CAP).ok()??;
+    if len < PARALLEL_MIN {
+        return None;
+    }
+    let mut head = vec![0u8; 4096];
+    let n = f.read(&mut head).ok()?;
+    if json::Style::detect(&head[..n]).indent != 2 || !head.starts_with(b"{\n  \"") {
+        return None;
+    }
+    let mid = len / 2;
+    f.seek(SeekFrom::Start(mid)).ok()?;
+    let mut window = Vec::with_capacity(1 << 20);
+    f.take(1 << 20).read_to_end(&mut window).ok()?;
+    let k = memchr::memmem::find(&window, b",\n  \"")?;
+    Some(mid + k as u64)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// the whole object
+    Whole,
+    /// from the opening brace up to (not including) a top-level comma
+    Head,
+    /// from just after a top-level comma to the closing brace
+    Tail,
+}
+
+/// Stream the members of (part of) the top-level object starting at byte `start`, at most
+/// `limit` bytes.
+fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<Session>, Vec<String>)> {
+    use std::io::{Seek, SeekFrom};
+    let Some((mut f, _)) = crate::layout::store::open_checked(path, crate::layout::store::SESSIONS_CAP)? else {
+        return Err(Error::NotFound(format!("{} does not exist", path.display())));
+    };
+    if start > 0 {
+        f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
+    }
+    // never past the cap, even if the file grows while it is read
+    let mut f =
+        f.take(limit.unwrap_or(crate::layout::store::SESSIONS_CAP + 1 - start.min(crate::layout::store::SESSIONS_CAP)));
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    let mut eof = false;
+    let mut fill = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> Result<()> {
+        // append without zero-filling first: `take` + `read_to_end` reads straight into spare capacity
+        let got = (&mut f).take(want as u64).read_to_end(buf).map_err(|e| Error::io(path, e))?;
+        if got < want {
+            *eof = true;
+        }
+        Ok(())
+    };
+    fill(&mut buf, CHUNK, &mut eof)?;
+    let mut pos = 0;
+    if part != Part::Tail {
+        if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            return Err(Error::bad(path, "starts with a UTF-8 byte-order mark, which OpenClaw's JSON.parse rejects"));
+        }
+        pos = json::skip_ws(&buf, 0);
+        if pos >= buf.len() {
+            return Err(Error::bad(path, "is empty"));
+        }
+        if buf[pos] != b'{' {
+            return Err(Error::bad(path, "is not a JSON object (sessions.json maps session keys to entries)"));
+        }
+        pos += 1;
+    }
+    let mut consumed = start as usize; // file offset of buf[0]
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let mut first = true;
+    loop {
+        // Try to take one member at pos; on a scan failure that may be due to the chunk
+        // boundary, read more and retry.
+        type Step = Option<(String, std::result::Result<Session, String>, usize)>;
+        let step = (|| -> std::result::Result<Step, json::ScanError> {
+            let mut i = json::skip_ws(&buf, pos);
+            if buf.get(i) == Some(&b'}') {
+                return Ok(None);
+            }
+            if !first {
+                if buf.get(i) != Some(&b',') {
+                    return Err(json::ScanError { offset: i, what: "expected ',' or '}'" });
+                }
+                i = json::skip_ws(&buf, i + 1);
+            }
+            if buf.get(i) != Some(&b'"') {
+                return Err(json::ScanError { offset: i, what: "expected a string key" });
+            }
+            let ke = json::skip_string(&buf, i)?;
+            let c = json::skip_ws(&buf, ke);
+            if buf.get(c) != Some(&b':') {
+                return Err(json::ScanError { offset: c, what: "expected ':'" });
+            }
+            let vs = json::skip_ws(&buf, c + 1);
+            let key = json::Member { key: i..ke, value: vs..vs }.key_str(&buf)?;
+            // One pass over the entry when it surely lies within this chunk; near the chunk's
+            // end (or for a malformed entry) find its end first, then summarize it.
+            if buf.get(vs) == Some(&b'{') && (eof || buf.len() - vs > FAST_MARGIN) {
+                if let Ok((sess, end)) = summarize_at(&key, &buf, vs) {
+                    return Ok(Some((key, Ok(sess), end)));
+                }
+            }
+            let ve = json::skip_value(&buf, vs)?;
+            if ve >= buf.len() && !(eof && part == Part::Head) {
+                // a scalar running into the end of the chunk may continue in the next one
+                return Err(json::ScanError { offset: ve, what: "unexpected end of input" });
+            }
+            Ok(Some((key.clone(), summarize(&key, &buf[vs..ve]), ve)))
+        })();
+        match step {
+            Ok(None) if part == Part::Head => {
+                return Err(Error::bad(path, "the object closes before the split point"));
+            }
+            Ok(None) => {
+                let end = json::skip_ws(&buf, pos);
+                let after = json::skip_ws(&buf, end + 1);
+                if after < buf.len() {
+                    return Err(Error::bad(
+                        path,
+                        format!("trailing characters after the JSON object at byte {}", consumed + after),
+                    ));
+                }
+                if !eof {
+                    // more bytes after the closing brace?
+                    buf.drain(..end + 1);
+                    consumed += end + 1;
+                    fill(&mut buf, CHUNK, &mut eof)?;
+                    if json::skip_ws(&buf, 0) < buf.len() {
+                        return Err(Error::bad(
+                            path,
+                            format!("trailing characters after the JSON object at byte {consumed}"),
+                        ));
+                    }
+                }
+                break;
+            }
+            Ok(Some((key, summary, end))) => {
+                match summary {
+                    Ok(sess) => out.push(sess),
+                    Err(e) => warnings.push(format!("{}: session '{key}': {e}; skipped", path.display())),
+                }
+                pos = end;
+                first = false;
+            }
+            Err(e) => {
+                if eof && part == Part::Head && json::skip_ws(&buf, pos) == buf.len() && !first {
+                    // the head ends exactly at the split
+                    break;
+                }
+                if eof {
+                    return Err(Error::bad(
+                        path,
+                        format!("is not valid JSON: {} at byte {}", e.what, consumed + e.offset),
+                    ));
+                }
+                // keep the unfinished member, read more (grow when one entry exceeds a chunk)
+                buf.drain(..pos);
+                consumed += pos;
+                pos = 0;
+                let want = CHUNK.max(buf.len());
+                fill(&mut buf, want, &mut eof)?;
+            }
+        }
+    }
+    Ok((out, warnings))
+}
+
+/// What an agent database's `session_nodes` table holds: the sessions, warnings, and the
+/// rows OpenClaw would refuse to run.
+#[derive(Debug, Default)]
+pub struct Nodes {
+    pub sessions: Vec<Session>,
+    pub warnings: Vec<String>,
+    pub invalid: Vec<crate::model::InvalidRow>,
+}
+
+/// Sessions from an agent database's `session_nodes` table.
+pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
+    let mut out = Nodes::default();
+    if !db.has_table("session_nodes")? {
+        return Ok(out);
+    }
+    // releases before the validity flag have none to check
+    let has_flag = db
+        .conn
+        .query_row("SELECT count(*) FROM pragma_table_info('session_nodes') WHERE name = 'entry_valid'", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| Error::sqlite(&db.path, e))?
+        > 0;
+    let flag = if has_flag { "entry_valid" } else { "1" };
+    let mut stmt = db
+        .conn
+        .prepare(&format!("SELECT session_key, entry_json, {flag} FROM session_nodes ORDER BY session_key"))
+        .map_err(|e| Error::sqlite(&db.path, e))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+        .map_err(|e| Error::sqlite(&db.path, e))?;
+    for row in rows {
+        let (key, json, valid) = row.map_err(|e| Error::sqlite(&db.path, e))?;
+        // 0: changed since OpenClaw last validated it (its triggers reset the flag); -1 is
+        // OpenClaw's own placeholder for a retired row, valid as it is
+        if valid == 0 {
+            let problem = match crate::layout::session_row::read(&db.conn, &db.path, &key)? {
+                Some(r) => crate::layout::session_row::check(&r, json.as_bytes(), r.updated_at).err(),
+                None => Some("the row vanished while reading".into()),
+            };
+            out.invalid.push(crate::model::InvalidRow { db: db.path.clone(), key: key.clone(), problem });
+        }
+        match summarize(&key, json.as_bytes()) {
+            Ok(s) => out.sessions.push(s),
+            Err(e) => out.warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_across_chunk_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sessions.json");
+        let mut m = serde_json::Map::new();
+        for i in 0..30_000 {
+            m.insert(
+                format!("agent:main:telegram:direct:{i}"),
+                serde_json::json!({"sessionId": format!("s{i}"), "updatedAt": i, "authProfileOverride": if i % 7 == 0 { Value::from("p") } else { Value::Null }, "blob": "x".repeat(i % 300)}),
+            );
+        }
+        std::fs::write(&p, json::to_bytes(&Value::Object(m), json::Style::SESSIONS_FILE)).unwrap();
+        let (s, w) = read_sessions_file(&p).unwrap();
+        assert!(w.is_empty());
+        assert_eq!(s.len(), 30_000);
+        assert_eq!(s[29_999].updated_at, Some(29_999));
+        assert_eq!(s.iter().filter(|x| x.pin.is_some()).count(), 30_000 / 7 + 1);
+    }
+
+    #[test]
+    fn large_native_files_are_read_in_two_halves_with_the_same_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sessions.json");
+        let mut m = serde_json::Map::new();
+        for i in 0..40_000 {
+            // values that look like the split marker inside strings and nested objects
+            m.insert(
+                format!("agent:main:k{i}"),
+                serde_json::json!({"updatedAt": i, "note": ",\n  \"not a member", "nested": {"a": {"b": [i, {"c": "}"}]}}, "blob": "y".repeat(400)}),
+            );
+        }
+        std::fs::write(&p, json::to_bytes(&Value::Object(m), json::Style::SESSIONS_FILE)).unwrap();
+        assert!(std::fs::metadata(&p).unwrap().len() > PARALLEL_MIN);
+        assert!(split_point(&p).is_some());
+        let (s, w) = read_sessions_file(&p).unwrap();
+        let (one, w1) = scan(&p, 0, None, Part::Whole).unwrap();
+        assert!(w.is_empty() && w1.is_empty());
+        assert_eq!(s.len(), 40_000);
+        let keys: Vec<&String> = s.iter().map(|x| &x.key).collect();
+        let keys1: Vec<&String> = one.iter().map(|x| &x.key).collect();
+        assert_eq!(keys, keys1);
+        assert_eq!(s[39_999].updated_at, Some(39_999));
+        // a damaged second half is still reported precisely
+        let mut b = std::fs::read(&p).unwrap();
+        let at = b.len() * 3 / 4;
+        b.truncate(at);
+        std::fs::write(&p, &b).unwrap();
+        let e = read_sessions_file(&p).unwrap_err().to_string();
+        assert!(e.contains("not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn truncated_file_is_an_error_naming_the_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sessions.json");
+        std::fs::write(&p, b"{\n  \"a\": {\"x\": 1},\n  \"b\": {\"x\": ").unwrap();
+        let e = read_sessions_file(&p).unwrap_err().to_string();
+        assert!(e.contains("sessions.json") && e.contains("not valid JSON"), "{e}");
+        std::fs::write(&p, b"{\"a\": 1, \"b\": {}}").unwrap();
+        let (s, w) = read_sessions_file(&p).unwrap();
+        assert_eq!(s.len(), 1);
+        assert!(w[0].contains("'a'"), "{w:?}");
+    }
+}

@@ -1,0 +1,219 @@
+//! Doctor checks on sessions: pins on missing, retired or unusable profiles, and stale auto pins.
+
+use super::*;
+
+// sessions
+
+pub(super) struct Hit {
+    key: String,
+    detail: Value,
+}
+
+pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
+    let state = out.state;
+    let now = state.now_ms;
+    let agent = a.paths.id.as_str();
+    let flag = agent_flag(state, agent);
+    let cfg = state.install.config.as_ref();
+    let inp = Inputs::new(a, cfg, rules, now);
+    let provider = a.provider.as_str();
+    // the order depends only on the session's model scope: one resolution per scope
+    let mut orders: HashMap<ModelScope, OrderTrace> = HashMap::new();
+    let plain = resolve::resolve_order(&inp, provider, &ModelScope::Unscoped);
+    let mut ca003: Vec<Hit> = vec![];
+    let mut ca004: Vec<Hit> = vec![];
+    let mut ca015: Vec<Hit> = vec![];
+    for s in &a.sessions {
+        let pin = s.pin.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        if pin.is_none() && !s.is_user_facing() {
+            continue;
+        }
+        let scope = resolve::session_scope_of(rules, s);
+        let ot = orders.entry(scope.clone()).or_insert_with(|| resolve::resolve_order(&inp, provider, &scope)).clone();
+        let t = resolve::resolve_session_with_order(&inp, provider, s, false, ot);
+        let src = t.pin_source.clone().unwrap_or_default();
+        let src_note = if t.pin_source_inferred { format!("{src} (inferred)") } else { src.clone() };
+        if let Some(p) = pin {
+            let cand = t.order.candidates.iter().find(|c| c.id == p);
+            let unusable = cand.is_some_and(|c| c.in_cooldown);
+            let in_order = t.order.order.iter().any(|x| x == p);
+            let first_usable =
+                t.order.order.iter().find(|id| !t.order.candidates.iter().any(|c| &c.id == *id && c.in_cooldown));
+            if !a.auth.profiles.contains_key(p) {
+                // CA002
+                let same = a.map_profile_id(p);
+                let consequence = if t.profile.as_deref() == Some(p) {
+                    "OpenClaw 2026.9 keeps a dangling user pin: the chat cannot run".to_string()
+                } else {
+                    format!(
+                        "OpenClaw clears the pin{} and the chat moves to {}",
+                        if src == "user" { ", losing the user's choice," } else { "" },
+                        t.profile.clone().unwrap_or_else(|| "no profile".into())
+                    )
+                };
+                // a pin left on a retired `openai-codex:*` id whose identity now lives under
+                // `openai:*`: resync moves it there keeping its source, in one step per chat
+                let migrated = crate::workflow::resync::migrated_pin(a, p, now).map(|(n, _)| n);
+                let (fix, alts) = match &same {
+                    Some(n) if migrated.as_deref() == Some(n.as_str()) => (
+                        remedy(&flag, Repair::Resync { session: Some(s.key.clone()), auto_only: false }),
+                        vec![command(&flag, pin_to(&s.key, n, &src)), command(&flag, unpin(&s.key))],
+                    ),
+                    Some(n) => (remedy(&flag, pin_to(&s.key, n, &src)), vec![command(&flag, unpin(&s.key))]),
+                    None => (remedy(&flag, unpin(&s.key)), vec![]),
+                };
+                out.push(
+                    "CA002",
+                    Some(agent),
+                    vec![s.key.clone(), p.to_string()],
+                    format!("{} is pinned ({src_note}) to {p}, which does not exist: {consequence}", s.key),
+                    json!({"session": s.key, "pin": p, "pin_source": src, "pin_source_inferred": t.pin_source_inferred, "same_identity_now": same, "next_reply": t.profile, "rules": rules}),
+                    fix,
+                    alts,
+                );
+            } else if src == "auto" && t.profile.as_deref() == Some(p) && in_order && !unusable {
+                // CA003: the runtime keeps the auto pin although the order now starts elsewhere
+                if let Some(f) = first_usable.filter(|f| f.as_str() != p) {
+                    ca003.push(Hit {
+                        key: s.key.clone(),
+                        detail: json!({"session": s.key, "pin": p, "first_usable_in_order": f}),
+                    });
+                }
+            } else if src == "auto" && unusable {
+                // CA004
+                let w = status::active_window(a.auth.usage_stats.get(p), now);
+                ca004.push(Hit {
+                    key: s.key.clone(),
+                    detail: json!({"session": s.key, "pin": p, "window": w.as_ref().map(|w| json!({"kind": w.kind, "until": w.until_rfc3339, "reason": w.reason, "model": w.model})), "next_reply": t.profile}),
+                });
+            }
+            // CA022: the runtime keeps a user pin it cannot use
+            if (src == "user" || src == "user-link")
+                && t.profile.as_deref() == Some(p)
+                && a.auth.profiles.contains_key(p)
+                && (!in_order || unusable)
+            {
+                let why = if let Some(i) = cand.and_then(|c| c.ineligible.as_ref()) {
+                    format!("ineligible: {}", i.describe())
+                } else if unusable {
+                    let w = status::active_window(a.auth.usage_stats.get(p), now);
+                    format!(
+                        "unusable: {}",
+                        w.map(|w| format!("{} until {}", w.kind, w.until_rfc3339)).unwrap_or_else(|| "window".into())
+                    )
+                } else {
+                    "not in the effective auth order".to_string()
+                };
+                let mut alts = vec![];
+                if let Some(f) = first_usable {
+                    alts.push(command(&flag, pin_to(&s.key, f, "user")));
+                }
+                out.push(
+                    "CA022",
+                    Some(agent),
+                    vec![s.key.clone(), p.to_string()],
+                    format!("{} has a user pin on {p}, which is {why}; OpenClaw keeps the pin, so the chat fails over to another model instead of another account", s.key),
+                    json!({"session": s.key, "pin": p, "pin_source": src, "reason": why, "effective_order": t.order.order, "rules": rules}),
+                    remedy(&flag, unpin(&s.key)),
+                    alts,
+                );
+            }
+        }
+        // CA015
+        if s.is_user_facing() {
+            let usage = resolve::usage_source(&inp, &plain, Some(s));
+            if t.profile.is_some() && usage.is_some() && t.profile != usage {
+                ca015.push(Hit {
+                    key: s.key.clone(),
+                    detail: json!({"session": s.key, "next_reply": t.profile, "usage_source": usage, "pin": s.pin}),
+                });
+            }
+        }
+    }
+    let resync = |hits: &[Hit]| -> Remedy {
+        if hits.len() == 1 {
+            remedy(&flag, Repair::Resync { session: Some(hits[0].key.clone()), auto_only: true })
+        } else {
+            remedy(&flag, Repair::Resync { session: None, auto_only: true })
+        }
+    };
+    let evidence = |hits: &[Hit]| -> Value {
+        json!({"count": hits.len(), "sessions": hits.iter().take(EVIDENCE_SESSIONS).map(|h| h.detail.clone()).collect::<Vec<_>>(), "truncated": hits.len() > EVIDENCE_SESSIONS})
+    };
+    if !ca003.is_empty() {
+        out.push(
+            "CA003",
+            Some(agent),
+            ca003.iter().map(|h| h.key.clone()).collect(),
+            format!(
+                "{} session(s) keep an auto pin that is not the first usable profile of the current order: the order change does not reach them",
+                ca003.len()
+            ),
+            evidence(&ca003),
+            resync(&ca003),
+            vec![],
+        );
+    }
+    if !ca004.is_empty() {
+        out.push(
+            "CA004",
+            Some(agent),
+            ca004.iter().map(|h| h.key.clone()).collect(),
+            format!("{} session(s) have an auto pin on a profile in cooldown/blocked/disabled", ca004.len()),
+            evidence(&ca004),
+            resync(&ca004),
+            vec![],
+        );
+    }
+    if !ca015.is_empty() {
+        out.push(
+            "CA015",
+            Some(agent),
+            ca015.iter().map(|h| h.key.clone()).collect(),
+            format!(
+                "in {} session(s) /status shows the usage of another profile than the one that answers (openclaw#15089: usage ignores the pin)",
+                ca015.len()
+            ),
+            evidence(&ca015),
+            Remedy::ReportOnly,
+            vec![],
+        );
+    }
+
+    // CA019: case-variant keys of one chat with different pins
+    let mut groups: HashMap<String, Vec<&Session>> = HashMap::new();
+    for s in &a.sessions {
+        groups.entry(s.key.to_lowercase()).or_default().push(s);
+    }
+    let mut folded: Vec<(&String, &Vec<&Session>)> = groups.iter().filter(|(_, g)| g.len() > 1).collect();
+    folded.sort_by_key(|(k, _)| *k);
+    for (lower, g) in folded {
+        let first = (&g[0].pin, &g[0].pin_source);
+        if g.iter().all(|s| (&s.pin, &s.pin_source) == first) {
+            continue;
+        }
+        let keys: Vec<String> = g.iter().map(|s| s.key.clone()).collect();
+        let target = keys.iter().find(|k| *k == lower).unwrap_or(&keys[0]);
+        out.push(
+            "CA019",
+            Some(agent),
+            keys.clone(),
+            format!("one chat appears under {} keys that differ only by case, with different pins: OpenClaw picks the most recently updated", keys.join(" and ")),
+            json!({"keys": g.iter().map(|s| json!({"key": s.key, "pin": s.pin, "pin_source": s.pin_source, "updated_at": s.updated_at.map(rfc3339_ms)})).collect::<Vec<_>>()}),
+            remedy(&flag, Repair::Resync { session: Some(target.to_string()), auto_only: true }),
+            vec![],
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// `pin KEY ID`, keeping an auto pin's source (any other stored source pins as the user's).
+fn pin_to(key: &str, id: &str, source: &str) -> Repair {
+    let source = if source == "auto" { "auto" } else { "user" };
+    Repair::Pin { session: key.to_string(), profile: id.to_string(), source: source.to_string() }
+}
+
+fn unpin(key: &str) -> Repair {
+    Repair::Unpin { session: key.to_string() }
+}

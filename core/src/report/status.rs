@@ -1,0 +1,577 @@
+//! `clawauth status`: every layer side by side, per agent. The report is plain data
+//! (`--json`, `schema_version` 1) rendered to text at the edge; `explain` and `doctor` reuse it.
+
+use crate::model::resolve::{self, Inputs, ModelScope, OrderTrace, Rules};
+pub use crate::model::slot::{repo_matches, RepoMatch};
+use crate::model::*;
+use crate::text::{relative, rfc3339_ms};
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt::Write as _;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub session: Option<String>,
+    pub all: bool,
+    pub limit: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub schema_version: u32,
+    pub tool_version: &'static str,
+    pub now: String,
+    pub state_dir: String,
+    pub state_dir_source: String,
+    pub config: ConfigInfo,
+    pub preference: PreferenceInfo,
+    pub active_slot: SlotInfo,
+    pub warnings: Vec<String>,
+    pub agents: Vec<AgentReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfigInfo {
+    pub path: String,
+    pub source: String,
+    pub exists: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PreferenceInfo {
+    pub path: String,
+    pub profile: Option<String>,
+    pub exists_in_store: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SlotInfo {
+    pub id: String,
+    pub explicit: bool,
+    pub exists: bool,
+    pub repo_path: Option<String>,
+    pub repo_profiles: Vec<String>,
+    /// The repo identity the slot holds (all four signatures equal), if any.
+    pub matches: Option<String>,
+    /// Partial matches, for diagnosis.
+    pub candidates: Vec<RepoMatch>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderReport {
+    pub provider: String,
+    pub stored: Option<Vec<String>>,
+    pub stored_from: Option<String>,
+    pub configured: Option<Vec<String>>,
+    pub explicit_source: Option<String>,
+    pub base_source: String,
+    pub effective: Vec<String>,
+    pub candidates: Vec<resolve::Candidate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileReport {
+    #[serde(flatten)]
+    pub view: ProfileView,
+    pub claim_account_id: Option<String>,
+    pub user_id: Option<String>,
+    pub claim_email: Option<String>,
+    pub window: Option<Window>,
+    pub last_used: Option<i64>,
+    pub error_count: Option<i64>,
+    pub label: String,
+    pub label_source: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Window {
+    pub kind: String,
+    pub until: i64,
+    pub until_rfc3339: String,
+    pub reason: Option<String>,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionReport {
+    pub key: String,
+    pub updated_at: Option<i64>,
+    pub chat_type: Option<String>,
+    pub pin: Option<String>,
+    pub pin_source: Option<String>,
+    pub pin_source_inferred: bool,
+    pub effective: Option<String>,
+    pub effective_source: Option<String>,
+    pub would_write: resolve::PinWrite,
+    pub usage_source: Option<String>,
+    pub usage_differs: bool,
+    pub label: Option<String>,
+    pub label_source: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AgentReport {
+    pub id: String,
+    pub default: bool,
+    pub agent_dir: String,
+    pub agent_dir_source: String,
+    pub layout: Layout,
+    pub layout_description: &'static str,
+    pub rules: Rules,
+    pub provider: String,
+    pub read_only_reason: Option<String>,
+    pub files: Vec<FileStatus>,
+    pub schemas: Vec<DbSchema>,
+    pub stranded: Vec<String>,
+    pub archives: Vec<String>,
+    pub order: OrderReport,
+    pub last_good: serde_json::Map<String, Value>,
+    pub profiles: Vec<ProfileReport>,
+    pub sessions_total: usize,
+    pub sessions_user_facing: usize,
+    pub sessions_pinned: usize,
+    pub sessions: Vec<SessionReport>,
+    pub warnings: Vec<String>,
+}
+
+fn rel(state: &State, p: &std::path::Path) -> String {
+    p.strip_prefix(&state.install.state_dir)
+        .map(|r| r.display().to_string())
+        .unwrap_or_else(|_| p.display().to_string())
+}
+
+/// The window that makes a profile unusable right now, if any.
+pub fn active_window(stats: Option<&Value>, now: i64) -> Option<Window> {
+    let st = stats?;
+    let mut best: Option<Window> = None;
+    for (kind, until_k, reason_k, model_k) in [
+        ("cooldown", "cooldownUntil", "cooldownReason", Some("cooldownModel")),
+        ("blocked", "blockedUntil", "blockedReason", Some("blockedModel")),
+        ("disabled", "disabledUntil", "disabledReason", None),
+    ] {
+        if let Some(u) = num_field(st, until_k).filter(|u| *u > now) {
+            if best.as_ref().map(|b| u > b.until).unwrap_or(true) {
+                best = Some(Window {
+                    kind: kind.into(),
+                    until: u,
+                    until_rfc3339: rfc3339_ms(u),
+                    reason: str_field(st, reason_k),
+                    model: model_k.and_then(|k| str_field(st, k)),
+                });
+            }
+        }
+    }
+    best
+}
+
+pub fn order_report(agent: &AgentState, trace: &OrderTrace) -> OrderReport {
+    let stored_from = trace
+        .stored
+        .as_ref()
+        .and_then(|_| {
+            agent.auth.origin.iter().find(|(k, _)| {
+                k.strip_prefix("order/").map(|p| resolve::normalize_provider(p) == trace.provider).unwrap_or(false)
+            })
+        })
+        .map(|(_, v)| v.clone());
+    OrderReport {
+        provider: trace.provider.clone(),
+        stored: trace.stored.clone(),
+        stored_from,
+        configured: trace.configured.clone(),
+        explicit_source: trace.explicit_source.clone(),
+        base_source: trace.base_source.clone(),
+        effective: trace.order.clone(),
+        candidates: trace.candidates.clone(),
+    }
+}
+
+pub fn build(
+    state: &State,
+    rules_override: Option<Rules>,
+    filter: &SessionFilter,
+) -> crate::error::Result<StatusReport> {
+    let now = state.now_ms;
+    let cfg = state.install.config.as_ref();
+    let first = state.agents.first();
+    let slot_cred = first.and_then(|a| a.auth.profiles.get(&state.active_slot));
+    let candidates = repo_matches(state, slot_cred);
+    let matches = candidates.iter().find(|m| m.full()).map(|m| m.repo_id.clone());
+    let mut agents = vec![];
+    for a in &state.agents {
+        let rules = rules_override.unwrap_or(a.default_rules());
+        let inp = Inputs::new(a, cfg, rules, now);
+        let provider = a.provider_under(rules);
+        let trace = resolve::resolve_order(&inp, &provider, &ModelScope::Unscoped);
+        let profiles = a
+            .profile_views(now)
+            .into_iter()
+            .map(|v| {
+                let st = a.auth.usage_stats.get(&v.id);
+                let (label, src) = resolve::display_label(cfg, &a.auth.profiles, &v.id);
+                ProfileReport {
+                    claim_account_id: v.claims.as_ref().and_then(|c| c.account_id.clone()),
+                    user_id: v.user_id().map(str::to_owned),
+                    claim_email: v.claim_email().map(str::to_owned),
+                    window: active_window(st, now),
+                    last_used: st.and_then(|s| num_field(s, "lastUsed")),
+                    error_count: st.and_then(|s| num_field(s, "errorCount")),
+                    label,
+                    label_source: src.into(),
+                    view: v,
+                }
+            })
+            .collect();
+        let user_facing = a.sessions.iter().filter(|s| s.is_user_facing()).count();
+        let pinned = a.sessions.iter().filter(|s| s.pin.is_some()).count();
+        let selected: Vec<&Session> = if let Some(k) = &filter.session {
+            let found: Vec<&Session> =
+                a.sessions.iter().filter(|s| s.key == *k || s.key.eq_ignore_ascii_case(k)).collect();
+            if found.is_empty() && state.agents.len() == 1 {
+                return Err(crate::error::Error::NotFound(format!(
+                    "no session '{k}' in agent {} ({} sessions)",
+                    a.paths.id,
+                    a.sessions.len()
+                )));
+            }
+            found
+        } else if filter.all {
+            a.sessions.iter().collect()
+        } else {
+            let mut v: Vec<&Session> = a.sessions.iter().filter(|s| s.is_user_facing()).collect();
+            // most recent first; a partial sort is enough for the top N of 100k
+            let limit = filter.limit.max(1);
+            if v.len() > limit {
+                v.select_nth_unstable_by_key(limit - 1, |s| std::cmp::Reverse(s.updated_at.unwrap_or(i64::MIN)));
+                v.truncate(limit);
+            }
+            v.sort_by_key(|s| std::cmp::Reverse(s.updated_at.unwrap_or(i64::MIN)));
+            v
+        };
+        // the order depends only on a session's model scope: one resolution per scope, not
+        // one per session (`--all` on 100k sessions)
+        let mut orders: std::collections::HashMap<ModelScope, OrderTrace> = std::collections::HashMap::new();
+        let sessions = selected
+            .into_iter()
+            .map(|s| {
+                let scope = resolve::session_scope_of(rules, s);
+                let order = orders
+                    .entry(scope.clone())
+                    .or_insert_with(|| resolve::resolve_order(&inp, &provider, &scope))
+                    .clone();
+                let t = resolve::resolve_session_with_order(&inp, &provider, s, false, order);
+                let usage = resolve::usage_source(&inp, &trace, Some(s));
+                let label = resolve::session_label_with_order(&inp, &provider, s, trace.order.clone());
+                SessionReport {
+                    key: s.key.clone(),
+                    updated_at: s.updated_at,
+                    chat_type: s.chat_type.clone(),
+                    pin: s.pin.clone(),
+                    pin_source: t.pin_source.clone(),
+                    pin_source_inferred: t.pin_source_inferred,
+                    usage_differs: t.profile.is_some() && usage.is_some() && t.profile != usage,
+                    effective: t.profile.clone(),
+                    effective_source: t.source.clone(),
+                    would_write: t.write.clone(),
+                    usage_source: usage.clone(),
+                    label: label.as_ref().map(|l| l.0.clone()),
+                    label_source: label.map(|l| l.1.to_string()),
+                }
+            })
+            .collect();
+        agents.push(AgentReport {
+            id: a.paths.id.clone(),
+            default: a.paths.is_default,
+            agent_dir: rel(state, &a.paths.agent_dir),
+            agent_dir_source: a.paths.dir_source.clone(),
+            layout: a.layout,
+            layout_description: a.layout.describe(),
+            rules,
+            provider: provider.clone(),
+            read_only_reason: a.read_only_reason.clone(),
+            files: a.files.clone(),
+            schemas: a.schemas.clone(),
+            stranded: a.stranded.iter().map(|p| rel(state, p)).collect(),
+            archives: a.archives.iter().map(|p| rel(state, p)).collect(),
+            order: order_report(a, &trace),
+            last_good: a.auth.last_good.clone(),
+            profiles,
+            sessions_total: a.sessions.len(),
+            sessions_user_facing: user_facing,
+            sessions_pinned: pinned,
+            sessions,
+            warnings: a.warnings.clone(),
+        });
+    }
+    let pref_exists = state.preference.as_ref().map(|p| first.map(|a| a.map_profile_id(p).is_some()).unwrap_or(false));
+    Ok(StatusReport {
+        schema_version: SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        now: rfc3339_ms(now),
+        state_dir: state.install.state_dir.display().to_string(),
+        state_dir_source: state.install.state_dir_source.clone(),
+        config: ConfigInfo {
+            path: state.install.config_path.display().to_string(),
+            source: state.install.config_source.clone(),
+            exists: state.install.config.is_some(),
+        },
+        preference: PreferenceInfo {
+            path: rel(state, &state.preference_path),
+            profile: state.preference.clone(),
+            exists_in_store: pref_exists,
+        },
+        active_slot: SlotInfo {
+            id: state.active_slot.clone(),
+            explicit: state.active_slot_explicit,
+            exists: slot_cred.is_some(),
+            repo_path: state.repo.as_ref().map(|r| rel(state, &r.path)),
+            repo_profiles: state.repo.as_ref().map(|r| r.profiles.keys().cloned().collect()).unwrap_or_default(),
+            matches,
+            candidates,
+        },
+        warnings: state.warnings.clone(),
+        agents,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// text rendering
+
+fn list(v: &Option<Vec<String>>) -> String {
+    match v {
+        None => "—".into(),
+        Some(v) if v.is_empty() => "[] (empty: no profile is used)".into(),
+        Some(v) => v.join(", "),
+    }
+}
+
+/// Columns aligned on the widest cell, each line prefixed by `indent`, trailing spaces cut.
+pub fn table(rows: &[Vec<String>], indent: &str) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let w: Vec<usize> =
+        (0..cols).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = indent.to_string();
+        for (i, c) in r.iter().enumerate() {
+            line.push_str(c);
+            if i + 1 < r.len() {
+                line.push_str(&" ".repeat(w[i] - c.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn render(r: &StatusReport, now: i64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "OpenClaw state  {}  (from {})", r.state_dir, r.state_dir_source);
+    let _ = writeln!(o, "config          {}  ({})", r.config.path, if r.config.exists { "read" } else { "absent" });
+    let pref = match (&r.preference.profile, r.preference.exists_in_store) {
+        (Some(p), Some(true)) => p.clone(),
+        (Some(p), _) => format!("{p}  (no such profile!)"),
+        (None, _) => "— (no codex_profile_id)".into(),
+    };
+    let _ = writeln!(o, "preference      {pref}");
+    let slot = &r.active_slot;
+    let slot_line = if !slot.exists {
+        format!("{} (not present)", slot.id)
+    } else if slot.repo_path.is_none() {
+        format!("{} (no external repo)", slot.id)
+    } else {
+        match &slot.matches {
+            Some(m) => {
+                format!("{} holds repo identity '{m}' (accountId, workspace, access, refresh all match)", slot.id)
+            }
+            None => format!("{} matches NO repo identity in {}", slot.id, slot.repo_path.clone().unwrap_or_default()),
+        }
+    };
+    let _ = writeln!(o, "active slot     {slot_line}");
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    for a in &r.agents {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "agent {}{} — layout {}", a.id, if a.default { " (default)" } else { "" }, a.layout.name());
+        let _ = writeln!(o, "  {}", a.layout_description);
+        let _ = writeln!(o, "  rules: OpenClaw {}; live Codex provider: {}", a.rules.name(), a.provider);
+        if let Some(ro) = &a.read_only_reason {
+            let _ = writeln!(o, "  read-only: {ro}");
+        }
+        let _ = writeln!(o, "  files:");
+        let rows: Vec<Vec<String>> = a
+            .files
+            .iter()
+            .map(|f| {
+                vec![
+                    if !f.live {
+                        "stranded".into()
+                    } else if f.exists {
+                        "ok".into()
+                    } else {
+                        "missing".into()
+                    },
+                    f.location.clone(),
+                    f.role.clone(),
+                    f.note.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        o.push_str(&table(&rows, "    "));
+        for s in &a.schemas {
+            let _ = writeln!(
+                o,
+                "    schema: {} user_version {}{}",
+                s.path.display(),
+                s.user_version,
+                if s.known { "" } else { " (UNKNOWN)" }
+            );
+        }
+        if !a.archives.is_empty() {
+            let _ = writeln!(o, "  archives (restore sources): {}", a.archives.join(", "));
+        }
+        let ord = &a.order;
+        let _ = writeln!(o, "  order ({}):", ord.provider);
+        let _ = writeln!(
+            o,
+            "    stored     {}{}",
+            list(&ord.stored),
+            ord.stored_from.as_ref().map(|f| format!("   [{f}]")).unwrap_or_default()
+        );
+        let _ = writeln!(o, "    config     {}", list(&ord.configured));
+        let eff: Vec<String> = ord
+            .effective
+            .iter()
+            .map(|id| {
+                match ord
+                    .candidates
+                    .iter()
+                    .find(|c| &c.id == id)
+                    .and_then(|c| c.unusable_until.filter(|_| c.in_cooldown))
+                {
+                    Some(u) => format!("{id} (unusable until {}, {})", rfc3339_ms(u), relative(u, now)),
+                    None => id.clone(),
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "    effective  {}   [{}]",
+            if eff.is_empty() { "— (no eligible profile)".into() } else { eff.join(", ") },
+            ord.explicit_source.clone().map(|s| format!("{s} order")).unwrap_or_else(|| ord.base_source.clone()),
+        );
+        for c in ord.candidates.iter().filter(|c| c.ineligible.is_some()) {
+            let _ = writeln!(o, "    skipped    {}: {}", c.id, c.ineligible.as_ref().unwrap().describe());
+        }
+        let lg: Vec<String> = a.last_good.iter().map(|(k, v)| format!("{k} → {}", v.as_str().unwrap_or("?"))).collect();
+        let _ = writeln!(o, "  lastGood: {}", if lg.is_empty() { "—".into() } else { lg.join(", ") });
+        let _ = writeln!(o, "  profiles ({}):", a.profiles.len());
+        let mut rows = vec![vec![
+            "ID".to_string(),
+            "TYPE".into(),
+            "ACCOUNT".into(),
+            "USER".into(),
+            "EMAIL (stored / token)".into(),
+            "PLAN".into(),
+            "EXPIRES".into(),
+            "WINDOW".into(),
+            "TOKEN".into(),
+        ]];
+        for p in &a.profiles {
+            let v = &p.view;
+            let acct = match (&v.account_id, &p.claim_account_id) {
+                (Some(s), Some(c)) if s != c => format!("{s} (token: {c}!)"),
+                (Some(s), _) => s.clone(),
+                (None, Some(c)) => format!("{c} (token)"),
+                (None, None) => "—".into(),
+            };
+            let email = match (&v.email, &p.claim_email) {
+                (Some(s), Some(c)) if s != c => format!("{s} / {c}!"),
+                (Some(s), _) => s.clone(),
+                (None, Some(c)) => format!("— / {c}"),
+                (None, None) => "—".into(),
+            };
+            let window = p
+                .window
+                .as_ref()
+                .map(|w| {
+                    format!(
+                        "{} {}{}",
+                        w.kind,
+                        relative(w.until, now),
+                        w.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+                    )
+                })
+                .unwrap_or_else(|| "—".into());
+            let mut token_s = v.token_state.as_str().to_string();
+            if !v.problems.is_empty() {
+                token_s.push_str(&format!(" [{}]", v.problems.join("; ")));
+            }
+            rows.push(vec![
+                format!("{}{}", v.id, if v.inherited { " (from main)" } else { "" }),
+                v.kind.clone().unwrap_or_else(|| "?".into()),
+                acct,
+                p.user_id.clone().unwrap_or_else(|| "—".into()),
+                email,
+                v.plan.clone().or_else(|| v.claims.as_ref().and_then(|c| c.plan.clone())).unwrap_or_else(|| "—".into()),
+                v.expires.map(|e| relative(e, now)).unwrap_or_else(|| "—".into()),
+                window,
+                token_s,
+            ]);
+        }
+        o.push_str(&table(&rows, "    "));
+        let _ = writeln!(
+            o,
+            "  sessions: {} total, {} user-facing, {} pinned; showing {}",
+            a.sessions_total,
+            a.sessions_user_facing,
+            a.sessions_pinned,
+            a.sessions.len()
+        );
+        if !a.sessions.is_empty() {
+            let mut rows = vec![vec![
+                "SESSION".to_string(),
+                "PIN".into(),
+                "SOURCE".into(),
+                "EFFECTIVE".into(),
+                "USAGE SHOWN FOR".into(),
+                "LABEL".into(),
+            ]];
+            for s in &a.sessions {
+                rows.push(vec![
+                    s.key.clone(),
+                    s.pin.clone().unwrap_or_else(|| "—".into()),
+                    s.pin_source
+                        .clone()
+                        .map(|x| if s.pin_source_inferred { format!("{x}*") } else { x })
+                        .unwrap_or_else(|| "—".into()),
+                    s.effective
+                        .clone()
+                        .map(|e| format!("{e} ({})", s.effective_source.clone().unwrap_or_default()))
+                        .unwrap_or_else(|| "none".into()),
+                    match (&s.usage_source, s.usage_differs) {
+                        (Some(u), true) => format!("{u} (differs!)"),
+                        (Some(u), false) => u.clone(),
+                        (None, _) => "—".into(),
+                    },
+                    s.label
+                        .clone()
+                        .map(|l| format!("{l} [{}]", s.label_source.clone().unwrap_or_default()))
+                        .unwrap_or_else(|| "—".into()),
+                ]);
+            }
+            o.push_str(&table(&rows, "    "));
+            if a.sessions.iter().any(|s| s.pin_source_inferred) {
+                let _ = writeln!(o, "    * source not stored; inferred the way OpenClaw infers it");
+            }
+        }
+        for w in &a.warnings {
+            let _ = writeln!(o, "  warning: {w}");
+        }
+    }
+    o
+}

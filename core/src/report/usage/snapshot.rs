@@ -1,0 +1,153 @@
+//! `usage --record`: the windows kept as `usage_snapshot` rows in the journal, and the
+//! snapshots `show TXN` lists around a transaction.
+
+#[allow(unused_imports)]
+use super::*;
+
+// journal: usage_snapshot rows
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageSnapshot {
+    pub id: i64,
+    pub taken_at: String,
+    pub profile_id: String,
+    pub account_id: Option<String>,
+    pub user_id: Option<String>,
+    pub windows: Option<Value>,
+    pub error: Option<String>,
+}
+
+/// Store one row per fetched (or failed) profile, in one SQLite transaction.
+pub fn record(j: &mut Journal, taken_at: &str, r: &UsageReport) -> Result<usize> {
+    let path = j.path.clone();
+    let tx = j.conn.transaction().map_err(|e| Error::journal(&path, e))?;
+    let mut n = 0;
+    for p in r.agents.iter().flat_map(|a| &a.profiles) {
+        let u = p.usage.as_ref();
+        let windows = u.map(|u| {
+            json!({
+                "email": u.email,
+                "plan_type": u.plan_type,
+                "limit_reached": u.rate_limit.as_ref().and_then(|l| l.limit_reached),
+                "windows": u.rate_limit.as_ref().map(|l| l.windows.clone()).unwrap_or_default(),
+                "code_review": u.code_review_rate_limit.as_ref().map(|l| l.windows.clone()).unwrap_or_default(),
+            })
+            .to_string()
+        });
+        tx.execute(
+            "INSERT INTO usage_snapshot (taken_at, profile_id, account_id, user_id, windows, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                taken_at,
+                p.id,
+                u.and_then(|u| u.account_id.clone()).or_else(|| p.stored.account_id.clone()),
+                u.and_then(|u| u.user_id.clone()).or_else(|| p.stored.user_id.clone()),
+                windows,
+                p.error.as_ref().map(|e| e.message.clone()),
+            ],
+        )
+        .map_err(|e| Error::journal(&path, e))?;
+        n += 1;
+    }
+    tx.commit().map_err(|e| Error::journal(&path, e))?;
+    Ok(n)
+}
+
+/// Snapshots taken between two instants (RFC 3339 strings compare in time order).
+pub fn snapshots_between(j: &Journal, from: &str, to: &str) -> Result<Vec<UsageSnapshot>> {
+    let mut st = j
+        .conn
+        .prepare(
+            "SELECT id, taken_at, profile_id, account_id, user_id, windows, error FROM usage_snapshot
+             WHERE taken_at BETWEEN ?1 AND ?2 ORDER BY taken_at, id",
+        )
+        .map_err(|e| Error::journal(&j.path, e))?;
+    let rows = st
+        .query_map([from, to], |r| {
+            let w: Option<String> = r.get(5)?;
+            Ok(UsageSnapshot {
+                id: r.get(0)?,
+                taken_at: r.get(1)?,
+                profile_id: r.get(2)?,
+                account_id: r.get(3)?,
+                user_id: r.get(4)?,
+                windows: w.and_then(|w| serde_json::from_str(&w).ok()),
+                error: r.get(6)?,
+            })
+        })
+        .map_err(|e| Error::journal(&j.path, e))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| Error::journal(&j.path, e))
+}
+
+/// The transaction's span: created (or started) to ended, as epoch ms.
+pub(super) fn txn_span(row: &TxnRow) -> Option<(i64, i64)> {
+    let p = |s: &str| crate::text::parse_time_ms(s);
+    let start = p(row.started_at.as_deref().unwrap_or(&row.created_at)).or_else(|| p(&row.created_at))?;
+    let start = start.min(p(&row.created_at).unwrap_or(start));
+    let end = row.ended_at.as_deref().and_then(p).unwrap_or(start).max(start);
+    Some((start, end))
+}
+
+/// Usage snapshots recorded within ±10 minutes of a transaction, each tagged `before`,
+/// `during` or `after` it: evidence of what a repair changed.
+pub fn txn_snapshots(j: &Journal, row: &TxnRow) -> Result<Vec<(String, UsageSnapshot)>> {
+    let Some((start, end)) = txn_span(row) else {
+        return Ok(vec![]);
+    };
+    let snaps = snapshots_between(j, &rfc3339_ms(start - SHOW_WINDOW_MS), &rfc3339_ms(end + SHOW_WINDOW_MS))?;
+    Ok(snaps
+        .into_iter()
+        .map(|s| {
+            let t = crate::text::parse_time_ms(&s.taken_at).unwrap_or(start);
+            let when = if t < start {
+                "before"
+            } else if t > end {
+                "after"
+            } else {
+                "during"
+            };
+            (when.to_string(), s)
+        })
+        .collect())
+}
+
+pub fn snapshots_json(s: &[(String, UsageSnapshot)]) -> Value {
+    json!(s.iter().map(|(when, s)| json!({"when": when, "snapshot": s})).collect::<Vec<_>>())
+}
+
+/// One line per snapshot for `show`: `before  2026-…  id  account  5h 88% left, week 60% left`.
+pub fn render_txn_snapshots(s: &[(String, UsageSnapshot)]) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let mut rows = vec![];
+    for (when, s) in s {
+        let what = match (&s.windows, &s.error) {
+            (_, Some(e)) => format!("error: {e}"),
+            (Some(w), None) => {
+                let parse = |k: &str| -> Vec<UsageWindow> {
+                    w.get(k).and_then(|x| serde_json::from_value(x.clone()).ok()).unwrap_or_default()
+                };
+                let mut parts: Vec<String> = parse("windows")
+                    .iter()
+                    .map(|w| format!("{} {} left", w.label, w.percent_left.map(pct).unwrap_or_else(|| "?".into())))
+                    .collect();
+                parts.extend(parse("code_review").iter().map(|w| {
+                    format!("code review {} {} left", w.label, w.percent_left.map(pct).unwrap_or_else(|| "?".into()))
+                }));
+                if w.get("limit_reached").and_then(Value::as_bool) == Some(true) {
+                    parts.push("LIMIT REACHED".into());
+                }
+                parts.join(", ")
+            }
+            (None, None) => "—".into(),
+        };
+        rows.push(vec![
+            when.clone(),
+            s.taken_at.clone(),
+            s.profile_id.clone(),
+            s.account_id.clone().unwrap_or_else(|| "—".into()),
+            what,
+        ]);
+    }
+    format!("\nusage snapshots (within 10 minutes of this transaction):\n{}", crate::report::status::table(&rows, "  "))
+}

@@ -1,0 +1,533 @@
+//! Reading and writing one planned document, for the engine only: current values at pointers,
+//! the new content for a set of changes (in the document's own format, touching only what
+//! changes), atomic file replacement that keeps mode and owner, and in-place SQLite cell
+//! updates inside `BEGIN IMMEDIATE`.
+
+use crate::error::{Error, Result};
+use crate::json::{self, Style};
+use crate::layout::store::{self, FileFormat, Location};
+use crate::txn::plan::Change;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// A document as it is on disk right now.
+#[derive(Debug, Clone, Default)]
+pub struct Doc {
+    /// For files: the path writes go to (symlinks resolved as OpenClaw's rename follows them).
+    pub path: PathBuf,
+    pub bytes: Option<Vec<u8>>,
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Top-level index of a JSON file, built on first use.
+    pub index: std::cell::OnceCell<std::result::Result<json::TopIndex, String>>,
+}
+
+impl Doc {
+    /// The document's top-level index, built once and kept.
+    pub fn idx(&self) -> Result<&json::TopIndex> {
+        let b = self.bytes.as_deref().unwrap_or_default();
+        self.index
+            .get_or_init(|| json::index(b).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| Error::bad(&self.path, format!("is not valid JSON: {e}")))
+    }
+}
+
+fn resolve_symlink(path: &Path) -> Result<PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(t) => Ok(t),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(Error::bad(path, "symbolic link loop")),
+            Err(_) => Err(Error::bad(path, "is a dangling symbolic link")),
+        },
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// Read a location's current content. Cells read through the connection given (inside the
+/// caller's transaction) or a read-only one.
+pub fn read(loc: &Location, conn: Option<&Connection>) -> Result<Doc> {
+    match loc {
+        Location::File { path, .. } => {
+            let real = resolve_symlink(path)?;
+            let bytes = store::read_file(&real)?;
+            let meta = std::fs::metadata(&real).ok();
+            Ok(Doc {
+                path: real,
+                bytes,
+                mode: meta.as_ref().map(|m| m.mode() & 0o7777),
+                uid: meta.as_ref().map(|m| m.uid()),
+                gid: meta.as_ref().map(|m| m.gid()),
+                ..Default::default()
+            })
+        }
+        Location::Cell { db, table, key_col, key, value_col, .. } => {
+            let text = match conn {
+                Some(c) => cell_text(c, db, table, key_col, key, value_col)?,
+                None => {
+                    if !db.exists() {
+                        return Err(Error::NotFound(format!(
+                            "{} does not exist (clawauth never creates OpenClaw's databases)",
+                            db.display()
+                        )));
+                    }
+                    let ro = store::open_ro(db)?;
+                    ro.cell(table, key_col, key, value_col)?
+                }
+            };
+            Ok(Doc { path: db.clone(), bytes: text.map(String::into_bytes), ..Default::default() })
+        }
+    }
+}
+
+fn cell_text(
+    c: &Connection,
+    db: &Path,
+    table: &str,
+    key_col: &str,
+    key: &str,
+    value_col: &str,
+) -> Result<Option<String>> {
+    c.query_row(
+        &format!("SELECT {} FROM \"{table}\" WHERE \"{key_col}\" = ?1", store::cell_expr(value_col)),
+        [key],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(|e| Error::sqlite(db, format!("{table}[{key}]: {e}")))
+}
+
+fn is_text(loc: &Location) -> bool {
+    matches!(loc, Location::File { format: FileFormat::Text, .. })
+}
+
+/// The value at `pointer` now (`None` = absent).
+pub fn value_at(loc: &Location, doc: &Doc, pointer: &str) -> Result<Option<Value>> {
+    let Some(b) = &doc.bytes else { return Ok(None) };
+    if is_text(loc) {
+        let s = String::from_utf8_lossy(b).trim().to_string();
+        return Ok(if pointer.is_empty() { Some(Value::String(s)) } else { None });
+    }
+    if let Location::File { .. } = loc {
+        store::parse_check(&doc.path, b)?;
+        if std::str::from_utf8(b).is_err() {
+            return Err(Error::bad(&doc.path, "is not valid UTF-8"));
+        }
+    }
+    doc.idx()?.get(b, pointer).map_err(|e| Error::bad(&doc.path, format!("is not valid JSON: {e}")))
+}
+
+/// Check every change's `before` against the document. Returns the mismatches.
+pub fn mismatches(loc: &Location, doc: &Doc, changes: &[Change]) -> Result<Vec<(String, Option<Value>)>> {
+    let mut out = vec![];
+    for c in changes {
+        let cur = value_at(loc, doc, &c.pointer)?;
+        if cur != c.before {
+            out.push((c.pointer.clone(), cur));
+        }
+    }
+    Ok(out)
+}
+
+/// Record, for every key a change removes from an object, its index there now.
+pub fn fill_positions(loc: &Location, doc: &Doc, changes: &mut [Change]) -> Result<()> {
+    for c in changes.iter_mut() {
+        if c.before.is_none() || c.after.is_some() || c.pointer.is_empty() {
+            continue;
+        }
+        let segs = json::split_pointer(&c.pointer);
+        let (last, parent) = segs.split_last().expect("non-empty pointer");
+        let parent_ptr: String = parent.iter().map(|s| format!("/{}", json::escape_token(s))).collect();
+        if let Some(Value::Object(m)) = value_at(loc, doc, &parent_ptr)? {
+            c.position = m.keys().position(|k| k == last);
+        }
+    }
+    Ok(())
+}
+
+/// The document's new content (`None` = delete it).
+pub fn new_content(loc: &Location, doc: &Doc, changes: &[Change]) -> Result<Option<Vec<u8>>> {
+    if let Some(whole) = changes.iter().find(|c| c.pointer.is_empty()) {
+        if changes.len() > 1 {
+            return Err(Error::Other("a whole-document change cannot be combined with others in one step".into()));
+        }
+        return Ok(whole.after.as_ref().map(|v| serialize_whole(loc, doc, v)));
+    }
+    if is_text(loc) {
+        return Err(Error::Other(format!("{}: text documents only take whole-document changes", doc.path.display())));
+    }
+    let edits: Vec<json::Edit> = changes.iter().map(Change::edit).collect();
+    match loc {
+        Location::File { new_style, .. } => {
+            let (mut out, style, created) = match &doc.bytes {
+                Some(b) => {
+                    let style = Style::detect(b);
+                    let out = json::apply_edits_indexed(b, doc.idx()?, style, &edits)
+                        .map_err(|e| Error::bad(&doc.path, format!("cannot edit: {e}")))?;
+                    (out, style, false)
+                }
+                None => (
+                    json::apply_edits(b"{}", *new_style, &edits)
+                        .map_err(|e| Error::bad(&doc.path, format!("cannot edit: {e}")))?,
+                    *new_style,
+                    true,
+                ),
+            };
+            if created && style.trailing_newline {
+                out.push(b'\n');
+            }
+            Ok(Some(out))
+        }
+        Location::Cell { .. } => {
+            if let Some(b) = &doc.bytes {
+                let span =
+                    json::root_span(b).map_err(|e| Error::sqlite(&doc.path, format!("cell is not valid JSON: {e}")))?;
+                if let Some(k) = json::first_duplicate(b, span).map_err(|e| Error::sqlite(&doc.path, e))? {
+                    return Err(Error::sqlite(
+                        &doc.path,
+                        format!("{}: the key {k:?} appears twice in the cell (OpenClaw's JSON.parse keeps only the last); refusing to write", loc.display(Path::new(""))),
+                    ));
+                }
+            }
+            let mut v: Value = match &doc.bytes {
+                Some(b) => serde_json::from_slice(b)
+                    .map_err(|e| Error::sqlite(&doc.path, format!("cell is not valid JSON: {e}")))?,
+                None => Value::Object(Default::default()),
+            };
+            for e in &edits {
+                json::apply_in_value_at(&mut v, &json::split_pointer(&e.pointer), e.value.as_ref(), e.position)
+                    .map_err(|e| Error::sqlite(&doc.path, e))?;
+            }
+            Ok(Some(json::to_string_compact(&v).into_bytes()))
+        }
+    }
+}
+
+fn serialize_whole(loc: &Location, doc: &Doc, v: &Value) -> Vec<u8> {
+    match loc {
+        Location::File { format: FileFormat::Text, .. } => {
+            let s = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            // keep the file's own line ending convention; a new file gets a newline
+            let nl = doc.bytes.as_ref().map(|b| b.ends_with(b"\n")).unwrap_or(true);
+            format!("{s}{}", if nl { "\n" } else { "" }).into_bytes()
+        }
+        Location::File { new_style, .. } => {
+            let style = doc.bytes.as_deref().map(Style::detect).unwrap_or(*new_style);
+            json::to_bytes(v, style)
+        }
+        Location::Cell { .. } => json::to_string_compact(v).into_bytes(),
+    }
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    let f = std::fs::File::open(dir).map_err(|e| Error::io(dir, e))?;
+    f.sync_all().map_err(|e| Error::io(dir, e))
+}
+
+/// Replace a file atomically: temp file in the same directory, original mode and owner, fsync,
+/// rename, fsync the directory. `None` deletes the file.
+pub fn write_file(doc: &Doc, content: Option<&[u8]>) -> Result<()> {
+    let path = &doc.path;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(bytes) = content else {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+        return fsync_dir(dir);
+    };
+    if !dir.exists() {
+        return Err(Error::bad(dir, "directory does not exist"));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.clawauth-{}.tmp", std::process::id()));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.set_permissions(std::fs::Permissions::from_mode(doc.mode.unwrap_or(0o600)))?;
+        if let (Some(uid), Some(gid)) = (doc.uid, doc.gid) {
+            use std::os::fd::AsRawFd;
+            // keep the owner; only root can give a file away, so a failure here is not fatal
+            unsafe { libc::fchown(f.as_raw_fd(), uid, gid) };
+        }
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    fsync_dir(dir)
+}
+
+/// Refuse while a running OpenClaw holds the SQLite store (spec section 0).
+pub fn check_leases(state_dir: &Path, now_ms: i64) -> Result<()> {
+    let p = crate::layout::load::state_db_path(state_dir);
+    if !p.exists() {
+        return Ok(());
+    }
+    let db = store::open_ro(&p)?;
+    if db.has_table("agent_database_leases")? {
+        let mut st = db
+            .conn
+            .prepare("SELECT agent_id, path, owner_pid FROM agent_database_leases")
+            .map_err(|e| Error::sqlite(&p, e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+            .map_err(|e| Error::sqlite(&p, e))?;
+        for r in rows {
+            let (agent, path, pid) = r.map_err(|e| Error::sqlite(&p, e))?;
+            if crate::layout::lock::pid_alive(pid) {
+                return Err(Error::conflict_hint(
+                    format!(
+                        "{}: agent_database_leases says live process pid {pid} holds agent '{agent}' ({path})",
+                        p.display()
+                    ),
+                    "a running OpenClaw would write its own copy back; stop the gateway and try again",
+                ));
+            }
+        }
+    }
+    if db.has_table("state_leases")? {
+        let mut st = db
+            .conn
+            .prepare("SELECT scope, lease_key, owner, expires_at FROM state_leases WHERE expires_at IS NOT NULL AND expires_at > ?1")
+            .map_err(|e| Error::sqlite(&p, e))?;
+        let first = st
+            .query_map([now_ms], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+            })
+            .map_err(|e| Error::sqlite(&p, e))?
+            .next();
+        if let Some(r) = first {
+            let (scope, key, owner, exp) = r.map_err(|e| Error::sqlite(&p, e))?;
+            return Err(Error::conflict_hint(
+                format!(
+                    "{}: state_leases holds an unexpired lease {scope}/{key} by {owner} until {}",
+                    p.display(),
+                    crate::text::rfc3339_ms(exp)
+                ),
+                "a running OpenClaw holds the state database; stop it and try again",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The timestamp OpenClaw keeps beside a cell. Auth rows carry the time of the write
+/// (`Date.now()`); a `session_nodes` row carries its entry's own `updatedAt` (2026.9.6
+/// `bindSessionRoot`/`bindSessionNode`), so that column follows the entry — which also puts it
+/// back exactly when an undo restores the entry's `updatedAt`.
+fn ts_value(table: &str, content: &[u8], now_ms: i64) -> i64 {
+    if table == "session_nodes" {
+        if let Ok(v) = serde_json::from_slice::<Value>(content) {
+            if let Some(t) = v.get("updatedAt").and_then(Value::as_i64) {
+                return t;
+            }
+        }
+    }
+    now_ms
+}
+
+/// Refuse a database whose schema clawauth does not know to write (`crate::layout::schema`). Used
+/// before anything is recorded, so `apply`, `undo` and `recover` refuse as early as a new plan
+/// does.
+pub fn check_schema(db: &Path) -> Result<()> {
+    if !db.is_file() {
+        return Ok(());
+    }
+    let ro = store::open_ro(db)?;
+    match crate::layout::schema::verdict(&ro.conn, db)?.refused {
+        None => Ok(()),
+        Some(why) => Err(crate::layout::schema::refused_error(db, &why)),
+    }
+}
+
+/// Apply several steps that all edit cells of one database: one connection, one `BEGIN
+/// IMMEDIATE` (busy timeout 5 s), every `before` verified against what that transaction sees,
+/// then one commit — so OpenClaw never sees half of a change to one database. Nothing but the
+/// planned rows is touched: no schema, no other row, never a new file. On error nothing of the
+/// group is written and the index of the failing step (within `steps`) is returned with it.
+pub fn apply_cells(steps: &[(&Location, &[Change])], now_ms: i64) -> std::result::Result<(), (usize, Error)> {
+    let Some((Location::Cell { db, .. }, _)) = steps.first() else { return Ok(()) };
+    if !db.is_file() {
+        return Err((
+            0,
+            Error::NotFound(format!("{} does not exist (clawauth never creates OpenClaw's databases)", db.display())),
+        ));
+    }
+    // READ_WRITE without CREATE: a database that vanished is an error, never a new empty file
+    let mut conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| (0, Error::sqlite(db, e)))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| (0, Error::sqlite(db, e)))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| {
+        // another process holds the write lock past the busy timeout: a live lock, exit 3
+        let busy = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        let what = format!("{}: cannot lock for writing: {e}", db.display());
+        let err = if busy {
+            Error::conflict_hint(what, "another process (a running OpenClaw?) is writing this database; try again")
+        } else {
+            Error::sqlite(db, format!("cannot lock for writing: {e}"))
+        };
+        (0, err)
+    })?;
+    // the schema may have moved on since the plan was made (an OpenClaw upgrade): re-check it
+    // under the write lock, so `apply`, `undo` and `recover` refuse too
+    if let Some(why) = crate::layout::schema::verdict(&tx, db).map_err(|e| (0, e))?.refused {
+        return Err((0, crate::layout::schema::refused_error(db, &why)));
+    }
+    for (i, (loc, changes)) in steps.iter().enumerate() {
+        write_cell(&tx, loc, changes, now_ms).map_err(|e| (i, e))?;
+    }
+    tx.commit().map_err(|e| (steps.len() - 1, Error::sqlite(db, e)))
+}
+
+/// One cell inside the caller's transaction: compare-and-swap, then UPDATE / INSERT / DELETE
+/// of that one row, with its timestamp column.
+fn write_cell(tx: &Connection, loc: &Location, changes: &[Change], now_ms: i64) -> Result<()> {
+    let Location::Cell { db, table, key_col, key, value_col, ts_col } = loc else { unreachable!("cells only") };
+    let doc = read(loc, Some(tx))?;
+    let bad = mismatches(loc, &doc, changes)?;
+    if !bad.is_empty() {
+        return Err(stale(loc, &bad));
+    }
+    let content = new_content(loc, &doc, changes)?;
+    if table == "session_nodes" {
+        return write_session_row(tx, db, key, value_col, content);
+    }
+    let ts = ts_col.as_deref();
+    match (content, doc.bytes.is_some()) {
+        (Some(c), true) => {
+            let t_val = ts_value(table, &c, now_ms);
+            let text = String::from_utf8(c).expect("JSON is UTF-8");
+            let sql = match ts {
+                Some(t) => {
+                    format!("UPDATE \"{table}\" SET \"{value_col}\" = ?1, \"{t}\" = ?3 WHERE \"{key_col}\" = ?2")
+                }
+                None => {
+                    format!("UPDATE \"{table}\" SET \"{value_col}\" = ?1 WHERE \"{key_col}\" = ?2 AND ?3 IS NOT NULL")
+                }
+            };
+            let n = tx.execute(&sql, params![text, key, t_val]).map_err(|e| Error::sqlite(db, e))?;
+            if n != 1 {
+                return Err(Error::sqlite(db, format!("{table}[{key}]: expected to update 1 row, updated {n}")));
+            }
+        }
+        (Some(c), false) => {
+            let t_val = ts_value(table, &c, now_ms);
+            let text = String::from_utf8(c).expect("JSON is UTF-8");
+            let res = match ts {
+                Some(t) => tx.execute(
+                    &format!("INSERT INTO \"{table}\" (\"{key_col}\", \"{value_col}\", \"{t}\") VALUES (?1, ?2, ?3)"),
+                    params![key, text, t_val],
+                ),
+                None => tx.execute(
+                    &format!("INSERT INTO \"{table}\" (\"{key_col}\", \"{value_col}\") VALUES (?1, ?2)"),
+                    params![key, text],
+                ),
+            };
+            res.map_err(|e| Error::sqlite(db, format!("{table}: cannot insert row {key}: {e}")))?;
+        }
+        (None, true) => {
+            let n = tx
+                .execute(&format!("DELETE FROM \"{table}\" WHERE \"{key_col}\" = ?1"), [key])
+                .map_err(|e| Error::sqlite(db, e))?;
+            if n != 1 {
+                return Err(Error::sqlite(db, format!("{table}[{key}]: expected to delete 1 row, deleted {n}")));
+            }
+        }
+        (None, false) => {}
+    }
+    Ok(())
+}
+
+/// Before anything is recorded: would OpenClaw accept this session row with `content` as its
+/// entry? The same check runs again inside the write transaction.
+pub fn precheck_session_row(loc: &Location, content: Option<&[u8]>) -> Result<()> {
+    let Location::Cell { db, table, key, value_col, .. } = loc else { return Ok(()) };
+    let (Some(content), true, "entry_json") = (content, table == "session_nodes", value_col.as_str()) else {
+        return Ok(());
+    };
+    let ro = store::open_ro(db)?;
+    let Some(row) = crate::layout::session_row::read(&ro.conn, db, key)? else { return Ok(()) };
+    let updated_at = crate::layout::session_row::entry_updated_at(content).unwrap_or(row.updated_at);
+    crate::layout::session_row::check(&row, content, updated_at)
+        .map_err(|why| crate::layout::session_row::rejected(db, key, &why))
+}
+
+/// One `session_nodes` row, written as OpenClaw's writer writes it (`crate::layout::session_row`): the
+/// new entry is checked against the row the way OpenClaw's validator will check it, then the
+/// entry and `updated_at` (its `updatedAt`) are written and the row is left valid — or, for
+/// the `entry_valid` column itself (doctor's re-validation and its undo), that flag is set,
+/// after the same check when it becomes 1. Rows are never inserted or deleted here: clawauth
+/// only edits the sessions OpenClaw made.
+fn write_session_row(tx: &Connection, db: &Path, key: &str, value_col: &str, content: Option<Vec<u8>>) -> Result<()> {
+    let Some(row) = crate::layout::session_row::read(tx, db, key)? else {
+        return Err(Error::sqlite(
+            db,
+            format!("session_nodes[{key}]: the row is gone (clawauth never creates sessions)"),
+        ));
+    };
+    let Some(content) = content else {
+        return Err(Error::sqlite(db, format!("session_nodes[{key}]: clawauth never deletes a session row")));
+    };
+    if value_col == "entry_valid" {
+        let flag: i64 = std::str::from_utf8(&content).ok().and_then(|t| t.trim().parse().ok()).ok_or_else(|| {
+            Error::sqlite(
+                db,
+                format!("session_nodes[{key}].entry_valid: {:?} is not 0 or 1", String::from_utf8_lossy(&content)),
+            )
+        })?;
+        if flag == 1 {
+            let entry = cell_text(tx, db, "session_nodes", "session_key", key, "entry_json")?.unwrap_or_default();
+            crate::layout::session_row::check(&row, entry.as_bytes(), row.updated_at)
+                .map_err(|why| crate::layout::session_row::rejected(db, key, &why))?;
+            return crate::layout::session_row::settle(tx, db, key, row.pending);
+        }
+        tx.execute("UPDATE session_nodes SET entry_valid = ?1 WHERE session_key = ?2", params![flag, key])
+            .map_err(|e| Error::sqlite(db, e))?;
+        return Ok(());
+    }
+    // the column follows the entry's own updatedAt (2026.9.6 `bindSessionNode`); without one
+    // the check below refuses the entry
+    let updated_at = crate::layout::session_row::entry_updated_at(&content).unwrap_or(row.updated_at);
+    crate::layout::session_row::check(&row, &content, updated_at)
+        .map_err(|why| crate::layout::session_row::rejected(db, key, &why))?;
+    let text = String::from_utf8(content).expect("JSON is UTF-8");
+    let n = tx
+        .execute(
+            &format!("UPDATE session_nodes SET \"{value_col}\" = ?1, updated_at = ?2 WHERE session_key = ?3"),
+            params![text, updated_at, key],
+        )
+        .map_err(|e| Error::sqlite(db, e))?;
+    if n != 1 {
+        return Err(Error::sqlite(db, format!("session_nodes[{key}]: expected to update 1 row, updated {n}")));
+    }
+    crate::layout::session_row::settle(tx, db, key, row.pending)
+}
+
+/// A conflict error listing what changed under us.
+pub fn stale(loc: &Location, bad: &[(String, Option<Value>)]) -> Error {
+    let what: Vec<String> = bad
+        .iter()
+        .map(|(p, cur)| {
+            let shown = cur
+                .as_ref()
+                .map(|v| crate::model::token::redact_at(p, v).to_string())
+                .unwrap_or_else(|| "absent".into());
+            format!("{} is now {}", if p.is_empty() { "the document" } else { p }, crate::text::shorten(&shown, 100))
+        })
+        .collect();
+    Error::conflict_hint(
+        format!("{} changed since the plan was made: {}", loc.file().display(), what.join("; ")),
+        "run the command again to plan against the current state",
+    )
+}
