@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 fn open(g: &Global, ctx: &Context) -> Result<Option<Journal>> {
     let (_, p) = journal_path(g, ctx)?;
-    Journal::open(&p, false)
+    Journal::open_read_only(&p)
 }
 
 fn doc_counts(j: &Journal, ids: &[i64]) -> Result<std::collections::HashMap<i64, i64>> {

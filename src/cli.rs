@@ -342,10 +342,11 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
             Ok(0)
         }
         Command::Recover => {
-            let Some(mut engine) = open_engine(g, ctx, false)? else {
+            let mut engine = open_engine(g, ctx, true)?.expect("created");
+            if !engine.journal.exists() {
                 println!("No journal: nothing to recover.");
                 return Ok(0);
-            };
+            }
             for line in engine.recover(false)? {
                 println!("{line}");
             }
@@ -450,16 +451,32 @@ pub fn journal_path(g: &Global, ctx: &Context) -> Result<(PathBuf, PathBuf)> {
     if !state_dir.is_dir() {
         return Err(Error::NotFound(format!("OpenClaw state dir {} does not exist (from {src})", state_dir.display())));
     }
-    let j = g.journal.clone().unwrap_or_else(|| journal::default_path(&state_dir));
+    // a relative --journal (even a bare file name) is relative to the working directory
+    let j = match &g.journal {
+        Some(p) if p.is_relative() => std::path::absolute(p).map_err(|e| Error::io(p, e))?,
+        Some(p) => p.clone(),
+        None => journal::default_path(&state_dir),
+    };
     Ok((state_dir, j))
 }
 
-pub fn open_engine<'a>(g: &Global, ctx: &'a Context, create: bool) -> Result<Option<Engine<'a>>> {
+/// The engine of a command. A writer (`write`) first takes the state dir's writer lock (held
+/// until the engine is dropped, waiting a bounded time for another clawauth) and gets the
+/// journal lazily: it is created only when a transaction is recorded. A reader gets the
+/// existing journal read-only, or `None`.
+pub fn open_engine<'a>(g: &Global, ctx: &'a Context, write: bool) -> Result<Option<Engine<'a>>> {
     let (state_dir, jpath) = journal_path(g, ctx)?;
-    let Some(j) = Journal::open(&jpath, create)? else {
-        return Ok(None);
-    };
-    Ok(Some(Engine::new(ctx, j, &state_dir, std::env::args().collect())))
+    if !write {
+        let Some(j) = Journal::open_read_only(&jpath)? else {
+            return Ok(None);
+        };
+        return Ok(Some(Engine::new(ctx, j, &state_dir, std::env::args().collect())));
+    }
+    let lock = crate::writer_lock::acquire(&state_dir, ctx)?;
+    let j = Journal::open_lazy(&jpath)?;
+    let mut engine = Engine::new(ctx, j, &state_dir, std::env::args().collect());
+    engine.writer = Some(lock);
+    Ok(Some(engine))
 }
 
 pub fn run_recovery(engine: &mut Engine, _json: bool) -> Result<()> {

@@ -30,5 +30,6 @@ pub mod store;
 pub mod token;
 pub mod usage;
 pub mod workflow;
+pub mod writer_lock;
 
 pub use error::{Error, Result};
