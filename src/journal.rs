@@ -161,9 +161,23 @@ fn identify_untouched(path: &Path) -> Result<()> {
     identify(&conn, path)
 }
 
-/// Read-only connection to our own journal, beside a running writer; in a directory we cannot
-/// write (no `-shm` can be made) and with no `-wal` the main file is complete: read it immutable.
+fn writable(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else { return false };
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// A reader's connection to our own journal (it only ever reads). Where the directory is
+/// writable, an ordinary connection: beside a running writer it shares the WAL, and as the last
+/// to close it removes the `-wal`/`-shm` it made, leaving the directory as it found it.
+/// Elsewhere read-only; with no `-shm` makeable and no `-wal` the main file is complete: read it
+/// immutable.
 fn connect_read_only(path: &Path) -> Result<Connection> {
+    if writable(parent_dir(path)) && writable(path) {
+        let conn = Connection::open(path).map_err(|e| j(path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| j(path, e))?;
+        return Ok(conn);
+    }
     let conn = Connection::open_with_flags(path, ro_flags()).map_err(|e| j(path, e))?;
     conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| j(path, e))?;
     match conn.query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0)) {
@@ -348,8 +362,9 @@ impl Journal {
         let now = ctx.now_rfc3339();
         let me = Owner::me();
         tx.execute(
-            "INSERT INTO txn (kind, workflow, summary, argv, user, host, tool_version, state_dir, agent, created_at, started_at, status, reverts_txn, forced, notes, owner_pid, owner_start, owner_host, owner_boot)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            "INSERT INTO txn (kind, workflow, summary, argv, user, host, tool_version, state_dir, agent, created_at, started_at, status, reverts_txn, forced, notes, owner_pid, owner_start, owner_host, owner_boot, claim_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                     CASE WHEN ?12 = 'applying' THEN (SELECT COALESCE(MAX(claim_seq), 0) + 1 FROM txn) END)",
             params![
                 kind,
                 plan.workflow,
@@ -428,7 +443,8 @@ impl Journal {
         }
         let n = tx
             .execute(
-                "UPDATE txn SET status = 'applying', started_at = ?2, owner_pid = ?3, owner_start = ?4, owner_host = ?5, owner_boot = ?6 WHERE id = ?1 AND status = 'planned'",
+                "UPDATE txn SET status = 'applying', started_at = ?2, owner_pid = ?3, owner_start = ?4, owner_host = ?5, owner_boot = ?6,
+                 claim_seq = (SELECT COALESCE(MAX(claim_seq), 0) + 1 FROM txn) WHERE id = ?1 AND status = 'planned'",
                 params![id, ctx.now_rfc3339(), me.pid, me.start, me.host, me.boot_id],
             )
             .map_err(|e| j(&path, e))?;

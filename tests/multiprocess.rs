@@ -409,7 +409,7 @@ fn a_schema_2_journal_keeps_working() {
     {
         let c = rusqlite::Connection::open(&j).unwrap();
         c.execute_batch(
-            "ALTER TABLE txn DROP COLUMN owner_pid; ALTER TABLE txn DROP COLUMN owner_start; ALTER TABLE txn DROP COLUMN owner_host; ALTER TABLE txn DROP COLUMN owner_boot; PRAGMA application_id = 0; PRAGMA user_version = 2;",
+            "ALTER TABLE txn DROP COLUMN owner_pid; ALTER TABLE txn DROP COLUMN owner_start; ALTER TABLE txn DROP COLUMN owner_host; ALTER TABLE txn DROP COLUMN owner_boot; ALTER TABLE txn DROP COLUMN claim_seq; PRAGMA application_id = 0; PRAGMA user_version = 2;",
         )
         .unwrap();
     }
@@ -422,4 +422,340 @@ fn a_schema_2_journal_keeps_working() {
     );
     assert_eq!((v, a), (3, 0x436c_4175));
     let _ = fixture::REF_NOW_MS;
+}
+
+// ----------------------------------------------------------------------------------------------
+// the multi-process stress run
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[(self.next() % v.len() as u64) as usize]
+    }
+}
+
+struct Shape {
+    provider: &'static str,
+    profiles: [&'static str; 2],
+    sessions: [&'static str; 2],
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    ops: usize,
+    applied: usize,
+    conflicts: usize,
+    killed: usize,
+    recovers: usize,
+    foreign_writes: usize,
+    lost: Vec<String>,
+}
+
+/// One random operation; exit 0 or 3 (conflict: stale plan, undo conflict, claim lost) are
+/// the only answers a person may get, or 137 for a deliberately killed run.
+fn random_op(fx: &Fx, sh: &Shape, rng: &mut Rng, t: &mut Tally) {
+    let p = *rng.pick(&sh.profiles);
+    let s = *rng.pick(&sh.sessions);
+    let q = if p == sh.profiles[0] { sh.profiles[1] } else { sh.profiles[0] };
+    let env: Vec<(&str, &str)> = vec![("CLAWAUTH_LOCK_TIMEOUT", "90")];
+    let mut args: Vec<String> = match rng.next() % 10 {
+        0 | 1 => vec!["pin".into(), s.into(), p.into()],
+        2 => vec!["unpin".into(), s.into()],
+        3 => vec!["order".into(), "set".into(), sh.provider.into(), p.into(), q.into()],
+        4 => vec!["preference".into(), "set".into(), p.into()],
+        5 => vec!["cooldown".into(), "clear".into(), "--all".into()],
+        6 | 7 => {
+            // undo one of the recent applied transactions (may rightly conflict)
+            let applied: Vec<i64> =
+                txns(fx).iter().filter(|x| x["status"] == "applied").filter_map(|x| x["id"].as_i64()).take(4).collect();
+            if applied.is_empty() {
+                vec!["recover".into()]
+            } else {
+                vec!["undo".into(), rng.pick(&applied).to_string()]
+            }
+        }
+        8 => vec!["recover".into()],
+        _ => {
+            // plan now, apply later (another process may get in between: stale -> exit 3)
+            let o = fx.run(&["pin", s, p, "--dry-run", "--json"]);
+            assert!(o.code == 0 || o.code == 3, "dry run: {}", o.all());
+            match o.code {
+                0 if o.json()["outcome"] == "planned" => {
+                    vec!["apply".into(), o.json()["txn"].as_i64().unwrap().to_string()]
+                }
+                _ => vec!["recover".into()],
+            }
+        }
+    };
+    if args[0] != "recover" {
+        args.push("--yes".into());
+    }
+    let kill = args[0] != "recover" && rng.next() % 12 == 0;
+    let mut c = fx.cmd(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    for (k, v) in &env {
+        c.env(k, v);
+    }
+    if kill {
+        c.env("CLAWAUTH_FAILPOINT", *rng.pick(&["after-intent", "after-step-1", "before-commit"]));
+    }
+    let o = run(c);
+    t.ops += 1;
+    match o.code {
+        0 => {
+            if o.stdout.contains("Applied transaction") {
+                t.applied += 1;
+            }
+            if args[0] == "recover" {
+                t.recovers += 1;
+            }
+        }
+        3 => {
+            assert!(!o.stderr.contains("writer lock is held"), "{args:?} gave up on the writer lock: {}", o.stderr);
+            t.conflicts += 1;
+        }
+        137 if kill => t.killed += 1,
+        // a killed run may end with nothing to do before its failpoint
+        _ => panic!("{args:?} (kill {kill}): exit {}:\n{}", o.code, o.all()),
+    }
+}
+
+/// OpenClaw beside us: rewrites another session's entry under its own lock (B) or in a short
+/// `BEGIN IMMEDIATE` (D), checking each time that its previous write survived.
+fn foreign_writer(fx_state: PathBuf, layout: Layout, stop: &std::sync::atomic::AtomicBool) -> Tally {
+    use clawauth::jsondoc::{to_bytes, Style};
+    let mut t = Tally::default();
+    let mut seq = 0u64;
+    let other_b = "agent:main:telegram:direct:100000";
+    let sessions = fx_state.join("agents/main/sessions/sessions.json");
+    let agent_db = fx_state.join("agents/main/agent/openclaw-agent.sqlite");
+    let orig: Value = if layout == Layout::B { read_json(&sessions)[other_b].clone() } else { Value::Null };
+    let orig_d: Option<String> = (layout == Layout::D).then(|| {
+        let c = rusqlite::Connection::open(&agent_db).unwrap();
+        c.query_row(
+            "SELECT entry_json FROM session_nodes WHERE session_key = 'agent:main:cron:nightly-report'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    });
+    loop {
+        let done = stop.load(std::sync::atomic::Ordering::Relaxed);
+        seq += 1;
+        if layout == Layout::B {
+            let l = hold_openclaw_lock(sessions.parent().unwrap(), "sessions.json.lock");
+            let mut s = read_json(&sessions);
+            if seq > 1 && s[other_b]["inputTokens"] != json!(seq - 1) {
+                t.lost.push(format!("{other_b} inputTokens: wrote {}, found {}", seq - 1, s[other_b]["inputTokens"]));
+            }
+            if done {
+                s[other_b] = orig.clone();
+            } else {
+                s[other_b]["inputTokens"] = json!(seq);
+            }
+            // hold the lock a while, as a slow OpenClaw would
+            std::thread::sleep(Duration::from_millis(if seq % 5 == 0 { 40 } else { 2 }));
+            let tmp = sessions.with_file_name(format!("sessions.json.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, to_bytes(&s, Style::SESSIONS_FILE)).unwrap();
+            // OpenClaw writes its stores 0600
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).unwrap();
+            std::fs::rename(&tmp, &sessions).unwrap();
+            std::fs::remove_file(&l).unwrap();
+        } else {
+            let mut c = rusqlite::Connection::open(&agent_db).unwrap();
+            c.busy_timeout(Duration::from_secs(20)).unwrap();
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+            let cur: String = tx
+                .query_row(
+                    "SELECT entry_json FROM session_nodes WHERE session_key = 'agent:main:cron:nightly-report'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let v: Value = serde_json::from_str(&cur).unwrap();
+            if seq > 1 && v["inputTokens"] != json!(seq - 1) {
+                t.lost.push(format!("session_nodes cron inputTokens: wrote {}, found {}", seq - 1, v["inputTokens"]));
+            }
+            let new = if done {
+                orig_d.clone().unwrap()
+            } else {
+                let mut v = v;
+                v["inputTokens"] = json!(seq);
+                v.to_string()
+            };
+            tx.execute(
+                "UPDATE session_nodes SET entry_json = ?1 WHERE session_key = 'agent:main:cron:nightly-report'",
+                [new],
+            )
+            .unwrap();
+            std::thread::sleep(Duration::from_millis(if seq % 5 == 0 { 40 } else { 2 }));
+            tx.commit().unwrap();
+        }
+        t.foreign_writes += 1;
+        if done {
+            return t;
+        }
+        std::thread::sleep(Duration::from_millis(15));
+    }
+}
+
+/// A process that takes OpenClaw's `auth-profiles.json.lock` now and then and sits on it.
+fn lock_holder(agent: PathBuf, stop: &std::sync::atomic::AtomicBool) -> usize {
+    let mut n = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let l = hold_openclaw_lock(&agent, "auth-profiles.json.lock");
+        std::thread::sleep(Duration::from_millis(60));
+        std::fs::remove_file(&l).unwrap();
+        n += 1;
+        std::thread::sleep(Duration::from_millis(120));
+    }
+    n
+}
+
+fn snapshot_of(fx: &Fx, layout: Layout) -> (std::collections::BTreeMap<String, String>, Rows) {
+    if layout == Layout::D {
+        let files = tree_hash(&fx.state, &[".clawauth"]).into_iter().filter(|(k, _)| !k.contains(".sqlite")).collect();
+        (files, dump_checked(fx, "stress"))
+    } else {
+        (fx.hash(), Rows::new())
+    }
+}
+
+fn stress_on(layout: Layout, procs: usize, per: usize) -> Tally {
+    let sh = match layout {
+        Layout::D => Shape {
+            provider: "openai",
+            profiles: ["openai:alice@example.com", "openai:bob@example.com"],
+            sessions: ["agent:main:main", "agent:main:discord:channel:2002"],
+        },
+        _ => Shape {
+            provider: "openai-codex",
+            profiles: [ALICE, BOB],
+            sessions: ["agent:main:main", "agent:main:telegram:direct:1001"],
+        },
+    };
+    let fx = match layout {
+        Layout::D => Fx::committed("layout-d"),
+        l => Fx::scenario(&Scenario::standard(REF_NOW_MS).with_bulk_sessions(4), l),
+    };
+    let start = snapshot_of(&fx, layout);
+    let doctor_codes = |fx: &Fx| -> Vec<String> {
+        let o = fx.run(&["doctor", "--json"]);
+        assert!(o.code == 0 || o.code == 4, "doctor: {}", o.all());
+        let mut v: Vec<String> = o.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap_or_default().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let doctor0 = doctor_codes(&fx);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (tallies, foreign, holds) = std::thread::scope(|s| {
+        let st = fx.state.clone();
+        let stop_r = &stop;
+        let f = s.spawn(move || foreign_writer(st, layout, stop_r));
+        let agent = fx.agent();
+        let h = (layout != Layout::D).then(|| s.spawn(move || lock_holder(agent, stop_r)));
+        let workers: Vec<_> = (0..procs)
+            .map(|i| {
+                let (fx, sh) = (&fx, &sh);
+                s.spawn(move || {
+                    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((i as u64 + 1) * 0x1000_0001) ^ layout as u64);
+                    let mut t = Tally::default();
+                    for _ in 0..per {
+                        random_op(fx, sh, &mut rng, &mut t);
+                    }
+                    t
+                })
+            })
+            .collect();
+        let tallies: Vec<Tally> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (tallies, f.join().unwrap(), h.map(|h| h.join().unwrap()).unwrap_or(0))
+    });
+    let mut t = Tally::default();
+    for x in &tallies {
+        t.ops += x.ops;
+        t.applied += x.applied;
+        t.conflicts += x.conflicts;
+        t.killed += x.killed;
+        t.recovers += x.recovers;
+    }
+    t.foreign_writes = foreign.foreign_writes;
+    t.lost = foreign.lost;
+    assert!(t.lost.is_empty(), "{layout:?}: the foreign writer lost updates: {:?}", t.lost);
+    // finish what the killed runs left; then nothing is applying and every file parses
+    fx.ok(&["recover"]);
+    let all = txns(&fx);
+    assert!(all.iter().all(|x| x["status"] != "applying"), "{layout:?}: left applying");
+    for (rel, _) in tree_hash(&fx.state, &[".clawauth"]) {
+        let p = fx.state.join(&rel);
+        if rel.ends_with(".json") && p.is_file() {
+            serde_json::from_slice::<Value>(&std::fs::read(&p).unwrap())
+                .unwrap_or_else(|e| panic!("{layout:?}: {rel} does not parse: {e}"));
+        }
+    }
+    if layout == Layout::D {
+        dump_checked(&fx, "after the stress run");
+    }
+    doctor_codes(&fx);
+    // undo every applied transaction, newest first: each must go through
+    // newest first by when each began writing (a saved plan is applied after later ids)
+    let seq: std::collections::HashMap<i64, i64> = {
+        let c = rusqlite::Connection::open_with_flags(
+            fx.state.join(".clawauth/journal.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut st = c.prepare("SELECT id, COALESCE(claim_seq, 0) FROM txn").unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    };
+    let mut order: Vec<&Value> = all.iter().filter(|x| x["status"] == "applied").collect();
+    order.sort_by_key(|x| std::cmp::Reverse(seq[&x["id"].as_i64().unwrap()]));
+    let mut refused = vec![];
+    for x in order {
+        let id = x["id"].as_i64().unwrap().to_string();
+        let o = fx.run(&["undo", &id, "--yes"]);
+        if o.code != 0 {
+            refused.push(format!("undo {id} ({}): {}", x["summary"], o.stderr));
+        }
+    }
+    assert!(refused.is_empty(), "{layout:?}: {} undo(s) refused:\n{}", refused.len(), refused.join("\n"));
+    let end = snapshot_of(&fx, layout);
+    assert_eq!(start.0, end.0, "{layout:?}: files not back to the start");
+    if layout == Layout::D {
+        let touched = changed_rows(&start.1, &end.1);
+        assert_rows_restored(&start.1, &end.1, &touched, "stress D");
+    }
+    assert_eq!(doctor_codes(&fx), doctor0, "{layout:?}: doctor differs from the start");
+    let statuses = |s: &str| all.iter().filter(|x| x["status"] == s).count();
+    println!(
+        "stress {layout:?}: {procs} processes x {per} operations = {} runs ({} applied, {} conflicts exit 3, {} killed, {} recovers), journal {} txns: {} applied, {} rolled back, {} failed; foreign writes {}, OpenClaw lock holds {holds}, lost updates 0, {} undos newest-first all applied, state back byte-identical",
+        t.ops, t.applied, t.conflicts, t.killed, t.recovers, all.len(), statuses("applied"), statuses("rolled back"), statuses("failed"), t.foreign_writes,
+        statuses("applied")
+    );
+    t
+}
+
+/// Defect 10: N processes x M random mutations, undos, recovers and kills on layouts B and D,
+/// beside OpenClaw-style lock holders and a foreign writer; then every applied transaction
+/// undone newest-first returns the state to the start.
+#[test]
+fn stress_many_processes_random_operations_lose_nothing() {
+    let t0 = Instant::now();
+    let (procs, per) = (6, 20);
+    let b = stress_on(Layout::B, procs, per);
+    let d = stress_on(Layout::D, procs, per);
+    assert!(b.applied > 0 && d.applied > 0);
+    println!("stress total: {:.1}s", t0.elapsed().as_secs_f64());
 }
