@@ -678,8 +678,11 @@ fn stress_on(layout: Layout, procs: usize, per: usize) -> Tally {
                 })
             })
             .collect();
-        let tallies: Vec<Tally> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        // stop the helpers before a worker's panic is passed on, or the scope would wait forever
+        let joined: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let tallies: Vec<Tally> =
+            joined.into_iter().map(|r| r.unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
         (tallies, f.join().unwrap(), h.map(|h| h.join().unwrap()).unwrap_or(0))
     });
     let mut t = Tally::default();
