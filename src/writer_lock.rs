@@ -61,7 +61,10 @@ pub fn liveness(o: &Owner) -> Liveness {
     if o.pid == me.pid && o.start == me.start {
         return Liveness::Alive("it is this process's own".into());
     }
-    if crate::lock::pid_alive(o.pid) && (o.start.is_none() || proc_start(o.pid) == o.start) {
+    // a killed owner stays a zombie until its parent reaps it, but the kernel released its
+    // writer lock already: a zombie is gone
+    let zombie = matches!(proc_state(o.pid), Some('Z' | 'X' | 'x'));
+    if !zombie && crate::lock::pid_alive(o.pid) && (o.start.is_none() || proc_start(o.pid) == o.start) {
         return Liveness::Alive(format!("its owner pid {} is still running", o.pid));
     }
     Liveness::Gone(format!("its owner pid {} is not running", o.pid))
@@ -144,6 +147,11 @@ fn holder(dir: &std::fs::File) -> String {
         out.push_str(&format!(", running since {s}"));
     }
     out
+}
+
+fn proc_state(pid: i64) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
 }
 
 fn proc_start(pid: i64) -> Option<i64> {
