@@ -522,6 +522,9 @@ fn random_op(fx: &Fx, sh: &Shape, rng: &mut Rng, t: &mut Tally) {
             t.conflicts += 1;
         }
         137 if kill => t.killed += 1,
+        // OpenClaw (the foreign writer) holding its database past clawauth's busy wait: refused
+        // before writing, as with a held OpenClaw lock
+        1 if o.stderr.contains("locked") || o.stderr.contains("busy") => t.conflicts += 1,
         // a killed run may end with nothing to do before its failpoint
         _ => panic!("{args:?} (kill {kill}): exit {}:\n{}", o.code, o.all()),
     }
