@@ -214,3 +214,44 @@ fn a_key_given_twice_is_read_as_openclaw_does_and_refused_for_writing() {
     );
     assert_eq!(before, tree_hash(&fx.state, &[".clawauth/journal.db-shm"]));
 }
+
+/// A chat user controls session keys and labels; an attacker with write access to a state file
+/// controls every string in it. None of it may drive the operator's terminal.
+#[test]
+fn escape_sequences_in_state_never_reach_the_terminal() {
+    let fx = base();
+    let evil =
+        "agent:main:telegram:direct:\u{1b}]0;pwned\u{7}\u{1b}]8;;http://x\u{1b}\\\u{1b}[2J\roverwrite\u{202e}\u{9b}1m";
+    let s = std::fs::read_to_string(fx.sessions()).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&s).unwrap();
+    let mut entry = v["agent:main:main"].clone();
+    entry["sessionId"] = serde_json::json!("00000000-0000-4000-8000-0000000000ee");
+    entry["label"] = serde_json::json!("\u{1b}[31mred label\u{7}");
+    v[evil] = entry;
+    std::fs::write(fx.sessions(), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let pin = fx.run(&["pin", evil, BOB, "--yes"]);
+    assert_eq!(pin.code, 0, "{}", pin.all());
+    let bad = |t: &str| t.chars().find(|c| (c.is_control() && *c != '\n') || ('\u{202a}'..='\u{202e}').contains(c));
+    for args in [
+        &["status", "--all"][..],
+        &["status", "--session", evil],
+        &["doctor"],
+        &["explain", evil],
+        &["log"],
+        &["show", "3"],
+        &["unpin", evil, "--dry-run"],
+        &["pin", "no-such-session\u{1b}[2J", BOB, "--yes"],
+    ] {
+        let o = fx.run(args);
+        assert!(
+            bad(&o.stdout).is_none() && bad(&o.stderr).is_none(),
+            "{args:?} printed a control character:\n{:?}",
+            o.all()
+        );
+    }
+    // the text shows the key escaped; --json keeps the exact value
+    let st = fx.ok(&["status", "--all"]);
+    assert!(st.stdout.contains("\\e]0;pwned"), "{}", st.stdout);
+    let j = fx.ok(&["status", "--all", "--json"]).json();
+    assert!(j["agents"][0]["sessions"].as_array().unwrap().iter().any(|s| s["key"] == evil));
+}

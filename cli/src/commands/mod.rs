@@ -117,7 +117,7 @@ pub fn mutating_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
     let j = Journal::create(&jpath)?;
     let mut engine = engine_for(ctx, &state_dir, j);
     for line in engine.recover(true)? {
-        eprintln!("recover: {line}");
+        eprintln!("recover: {}", crate::output::text(&line));
     }
     Ok(engine)
 }
