@@ -304,9 +304,9 @@ pub fn load_state(g: &Global, ctx: &Context) -> Result<crate::model::State> {
 fn parse_rules(s: &Option<String>) -> Result<Option<Rules>> {
     match s {
         None => Ok(None),
-        Some(r) => {
-            Rules::parse(r).map(Some).ok_or_else(|| Error::Usage(format!("--rules takes 4.5, 5.28 or 9.6, not '{r}'")))
-        }
+        Some(r) => Rules::parse(r).map(Some).ok_or_else(|| {
+            Error::Usage(format!("--rules takes an OpenClaw release (2026.5.2, 5.2, 4.5, ...), not '{r}'"))
+        }),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod load;
 pub mod lock;
 pub mod model;
 pub mod plan;
+pub mod release;
 pub mod resolve;
 pub mod sessions;
 pub mod status;

@@ -42,13 +42,11 @@ impl Layout {
     pub fn is_sqlite(self) -> bool {
         matches!(self, Layout::C | Layout::D)
     }
-    /// Which behaviour era's rules apply by default. Layout A is read with 2026.5.28's rules
-    /// (it reads that layout natively); `--rules 4.5` gives 2026.4.5's.
+    /// The rules of the newest release that writes this layout (the guess without evidence;
+    /// `AgentState::detect_release` also weighs the installed CLI and the state's stamps).
     pub fn default_rules(self) -> crate::resolve::Rules {
-        match self {
-            Layout::A | Layout::B | Layout::C => crate::resolve::Rules::V5_28,
-            Layout::D => crate::resolve::Rules::V9_6,
-        }
+        let l = self.name().chars().next().unwrap_or('B');
+        crate::resolve::Rules::of(crate::release::newest_of_layout(l))
     }
 }
 
@@ -312,10 +310,29 @@ impl AgentState {
     /// The rules of the release that wrote this agent's store: the layout's, except that a
     /// 2026.8+ agent database (user_version 23) means 2026.9 rules even without a shared store.
     pub fn default_rules(&self) -> crate::resolve::Rules {
-        if self.schemas.iter().any(|s| s.path.ends_with("openclaw-agent.sqlite") && s.user_version >= 23) {
-            return crate::resolve::Rules::V9_6;
+        crate::resolve::Rules::of(self.detect_release().release)
+    }
+
+    /// The release that resolves this agent's next turn and the evidence (issue 19).
+    pub fn detect_release(&self) -> crate::release::Detected {
+        let uv = |suffix: &str| self.schemas.iter().find(|s| s.path.ends_with(suffix)).map(|s| s.user_version);
+        let has = |k: &str| self.auth.usage_stats.values().any(|s| s.get(k).is_some());
+        let mut layout = self.layout.name().chars().next().unwrap_or('B');
+        // a 2026.8+ agent database without a shared store is still a 2026.8+ state
+        if layout != 'D' && uv("openclaw-agent.sqlite").is_some_and(|v| v >= 19) {
+            layout = 'D';
         }
-        self.layout.default_rules()
+        let e = crate::release::Evidence {
+            installed: crate::release::installed(),
+            layout,
+            state_db: uv("openclaw.sqlite")
+                .filter(|_| self.schemas.iter().any(|s| s.path.ends_with("state/openclaw.sqlite"))),
+            agent_db: uv("openclaw-agent.sqlite"),
+            blocked_until: has("blockedUntil"),
+            blocked_scope: has("blockedScope"),
+            user_link: self.sessions.iter().any(|s| s.pin_source.as_deref() == Some("user-link")),
+        };
+        crate::release::detect(&e)
     }
 
     pub fn profile_views(&self, now_ms: i64) -> Vec<ProfileView> {
@@ -354,7 +371,7 @@ impl AgentState {
             .iter()
             .any(|(k, v)| k.starts_with("openai:") && v.get("type").and_then(Value::as_str) == Some("oauth"));
         match rules {
-            crate::resolve::Rules::V9_6 if migrated => "openai".into(),
+            r if r >= crate::resolve::Rules::parse("8.1").expect("release") && migrated => "openai".into(),
             _ => self.provider.clone(),
         }
     }
