@@ -671,7 +671,14 @@ pub fn render(r: &ExplainReport, now: i64) -> String {
     facts.push(format!("OpenClaw {} rules (from {})", r.rules.name(), r.rules_source));
     if r.rules_source == "--rules" {
         // the behaviours the chosen release implies (issue 19)
-        facts.extend(crate::release::describe(r.rules.release));
+        let rel = r.rules.release;
+        let on: Vec<&str> = crate::release::SWITCHES.iter().filter(|s| s.on(rel)).map(|s| s.key).collect();
+        facts.push(format!(
+            "rule set {} (layout {}): {}",
+            crate::release::rule_set(rel),
+            rel.layout(),
+            if on.is_empty() { "no behaviour switch on".to_string() } else { on.join(", ") }
+        ));
     }
     facts.push(format!("provider {}", r.provider));
     if let Some(m) = &r.session.model {

@@ -369,7 +369,10 @@ async function child(v) {
   const selection = await load("resolveSessionAuthSelection", true);
   const legacy = selection ? undefined : await load("resolveSessionAuthProfileOverride");
   const resolveAuthProfileOrder = await load("resolveAuthProfileOrder");
-  const withMetadata = isD(v) ? await load("resolveAuthProfileOrderWithMetadata", true) : undefined;
+  // 9.2+ resolve a session on the order for its model; 8.1 - 9.1 on the plain order (the
+  // 8.1 / 9.1 corpora were recorded before this was found: their effectiveOrder is the
+  // model-scoped one, which tests/resolver_corpus.rs ignores for those releases)
+  const withMetadata = atLeast(v, "9.2") ? await load("resolveAuthProfileOrderWithMetadata", true) : undefined;
   const nScenarios = nScenariosFor(v);
   const lay = layoutOf(v);
   const ensureAuthProfileStore = await load("ensureAuthProfileStore");
