@@ -55,7 +55,7 @@ pub struct Global {
 
 /// `--rules`: a release (`4.5`, `2026.5.28`, `9.6`, ...) to the rule set it follows.
 fn parse_rules(s: &str) -> Result<Rules, String> {
-    Rules::parse(s).ok_or_else(|| format!("--rules takes 4.5, 5.28 or 9.6, not '{s}'"))
+    Rules::parse(s).ok_or_else(|| format!("--rules takes an OpenClaw release (2026.5.2, 5.2, 4.5, ...), not '{s}'"))
 }
 
 #[derive(Subcommand, Debug)]

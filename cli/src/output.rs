@@ -21,10 +21,37 @@ pub fn print_json<T: serde::Serialize>(v: &T) {
     let _ = out.flush();
 }
 
+/// Text for the terminal, through the one sanitizer: strings from state files, the journal or
+/// the network may hold escape sequences, carriage returns or bidi overrides; only clawauth's
+/// own newlines pass (`clawauth_core::sanitize`). `--json` never goes through here.
+pub fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    let clean = clawauth_core::sanitize::terminal_text(s);
+    if !clean.lines().any(|l| l.len() > LINE_CAP) {
+        return clean;
+    }
+    // a value of megabytes (a label, a key) must not become megabytes of terminal output
+    let mut out = String::with_capacity(s.len().min(1 << 20));
+    for l in clean.split_inclusive('\n') {
+        let body = l.trim_end_matches('\n');
+        if body.len() > LINE_CAP {
+            let cut = (0..=LINE_CAP).rev().find(|&i| body.is_char_boundary(i)).unwrap_or(0);
+            out.push_str(&body[..cut]);
+            out.push_str(&format!("…({} more bytes)", body.len() - cut));
+            out.push_str(&l[body.len()..]);
+        } else {
+            out.push_str(l);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The longest line of text output; longer ones are shortened, saying by how much.
+pub const LINE_CAP: usize = 4096;
+
 /// The engine's notes for the person, on stderr.
 pub fn flush_notes(engine: &mut Engine) {
     for n in engine.notes.drain(..) {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", text(&n));
     }
 }
 
@@ -59,14 +86,14 @@ pub fn outcome(engine: &mut Engine, outcome: &Outcome, json: bool) {
 
 /// The one error printer: `error:`, each `caused by:`, then a `hint:`; returns the exit code.
 pub fn print_error(e: &Error) -> i32 {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", text(&e.to_string()));
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
-        eprintln!("caused by: {s}");
+        eprintln!("caused by: {}", text(&s.to_string()));
         src = s.source();
     }
     if let Some(h) = e.hint() {
-        eprintln!("hint: {h}");
+        eprintln!("hint: {}", text(&h));
     }
     exit_code(e)
 }

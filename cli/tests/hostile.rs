@@ -1,9 +1,9 @@
 //! Hostile state files: special files in a state file's place (a FIFO, `/dev/zero`, a
 //! directory), files larger than clawauth reads, and broken symlinks where a file decides the
 //! layout. Every command must end quickly in bounded memory with an error naming the file and
-//! what it is, and nothing may be written (the journal included). Each run is confined to
-//! 256 MiB of address space and killed after 10 s, so a regression shows as a crash or a hang
-//! verdict instead of a machine that swaps.
+//! what it is, and nothing may be written (the journal included). Each run must stay under
+//! 256 MiB peak memory and is killed after 10 s, so a regression shows as a failed bound or a
+//! hang verdict instead of a machine that swaps.
 
 mod common;
 use common::*;
@@ -14,10 +14,24 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const BOB: &str = "openai-codex:bob@example.com";
-const LIMIT_AS: u64 = 256 << 20;
+/// The memory a hostile input may cost at most (the bound), measured as peak RSS.
+const PEAK_RSS: u64 = 256 << 20;
+/// A guard against runaway allocation, not the bound itself (address space exceeds RSS).
+const LIMIT_AS: u64 = 2 << 30;
 
-/// Run clawauth under an address-space limit and a wall-clock limit.
+/// Run clawauth with a wall-clock limit and a generous address-space guard (a runaway
+/// allocation ends the run instead of swapping the machine); returns the output, the time and
+/// the peak resident memory the kernel measured (`ru_maxrss`, bytes).
 fn bounded(fx: &Fx, args: &[&str]) -> (Out, Duration) {
+    let (o, t, rss) = bounded_rss(fx, args);
+    assert!(rss < PEAK_RSS, "clawauth {args:?}: peak memory {} MiB on a hostile input", rss >> 20);
+    (o, t)
+}
+
+// reaped by `wait4` below, which std's `Child` cannot see
+#[allow(clippy::zombie_processes)]
+fn bounded_rss(fx: &Fx, args: &[&str]) -> (Out, Duration, u64) {
+    use std::io::Read;
     let mut c = fx.cmd(args);
     c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     unsafe {
@@ -31,8 +45,20 @@ fn bounded(fx: &Fx, args: &[&str]) -> (Out, Duration) {
     }
     let start = Instant::now();
     let mut child = c.spawn().expect("spawn clawauth");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = vec![];
+            let _ = r.read_to_end(&mut b);
+            String::from_utf8_lossy(&b).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let pid = child.id() as libc::pid_t;
+    let (mut status, mut ru): (libc::c_int, libc::rusage) = (0, unsafe { std::mem::zeroed() });
     loop {
-        if child.try_wait().unwrap().is_some() {
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if r == pid {
             break;
         }
         if start.elapsed() > Duration::from_secs(10) {
@@ -40,16 +66,11 @@ fn bounded(fx: &Fx, args: &[&str]) -> (Out, Duration) {
             let _ = child.wait();
             panic!("clawauth {args:?} hung on a hostile input (killed after 10 s)");
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(5));
     }
-    let o = child.wait_with_output().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    let out = Out {
-        code: o.status.code().unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0)),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
-    (out, start.elapsed())
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
+    let o = Out { code, stdout: out.join().unwrap(), stderr: err.join().unwrap() };
+    (o, start.elapsed(), ru.ru_maxrss as u64 * 1024)
 }
 
 fn fifo(p: &Path) {
@@ -155,7 +176,11 @@ fn special_and_oversized_files_are_refused_quickly_naming_the_file() {
         assert!(o.stderr.contains(&name) && o.stderr.contains(c.says), "{}: {}", c.name, o.stderr);
         assert_eq!(before, tree_hash(&fx.state, &[".clawauth/journal.db-shm"]), "{}: something was written", c.name);
     }
-    println!("hostile special files: {} cases, slowest run {slowest:?} under {} MiB", cases().len(), LIMIT_AS >> 20);
+    println!(
+        "hostile special files: {} cases, slowest run {slowest:?}, each under {} MiB peak",
+        cases().len(),
+        PEAK_RSS >> 20
+    );
 }
 
 #[test]
@@ -213,4 +238,62 @@ fn a_key_given_twice_is_read_as_openclaw_does_and_refused_for_writing() {
         o.stderr
     );
     assert_eq!(before, tree_hash(&fx.state, &[".clawauth/journal.db-shm"]));
+}
+
+/// A chat user controls session keys and labels; an attacker with write access to a state file
+/// controls every string in it. None of it may drive the operator's terminal.
+#[test]
+fn escape_sequences_in_state_never_reach_the_terminal() {
+    let fx = base();
+    let evil =
+        "agent:main:telegram:direct:\u{1b}]0;pwned\u{7}\u{1b}]8;;http://x\u{1b}\\\u{1b}[2J\roverwrite\u{202e}\u{9b}1m";
+    let s = std::fs::read_to_string(fx.sessions()).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&s).unwrap();
+    let mut entry = v["agent:main:main"].clone();
+    entry["sessionId"] = serde_json::json!("00000000-0000-4000-8000-0000000000ee");
+    entry["label"] = serde_json::json!("\u{1b}[31mred label\u{7}");
+    v[evil] = entry;
+    std::fs::write(fx.sessions(), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let pin = fx.run(&["pin", evil, BOB, "--yes"]);
+    assert_eq!(pin.code, 0, "{}", pin.all());
+    let bad = |t: &str| t.chars().find(|c| (c.is_control() && *c != '\n') || ('\u{202a}'..='\u{202e}').contains(c));
+    for args in [
+        &["status", "--all"][..],
+        &["status", "--session", evil],
+        &["doctor"],
+        &["explain", evil],
+        &["log"],
+        &["show", "3"],
+        &["unpin", evil, "--dry-run"],
+        &["pin", "no-such-session\u{1b}[2J", BOB, "--yes"],
+    ] {
+        let o = fx.run(args);
+        assert!(
+            bad(&o.stdout).is_none() && bad(&o.stderr).is_none(),
+            "{args:?} printed a control character:\n{:?}",
+            o.all()
+        );
+    }
+    // the text shows the key escaped; --json keeps the exact value
+    let st = fx.ok(&["status", "--all"]);
+    assert!(st.stdout.contains("\\e]0;pwned"), "{}", st.stdout);
+    let j = fx.ok(&["status", "--all", "--json"]).json();
+    assert!(j["agents"][0]["sessions"].as_array().unwrap().iter().any(|s| s["key"] == evil));
+}
+
+#[test]
+fn a_huge_label_does_not_become_huge_output() {
+    let fx = base();
+    // the label a person sees comes from the credential's email and displayName
+    let p = fx.agent().join("auth-profiles.json");
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    v["profiles"][BOB]["email"] = serde_json::json!("E".repeat(10 << 20));
+    v["profiles"][BOB]["displayName"] = serde_json::json!("D".repeat(10 << 20));
+    std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    for args in [&["status", "--all"][..], &["explain", "agent:main:telegram:direct:1001"], &["doctor"]] {
+        let (o, _) = bounded(&fx, args);
+        assert!(o.code < 100, "{args:?} crashed: {}", &o.stderr[..o.stderr.len().min(500)]);
+        assert!(o.stdout.len() < 100_000, "{args:?}: {} bytes of output", o.stdout.len());
+        assert!(o.stdout.lines().all(|l| l.len() < 4200), "{args:?}: a line is not bounded");
+    }
 }

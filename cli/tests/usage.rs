@@ -691,3 +691,33 @@ fn recorded_usage_shows_before_and_after_a_repair() {
         assert_no_secrets(&out, &secrets);
     }
 }
+
+#[test]
+fn an_endpoint_that_echoes_secrets_back_gets_fingerprints_and_bounded_fields() {
+    let fx = Fx::standard(Layout::B);
+    let secrets = secrets_of(&fx.state);
+    // a hostile endpoint (or proxy): the bearer token as user id, the refresh tokens in the
+    // email, a 1 MB plan name with escape sequences
+    let refresh: Vec<String> = secrets.iter().filter(|s| !s.starts_with("eyJ")).cloned().collect();
+    let srv = serve(move |r| {
+        let mut a = echo_identity(r, win(10.0, 18_000, Some(NOW_S + 60), None), win(20.0, 604_800, None, None), false);
+        a["user_id"] = json!(r.bearer());
+        a["email"] = json!(format!("x{}y", refresh.join(",")));
+        a["plan_type"] = json!(format!("\u{1b}]0;t\u{7}{}", "p".repeat(1 << 20)));
+        ok(a)
+    });
+    for extra in [&[][..], &["--json"]] {
+        let o = usage(&fx, &srv, extra);
+        assert_no_secrets(&o.all(), &secrets);
+        assert!(o.all().len() < 200_000, "{} bytes of output", o.all().len());
+        assert!(!o.all().contains('\u{1b}') || extra == ["--json"], "{}", o.all());
+    }
+    let v = usage(&fx, &srv, &["--json"]).json();
+    let u = &profile(&v, BOB)["usage"];
+    assert!(u["user_id"].as_str().unwrap().starts_with("eyJ…#"), "{u}");
+    assert!(
+        u["plan_type"].as_str().unwrap().ends_with(&format!("({} bytes)", (1 << 20) + 6)),
+        "{}",
+        &u["plan_type"].as_str().unwrap()[..20]
+    );
+}

@@ -28,7 +28,21 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const VERSIONS = { "4.5": "2026.4.5", "5.28": "2026.5.28", "9.6": "2026.9.6" };
+// Any stable release: `--versions 4.5,4.7,9.2` (short M.D form) or `2026.4.7`. Default: every
+// release installed in CACHE. The storage layout, provider id and gated scenario features
+// follow the release (see rel()/layoutOf()).
+const short = (v) => String(v).trim().replace(/^2026\./, "");
+const full = (v) => `2026.${short(v)}`;
+const rel = (v) => short(v).split(".").map(Number);
+const cmp = (a, b) => { const [x, y] = [rel(a), rel(b)]; return x[0] - y[0] || x[1] - y[1]; };
+const atLeast = (v, w) => cmp(v, w) >= 0;
+// A <= 4.5 < B <= 6.1 < C <= 7.35 < D
+const layoutOf = (v) => (!atLeast(v, "4.7") ? "A" : !atLeast(v, "6.5") ? "B" : !atLeast(v, "8.1") ? "C" : "D");
+const isD = (v) => layoutOf(v) === "D";
+// the three original corpora keep their seeds and size; every other release gets a smaller
+// file in the per-scenario format (sessions nested, scenario fields not repeated per case)
+const LEGACY = { "4.5": 45, "5.28": 528, "9.6": 96 };
+const seedTag = (v) => LEGACY[v] ?? rel(v)[0] * 100 + rel(v)[1];
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
@@ -36,13 +50,14 @@ const opt = (name, dflt) => {
 };
 const cache = opt("--cache");
 const seed = Number(opt("--seed", "20260528"));
-const nScenarios = Number(opt("--scenarios", "110"));
+const nScenariosOpt = opt("--scenarios");
+const nScenariosFor = (v) => Number(nScenariosOpt ?? (LEGACY[v] ? "110" : "40"));
 if (!cache) {
   console.error("usage: record.mjs --cache CACHE --out DIR [--versions 4.5,5.28,9.6] [--seed N] [--scenarios N]");
   process.exit(2);
 }
 const nodeBin = process.execPath;
-const pkgDir = (v) => path.join(cache, "openclaw", VERSIONS[v], "node_modules", "openclaw");
+const pkgDir = (v) => path.join(cache, "openclaw", full(v), "node_modules", "openclaw");
 
 // ---------------------------------------------------------------- deterministic generator
 
@@ -86,7 +101,7 @@ function makeGen(rng) {
 
 // The credential table shared by all cases of one version (timestamps relative to baseNow).
 function profileTable(v, baseNow) {
-  const P = v === "9.6" ? "openai" : "openai-codex";
+  const P = isD(v) ? "openai" : "openai-codex";
   const fut = baseNow + 30 * 24 * HOUR;
   const past = baseNow - 2 * 24 * HOUR;
   const oauth = (who, extra = {}) => ({
@@ -106,7 +121,7 @@ function profileTable(v, baseNow) {
     [`${P}:upper`]: oauth("upper", { provider: P.toUpperCase() }), // provider normalized at load
     "anthropic:zed": { type: "oauth", provider: "anthropic", access: "fake-access-zed", refresh: "fake-refresh-zed" },
   };
-  if (v === "9.6") {
+  if (isD(v)) {
     t["openai-codex:legacy"] = oauth("legacy", { provider: "openai-codex" }); // legacy id: wrong provider in 9.6
     t["openai:key2"] = { type: "api_key", provider: "openai", key: "sk-fake-key2" };
   } else {
@@ -127,7 +142,7 @@ function genScenario(g, v, P, table, baseNow, idx) {
   if (!ids.includes(`${P}:alice@example.com`) && !ids.includes(`${P}:dan@example.com`)) ids.push(g.pick([`${P}:alice@example.com`, `${P}:dan@example.com`]));
   ids = g.shuffle(ids);
   const present = ids;
-  const ofProv = present.filter((id) => mine.includes(id) || (v !== "9.6" && id === "openai:key") || (v === "9.6" && id === "openai:key2"));
+  const ofProv = present.filter((id) => mine.includes(id) || (!isD(v) && id === "openai:key") || (isD(v) && id === "openai:key2"));
 
   const orderList = () => {
     if (g.chance(0.05)) return [];
@@ -135,14 +150,14 @@ function genScenario(g, v, P, table, baseNow, idx) {
     let l = base.slice(0, g.int(1, base.length));
     if (g.chance(0.15)) l.splice(g.int(0, l.length), 0, ghost);
     if (g.chance(0.1)) l.push(g.pick(present));
-    if (g.chance(0.08)) l.push(g.pick(["anthropic:zed", v === "9.6" ? "openai-codex:legacy" : "openai:oauth"]));
+    if (g.chance(0.08)) l.push(g.pick(["anthropic:zed", isD(v) ? "openai-codex:legacy" : "openai:oauth"]));
     if (g.chance(0.05) && l.length) l[0] = ` ${l[0]} `;
     if (g.chance(0.03)) l = [ghost]; // every listed id missing: falls back to the store
     return l;
   };
   const provKey = () => (g.chance(0.1) ? P.replace(/^o/, "O").replace("-c", "-C") : P);
 
-  const mode = g.w([[40, "stored"], [22, "config"], [10, "both"], [28, "none"], ...(v === "5.28" ? [[8, "alias"]] : [])]);
+  const mode = g.w([[40, "stored"], [22, "config"], [10, "both"], [28, "none"], ...(layoutOf(v) === "B" || layoutOf(v) === "C" ? [[8, "alias"]] : [])]);
   let order;
   const config = {};
   if (mode === "stored" || mode === "both") order = { [provKey()]: orderList() };
@@ -193,14 +208,14 @@ function genScenario(g, v, P, table, baseNow, idx) {
     if (win === "cooldown-model") Object.assign(s, { cooldownUntil: stamp(60, 3000), cooldownReason: g.pick(["rate_limit", "rate_limit", "model_not_found", "auth"]), cooldownModel: g.pick(MODELS) });
     if (win === "blocked") {
       Object.assign(s, { blockedUntil: stamp(60, 3000), blockedReason: "subscription_limit", blockedSource: "wham" });
-      if (v === "9.6" && g.chance(0.5)) Object.assign(s, { blockedScope: "model", blockedModel: g.pick(MODELS) });
+      if (isD(v) && g.chance(0.5)) Object.assign(s, { blockedScope: "model", blockedModel: g.pick(MODELS) });
     }
     if (win === "blocked-past") Object.assign(s, { blockedUntil: stamp(-600, -60), blockedReason: "subscription_limit", blockedSource: "wham" });
     if (win === "disabled") Object.assign(s, { disabledUntil: stamp(60, 3000), disabledReason: "billing" });
     if (win === "disabled-past") Object.assign(s, { disabledUntil: stamp(-600, -60), disabledReason: "billing" });
     if (win === "string") s.cooldownUntil = String(stamp(60, 3000)); // dropped at load: no cooldown
     if (win !== "none" && win !== "string") s.errorCount = g.int(1, 4);
-    if (g.chance(v === "9.6" ? 0.3 : 0.1)) {
+    if (g.chance(isD(v) ? 0.3 : 0.1)) {
       s.failureCounts = { rate_limit: g.int(1, 3) };
       s.errorCount ??= s.failureCounts.rate_limit;
       s.lastFailureAt = stamp(-600, -1);
@@ -221,7 +236,7 @@ function genScenario(g, v, P, table, baseNow, idx) {
     const cc = entry.compactionCount ?? 0;
     const kind = g.w([
       [18, "none"], [20, "user"], [22, "auto"], [4, "auto-nocount"], [7, "nosrc-count"], [7, "nosrc"],
-      [7, "dangling"], [4, "wrongprov"], [8, "auto-late"], [3, "space"], [3, "emptysrc"], ...(v === "9.6" ? [[3, "user-link"]] : []),
+      [7, "dangling"], [4, "wrongprov"], [8, "auto-late"], [3, "space"], [3, "emptysrc"], ...(isD(v) ? [[3, "user-link"]] : []),
     ]);
     const pid = () => g.pick(g.chance(0.8) && ofProv.length ? ofProv : present);
     const count = () => (g.chance(0.5) ? cc : Math.max(0, cc - g.int(1, 2)));
@@ -236,7 +251,7 @@ function genScenario(g, v, P, table, baseNow, idx) {
     if (kind === "nosrc-count") Object.assign(entry, { authProfileOverride: pid(), authProfileOverrideCompactionCount: count() });
     if (kind === "nosrc") Object.assign(entry, { authProfileOverride: pid() });
     if (kind === "dangling") Object.assign(entry, { authProfileOverride: g.pick([ghost, "anthropic:ghost", "ghost"]), authProfileOverrideSource: g.pick(["user", "auto"]) }, g.chance(0.5) ? { authProfileOverrideCompactionCount: cc } : {});
-    if (kind === "wrongprov") Object.assign(entry, { authProfileOverride: g.pick(["anthropic:zed", v === "9.6" ? "openai-codex:legacy" : "openai:oauth"]), authProfileOverrideSource: g.pick(["user", "auto"]) });
+    if (kind === "wrongprov") Object.assign(entry, { authProfileOverride: g.pick(["anthropic:zed", isD(v) ? "openai-codex:legacy" : "openai:oauth"]), authProfileOverrideSource: g.pick(["user", "auto"]) });
     if (kind === "space") Object.assign(entry, { authProfileOverride: ` ${pid()} `, authProfileOverrideSource: g.pick(["user", "auto"]), authProfileOverrideCompactionCount: cc });
     if (kind === "emptysrc") Object.assign(entry, { authProfileOverride: pid(), authProfileOverrideSource: "" }, g.chance(0.5) ? { authProfileOverrideCompactionCount: cc } : {});
     sessions.push({ key: `agent:main:s${idx}-${j}-${kind}`, entry, newSession: g.chance(0.25) });
@@ -247,7 +262,11 @@ function genScenario(g, v, P, table, baseNow, idx) {
 // ---------------------------------------------------------------- parent: orchestrate
 
 function findOwnPackages() {
-  return Object.keys(VERSIONS).filter((v) => fs.existsSync(path.join(pkgDir(v), "package.json")));
+  const dir = path.join(cache, "openclaw");
+  return (fs.existsSync(dir) ? fs.readdirSync(dir) : [])
+    .filter((d) => /^2026\.\d+\.\d+$/.test(d) && fs.existsSync(path.join(dir, d, "node_modules", "openclaw", "dist")))
+    .map(short)
+    .sort(cmp);
 }
 
 function cleanEnv(stateDir, home) {
@@ -258,9 +277,9 @@ function cleanEnv(stateDir, home) {
   };
 }
 
-// A layout-D (2026.9.6) dir, made the way users get one: doctor --fix on a JSON-era dir.
-function makeLayoutD(work) {
-  const dir = path.join(work, "state-9.6");
+// A layout-C/D dir, made the way users get one: that release's doctor --fix on a JSON-era dir.
+function makeLayoutSqlite(work, v) {
+  const dir = path.join(work, `state-${v}`);
   const agent = path.join(dir, "agents", "main", "agent");
   fs.mkdirSync(agent, { recursive: true, mode: 0o700 });
   fs.mkdirSync(path.join(dir, "agents", "main", "sessions"), { recursive: true, mode: 0o700 });
@@ -269,11 +288,12 @@ function makeLayoutD(work) {
   fs.writeFileSync(path.join(dir, "agents", "main", "sessions", "sessions.json"), "{}", { mode: 0o600 });
   const home = path.join(work, "home-doctor");
   fs.mkdirSync(home, { recursive: true });
-  console.error("record: 9.6 doctor --fix (layout D template, ~15-50 s)...");
-  const r = spawnSync(nodeBin, [path.join(pkgDir("9.6"), "openclaw.mjs"), "doctor", "--fix", "--non-interactive"], { env: cleanEnv(dir, home), stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-  if (r.status !== 0 || !fs.existsSync(path.join(dir, "state", "openclaw.sqlite"))) {
+  console.error(`record: ${v} doctor --fix (layout ${layoutOf(v)} template, ~15-50 s)...`);
+  const r = spawnSync(nodeBin, [path.join(pkgDir(v), "openclaw.mjs"), "doctor", "--fix", "--non-interactive"], { env: cleanEnv(dir, home), stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  const db = isD(v) ? path.join(dir, "state", "openclaw.sqlite") : path.join(agent, "openclaw-agent.sqlite");
+  if (r.status !== 0 || !fs.existsSync(db)) {
     console.error(r.stdout, r.stderr);
-    throw new Error(`9.6 doctor --fix failed (exit ${r.status})`);
+    throw new Error(`${v} doctor --fix failed (exit ${r.status})`);
   }
   return dir;
 }
@@ -281,17 +301,17 @@ function makeLayoutD(work) {
 async function parent() {
   const outDir = opt("--out");
   if (!outDir) throw new Error("--out DIR required");
-  const want = (opt("--versions", "4.5,5.28,9.6")).split(",").filter((v) => VERSIONS[v]);
   const have = findOwnPackages();
+  const want = opt("--versions") ? opt("--versions").split(",").map(short).filter(Boolean) : have;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "clawauth-corpus-"));
   try {
     for (const v of want) {
       if (!have.includes(v)) {
-        console.error(`record: openclaw@${VERSIONS[v]} not in ${cache}, skipping ${v}`);
+        console.error(`record: openclaw@${full(v)} not in ${cache}, skipping ${v}`);
         continue;
       }
       let stateDir;
-      if (v === "9.6") stateDir = makeLayoutD(work);
+      if (layoutOf(v) === "C" || isD(v)) stateDir = makeLayoutSqlite(work, v);
       else {
         stateDir = path.join(work, `state-${v}`);
         fs.mkdirSync(path.join(stateDir, "agents", "main", "agent"), { recursive: true, mode: 0o700 });
@@ -299,7 +319,7 @@ async function parent() {
       const home = path.join(work, `home-${v}`);
       fs.mkdirSync(home, { recursive: true });
       const outFile = path.join(outDir, `resolver-${v}.json`);
-      const r = spawnSync(nodeBin, [fileURLToPath(import.meta.url), "--child", v, "--cache", cache, "--seed", String(seed), "--scenarios", String(nScenarios), "--child-out", outFile], { env: cleanEnv(stateDir, home), stdio: ["ignore", "inherit", "pipe"], encoding: "utf8" });
+      const r = spawnSync(nodeBin, [fileURLToPath(import.meta.url), "--child", v, "--cache", cache, "--seed", String(seed), "--scenarios", String(nScenariosFor(v)), "--child-out", outFile], { env: cleanEnv(stateDir, home), stdio: ["ignore", "inherit", "pipe"], encoding: "utf8" });
       const noise = /ExperimentalWarning|--trace-warnings|Gateway service state/;
       process.stderr.write(r.stderr.split("\n").filter((l) => l && !noise.test(l)).map((l) => l + "\n").join(""));
       if (r.status !== 0) throw new Error(`recording ${v} failed (exit ${r.status})`);
@@ -349,19 +369,24 @@ async function child(v) {
   const selection = await load("resolveSessionAuthSelection", true);
   const legacy = selection ? undefined : await load("resolveSessionAuthProfileOverride");
   const resolveAuthProfileOrder = await load("resolveAuthProfileOrder");
-  const withMetadata = v === "9.6" ? await load("resolveAuthProfileOrderWithMetadata") : undefined;
+  // 9.2+ resolve a session on the order for its model; 8.1 - 9.1 on the plain order (the
+  // 8.1 / 9.1 corpora were recorded before this was found: their effectiveOrder is the
+  // model-scoped one, which tests/resolver_corpus.rs ignores for those releases)
+  const withMetadata = atLeast(v, "9.2") ? await load("resolveAuthProfileOrderWithMetadata", true) : undefined;
+  const nScenarios = nScenariosFor(v);
+  const lay = layoutOf(v);
   const ensureAuthProfileStore = await load("ensureAuthProfileStore");
 
   const agentDir = path.join(stateDir, "agents", "main", "agent");
   const baseNow = Date.now();
   const { P, table } = profileTable(v, baseNow);
-  const g = makeGen(mulberry32(seed ^ { "4.5": 45, "5.28": 528, "9.6": 96 }[v]));
+  const g = makeGen(mulberry32(seed ^ seedTag(v)));
 
   let db;
   let bump = 0;
-  if (v === "9.6") {
+  if (lay === "C" || lay === "D") {
     const { DatabaseSync } = await import("node:sqlite");
-    db = new DatabaseSync(path.join(stateDir, "state", "openclaw.sqlite"));
+    db = new DatabaseSync(lay === "D" ? path.join(stateDir, "state", "openclaw.sqlite") : path.join(agentDir, "openclaw-agent.sqlite"));
     db.exec("PRAGMA busy_timeout = 5000");
   }
   const materialize = (sc) => {
@@ -370,7 +395,15 @@ async function child(v) {
     if (sc.order) state.order = sc.order;
     state.lastGood = sc.lastGood;
     if (Object.keys(sc.usageStats).length) state.usageStats = sc.usageStats;
-    if (v === "9.6") {
+    if (lay === "C") {
+      bump += 1;
+      db.exec("BEGIN IMMEDIATE");
+      db.prepare("INSERT INTO auth_profile_store(store_key, store_json, updated_at) VALUES('primary', ?, ?) ON CONFLICT(store_key) DO UPDATE SET store_json = excluded.store_json, updated_at = excluded.updated_at").run(JSON.stringify({ version: 1, profiles }), baseNow + bump);
+      db.prepare("INSERT INTO auth_profile_state(state_key, state_json, updated_at) VALUES('primary', ?, ?) ON CONFLICT(state_key) DO UPDATE SET state_json = excluded.state_json, updated_at = excluded.updated_at").run(JSON.stringify(state), baseNow + bump);
+      db.exec("COMMIT");
+      return;
+    }
+    if (lay === "D") {
       const put = db.prepare("INSERT INTO config_machine_state(state_key, value_json, updated_at_ms) VALUES(?, ?, ?) ON CONFLICT(state_key) DO UPDATE SET value_json = excluded.value_json, updated_at_ms = excluded.updated_at_ms");
       bump += 1;
       db.exec("BEGIN IMMEDIATE");
@@ -387,7 +420,7 @@ async function child(v) {
       const t = new Date(baseNow - 86400_000 + bump * 1000);
       fs.utimesSync(p, t, t);
     };
-    if (v === "4.5") w("auth-profiles.json", { ...state, profiles });
+    if (lay === "A") w("auth-profiles.json", { ...state, profiles });
     else {
       w("auth-profiles.json", { version: 1, profiles });
       w("auth-state.json", state);
@@ -395,6 +428,7 @@ async function child(v) {
   };
 
   const cases = [];
+  const scenarios = [];
   let errors = 0;
   for (let i = 0; i < nScenarios; i++) {
     const sc = genScenario(g, v, P, table, baseNow, i);
@@ -402,6 +436,8 @@ async function child(v) {
     const loaded = ensureAuthProfileStore(agentDir, { allowKeychainPrompt: false });
     if (!loaded?.lastGood?.[`canary-${i}`]) throw new Error(`${sc.name}: openclaw@${version} did not load this scenario's state (lastGood ${JSON.stringify(loaded?.lastGood)})`);
     const plainOrder = resolveAuthProfileOrder({ cfg: sc.config, store: ensureAuthProfileStore(agentDir, { allowKeychainPrompt: false }), provider: P });
+    const scen = { name: sc.name, profiles: sc.profiles, order: sc.order ?? null, lastGood: sc.lastGood, usageStats: sc.usageStats, config: sc.config, sessions: [] };
+    scenarios.push(scen);
     for (const s of sc.sessions) {
       const entry = structuredClone(s.entry);
       const sessionStore = { [s.key]: entry };
@@ -429,11 +465,15 @@ async function child(v) {
       }
       const c = { name: `${v}/${sc.name}/${s.key.split(":").pop()}${s.newSession ? "/new" : ""}`, rules: v, now, provider: P, profiles: sc.profiles, order: sc.order ?? null, lastGood: sc.lastGood, usageStats: sc.usageStats, config: sc.config, session: { key: s.key, entry: s.entry }, newSession: s.newSession, expected };
       cases.push(c);
+      scen.sessions.push({ name: c.name, now, key: s.key, entry: s.entry, newSession: s.newSession, expected });
     }
   }
-  const out = { openclaw: version, rules: v, provider: P, seed, recordedAt: new Date(baseNow).toISOString(), baseNow, note: "generated by conformance/corpus/record.sh; do not edit by hand", profileTable: table, cases };
-  // one case per line: small diffs on re-record, still plain JSON
-  const body = `{\n${Object.entries(out).filter(([k]) => k !== "cases").map(([k, val]) => `  ${JSON.stringify(k)}: ${JSON.stringify(val)},`).join("\n")}\n  "cases": [\n${cases.map((c) => "    " + JSON.stringify(c)).join(",\n")}\n  ]\n}\n`;
+  // legacy corpora: one flat case per line; the others: one scenario per line, its sessions
+  // nested (what a case repeats per session is stored once)
+  const [key, rows] = LEGACY[v] ? ["cases", cases] : ["scenarios", scenarios];
+  const out = { openclaw: version, rules: v, layout: lay, provider: P, seed, recordedAt: new Date(baseNow).toISOString(), baseNow, note: "generated by conformance/corpus/record.sh; do not edit by hand", profileTable: table, [key]: rows };
+  // one row per line: small diffs on re-record, still plain JSON
+  const body = `{\n${Object.entries(out).filter(([k]) => k !== key).map(([k, val]) => `  ${JSON.stringify(k)}: ${JSON.stringify(val)},`).join("\n")}\n  ${JSON.stringify(key)}: [\n${rows.map((c) => "    " + JSON.stringify(c)).join(",\n")}\n  ]\n}\n`;
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.writeFileSync(outFile, body);
   console.error(`record: openclaw@${version}: ${cases.length} session resolutions (${nScenarios} scenarios, ${errors} threw) -> ${outFile}`);

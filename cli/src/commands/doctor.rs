@@ -29,7 +29,7 @@ pub fn run(g: &Global, args: &DoctorArgs, rules: Option<Rules>, ctx: &Context) -
     if g.json {
         print_json(&report);
     } else {
-        print!("{}", doctor::render(&report));
+        print!("{}", crate::output::text(&doctor::render(&report)));
     }
     Ok(report.exit_code)
 }
@@ -49,7 +49,7 @@ fn fix(g: &Global, ctx: &Context, report: &DoctorReport, m: &MutateArgs) -> Resu
         Some(plan) => plan,
         None => {
             for s in &fixes.skipped {
-                eprintln!("note: {s}");
+                eprintln!("note: {}", crate::output::text(s));
             }
             if !fixes.reported.is_empty() {
                 eprintln!("note: report-only findings are not changed by --fix: {}", fixes.reported.join(", "));

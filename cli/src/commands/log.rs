@@ -79,7 +79,7 @@ pub fn run(g: &Global, ctx: &Context, limit: usize) -> Result<i32> {
             .enumerate()
             .map(|(i, c)| if i == 6 { c.clone() } else { format!("{c:<w$}", w = widths[i]) })
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        println!("{}", crate::output::text(line.join("  ").trim_end()));
     }
     Ok(0)
 }

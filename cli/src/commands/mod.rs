@@ -134,7 +134,7 @@ pub fn writer_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
 pub fn mutating_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
     let mut engine = writer_engine(g, ctx)?;
     for line in engine.recover(true)? {
-        eprintln!("recover: {line}");
+        eprintln!("recover: {}", crate::output::text(&line));
     }
     Ok(engine)
 }

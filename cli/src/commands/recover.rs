@@ -12,7 +12,7 @@ pub fn run(g: &Global, ctx: &Context) -> Result<i32> {
         return Ok(0);
     }
     for line in engine.recover(false)? {
-        println!("{line}");
+        println!("{}", crate::output::text(&line));
     }
     Ok(0)
 }

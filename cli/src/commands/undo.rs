@@ -10,7 +10,7 @@ pub fn run(g: &Global, ctx: &Context, txn: i64, step: Option<usize>, force: bool
     let undo = engine.plan_undo(txn, step, force)?;
     for w in &undo.warnings {
         // said now, before the preview: the person is about to confirm exactly this
-        eprintln!("warning: forced: {w}");
+        eprintln!("warning: forced: {}", crate::output::text(w));
     }
     let outcome = engine.run(&undo.plan, &opts(m, undo.forced), &mut tty(g, m), "undo", Some(txn))?;
     crate::output::outcome(&mut engine, &outcome, g.json);

@@ -82,6 +82,8 @@ impl Fx {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.home)
             .env("CLAWAUTH_NOW", NOW)
+            // no installed OpenClaw: the release comes from the state dir (issue 19)
+            .env("CLAWAUTH_OPENCLAW_VERSION", "")
             .env("CLAWAUTH_USER", "tester")
             .env("CLAWAUTH_HOST", "testhost")
             .env("NO_COLOR", "1")

@@ -75,7 +75,7 @@ fn q(db: &Path, e: impl std::fmt::Display) -> Error {
     Error::sqlite(db, e)
 }
 
-fn has_table(conn: &Connection, db: &Path, table: &str) -> Result<bool> {
+pub(crate) fn has_table(conn: &Connection, db: &Path, table: &str) -> Result<bool> {
     conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| {
         r.get::<_, i64>(0)
     })

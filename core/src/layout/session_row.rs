@@ -30,11 +30,7 @@ pub struct Row {
 }
 
 fn has_pending_table(conn: &Connection, db: &Path) -> Result<bool> {
-    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [PENDING], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|n| n > 0)
-    .map_err(|e| Error::sqlite(db, e))
+    super::schema::has_table(conn, db, PENDING)
 }
 
 /// The row's validated columns now, inside the caller's transaction (`None`: no such row).
@@ -122,6 +118,15 @@ pub fn check(row: &Row, entry: &[u8], updated_at: i64) -> std::result::Result<()
         _ => Ok(None),
     };
     lineage("forkSource.sessionKey", &row.fork_source_session_key, fork)
+}
+
+/// The `updated_at` a write of `entry` into this row sets (the entry's own `updatedAt`,
+/// 2026.9.6 `bindSessionNode`), once OpenClaw's validator is known to accept the row with it.
+pub fn accept(row: &Row, db: &Path, key: &str, entry: &[u8]) -> Result<i64> {
+    // without an integer updatedAt the check refuses the entry
+    let updated_at = entry_updated_at(entry).unwrap_or(row.updated_at);
+    check(row, entry, updated_at).map_err(|why| rejected(db, key, &why))?;
+    Ok(updated_at)
 }
 
 /// Leave a row as OpenClaw's writer does after writing it: `entry_valid = 1`, and the queue

@@ -49,10 +49,11 @@ impl Layout {
     pub fn is_sqlite(self) -> bool {
         matches!(self, Layout::C | Layout::D)
     }
-    /// Which behaviour era's rules apply by default. Layout A is read with 2026.5.28's rules
-    /// (it reads that layout natively); `--rules 4.5` gives 2026.4.5's.
+    /// The rules of the newest release that writes this layout (the guess without evidence;
+    /// `AgentState::detect_release` also weighs the installed CLI and the state's stamps).
     pub fn default_rules(self) -> crate::model::release::Rules {
-        crate::model::release::for_layout(self)
+        let l = self.name().chars().next().unwrap_or('B');
+        crate::model::release::Rules::of(crate::model::release::newest_of_layout(l))
     }
 }
 
@@ -333,14 +334,35 @@ impl State {
 impl AgentState {
     /// The rules of the release that wrote this agent's store: the layout's, except that a
     /// 2026.8+ agent database (user_version 23) means 2026.9 rules even without a shared store.
-    /// The rules of the release that wrote this agent's state (see `release::for_agent`).
     pub fn default_rules(&self) -> crate::model::release::Rules {
-        crate::model::release::for_agent(self.layout, &self.schemas)
+        crate::model::release::Rules::of(self.detect_release().release)
     }
 
     /// The rules every computation on this agent uses: `--rules` when given, else the default.
     pub fn rules(&self) -> crate::model::release::Rules {
         self.rules_override.unwrap_or_else(|| self.default_rules())
+    }
+
+    /// The release that resolves this agent's next turn and the evidence (issue 19).
+    pub fn detect_release(&self) -> crate::model::release::Detected {
+        let uv = |suffix: &str| self.schemas.iter().find(|s| s.path.ends_with(suffix)).map(|s| s.user_version);
+        let has = |k: &str| self.auth.usage_stats.values().any(|s| s.get(k).is_some());
+        let mut layout = self.layout.name().chars().next().unwrap_or('B');
+        // a 2026.8+ agent database without a shared store is still a 2026.8+ state
+        if layout != 'D' && uv("openclaw-agent.sqlite").is_some_and(|v| v >= 19) {
+            layout = 'D';
+        }
+        let e = crate::model::release::Evidence {
+            installed: crate::model::release::installed(),
+            layout,
+            state_db: uv("openclaw.sqlite")
+                .filter(|_| self.schemas.iter().any(|s| s.path.ends_with("state/openclaw.sqlite"))),
+            agent_db: uv("openclaw-agent.sqlite"),
+            blocked_until: has("blockedUntil"),
+            blocked_scope: has("blockedScope"),
+            user_link: self.sessions.iter().any(|s| s.pin_source.as_deref() == Some("user-link")),
+        };
+        crate::model::release::detect(&e)
     }
 
     pub fn profile_views(&self, now_ms: i64) -> Vec<ProfileView> {
@@ -379,7 +401,7 @@ impl AgentState {
             .iter()
             .any(|(k, v)| k.starts_with("openai:") && v.get("type").and_then(Value::as_str) == Some("oauth"));
         match rules {
-            crate::model::release::Rules::V9_6 if migrated => "openai".into(),
+            r if r >= crate::model::release::Rules::parse("8.1").expect("release") && migrated => "openai".into(),
             _ => self.provider.clone(),
         }
     }

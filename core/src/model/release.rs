@@ -1,61 +1,548 @@
-//! Which OpenClaw release's behaviour applies: the `Rules` enum (one variant per verified rule
-//! set, with the releases each covers), its parsing, and how the default is chosen from the
-//! state on disk when `--rules` does not say.
+//! OpenClaw releases and the selection behaviours each one implies (issue 19). The rule model in
+//! `resolve` is one implementation whose behaviours are switched by release ranges; this module
+//! holds the ranges, so the matrix (`docs/releases.md`) and the code cannot disagree.
 
-use crate::model::{DbSchema, Layout};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use std::fmt;
 
-/// A behaviour era. Storage layout and behaviour differ independently: 2026.4.5 and 2026.5.28
-/// share the JSON files but not the pin rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Rules {
-    /// OpenClaw 2026.4.5 and earlier (layout A): user pins survive cooldowns but not an order
-    /// that excludes them; `blockedUntil` is ignored.
-    #[serde(rename = "4.5")]
-    V4_5,
-    /// OpenClaw 2026.4.7 – 2026.7.x (layouts B, C): cooldown replaces even user pins; `/new`
-    /// and compaction rotate auto pins; `openai` API keys join the `openai-codex` rotation.
-    /// Checked against 2026.5.28 (tests/corpus); 7.35 also falls back to the stored profiles
-    /// when a *stored* order names only missing ids, which 5.28 does not.
-    #[serde(rename = "5.28")]
-    V5_28,
-    /// OpenClaw 2026.8 – 2026.9.6 (layout D): user pins are always kept; compaction no longer
-    /// rotates; cooldowns can be scoped to one model.
-    #[serde(rename = "9.6")]
-    V9_6,
+/// A stable OpenClaw release, `2026.M.D`. Ordered by (year, month, day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Release {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Release {
+    pub const fn new(month: u8, day: u8) -> Release {
+        Release { year: 2026, month, day }
+    }
+
+    /// `2026.5.2`, `5.2`, `4.5`, `v2026.9.6`, `2026.5.3-1` (the npm build suffix is dropped).
+    pub fn parse(s: &str) -> Option<Release> {
+        let s = s.trim().trim_start_matches('v');
+        let s = s.split(['-', '+', ' ']).next().unwrap_or(s);
+        let parts: Vec<&str> = s.split('.').collect();
+        let num = |x: &str| x.parse::<u16>().ok();
+        let (year, month, day) = match parts.as_slice() {
+            [y, m, d] => (num(y)?, num(m)?, num(d)?),
+            [m, d] => (2026, num(m)?, num(d)?),
+            _ => return None,
+        };
+        if !(1..=12).contains(&month) || !(1..=99).contains(&day) || year < 2026 {
+            return None;
+        }
+        Some(Release { year, month: month as u8, day: day as u8 })
+    }
+
+    /// `4.5`-style short form (year 2026).
+    pub fn short(self) -> String {
+        if self.year == 2026 {
+            format!("{}.{}", self.month, self.day)
+        } else {
+            self.to_string()
+        }
+    }
+
+    /// The storage layout this release writes.
+    pub fn layout(self) -> char {
+        if self < Release::new(4, 7) {
+            'A'
+        } else if self < Release::new(6, 5) {
+            'B'
+        } else if self < Release::new(8, 1) {
+            'C'
+        } else {
+            'D'
+        }
+    }
+}
+
+impl fmt::Display for Release {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.year, self.month, self.day)
+    }
+}
+
+impl Serialize for Release {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.short())
+    }
+}
+
+/// The newest release that writes each layout (the guess when a state dir has no evidence).
+pub const NEWEST_OF_LAYOUT: &[(char, Release)] =
+    &[('A', Release::new(4, 5)), ('B', Release::new(6, 1)), ('C', Release::new(7, 35)), ('D', Release::new(9, 6))];
+
+pub fn newest_of_layout(layout: char) -> Release {
+    NEWEST_OF_LAYOUT.iter().find(|(l, _)| *l == layout).map(|(_, r)| *r).unwrap_or(Release::new(9, 6))
+}
+
+/// One named behaviour switch: on for releases in `[from, until)`.
+pub struct Switch {
+    pub key: &'static str,
+    pub from: Release,
+    /// first release without it (`None`: still on in the newest release)
+    pub until: Option<Release>,
+    pub describe: &'static str,
+}
+
+impl Switch {
+    pub fn on(&self, r: Release) -> bool {
+        r >= self.from && self.until.map_or(true, |u| r < u)
+    }
+    /// `2026.4.7+`, `2026.5.4 – 2026.7.35`, `<= 2026.9.5`.
+    pub fn range(&self) -> String {
+        let last_before = |u: Release| {
+            RELEASES.iter().rev().find(|r| **r < u).map(|r| r.to_string()).unwrap_or_else(|| format!("< {u}"))
+        };
+        match (self.from == RELEASES[0], self.until) {
+            (true, Some(u)) => format!("<= {}", last_before(u)),
+            (false, Some(u)) => format!("{} – {}", self.from, last_before(u)),
+            (_, None) => format!("{}+", self.from),
+        }
+    }
+}
+
+const fn r(m: u8, d: u8) -> Release {
+    Release::new(m, d)
+}
+
+pub const USER_PIN_OUTSIDE_ORDER_KEPT: &str = "user-pin-outside-order-kept";
+pub const UNUSABLE_PIN_REPLACED: &str = "unusable-pin-replaced";
+pub const BLOCKED_UNTIL_COUNTS: &str = "blocked-until-counts";
+pub const MULTI_PROVIDER_ORDER: &str = "multi-provider-order";
+pub const STORED_ORDER_FALLBACK: &str = "stored-order-fallback";
+pub const USER_PINS_HARD: &str = "user-pins-hard";
+pub const MODEL_SCOPED_ORDER: &str = "model-scoped-order";
+pub const RATE_LIMIT_RETRY_BACK: &str = "rate-limit-retry-back";
+pub const MISSING_USER_PIN_KEPT: &str = "missing-user-pin-kept";
+pub const COMPACTION_ROTATES: &str = "compaction-rotates";
+
+/// The behaviour switches, in the order they appeared.
+pub const SWITCHES: &[Switch] = &[
+    Switch {
+        key: USER_PIN_OUTSIDE_ORDER_KEPT,
+        from: r(4, 7),
+        until: None,
+        describe: "a user pin on a profile outside the effective order is kept (before: cleared, first usable picked as auto)",
+    },
+    Switch {
+        key: UNUSABLE_PIN_REPLACED,
+        from: r(5, 4),
+        until: Some(r(8, 1)),
+        describe: "a pin (user or auto) on an unusable profile switches to the first usable one, tagged auto",
+    },
+    Switch {
+        key: BLOCKED_UNTIL_COUNTS,
+        from: r(5, 12),
+        until: None,
+        describe: "`blockedUntil` makes a profile unusable (before: ignored)",
+    },
+    Switch {
+        key: MULTI_PROVIDER_ORDER,
+        from: r(5, 12),
+        until: Some(r(6, 1)),
+        describe: "the openai-codex order also takes `openai` API keys and an `openai` order (accepted provider ids; 6.1 dropped it again, recorded)",
+    },
+    Switch {
+        key: STORED_ORDER_FALLBACK,
+        from: r(6, 1),
+        until: None,
+        describe: "a stored order naming only missing profiles falls back to the stored profiles",
+    },
+    Switch {
+        key: USER_PINS_HARD,
+        from: r(8, 1),
+        until: None,
+        describe: "user pins are never rotated while the profile exists and fits; all unusable -> no profile, auto pin cleared; cooldowns judged per model",
+    },
+    Switch {
+        key: MODEL_SCOPED_ORDER,
+        from: r(9, 2),
+        until: None,
+        describe: "the session resolver orders profiles for the session's model (before: the plain order, cooldowns of any model counted)",
+    },
+    Switch {
+        key: RATE_LIMIT_RETRY_BACK,
+        from: r(9, 2),
+        until: None,
+        describe: "an auto pin under an explicit order moves back to an earlier profile whose rate limit cleared; `user-link` pins act as user",
+    },
+    Switch {
+        key: MISSING_USER_PIN_KEPT,
+        from: r(9, 3),
+        until: None,
+        describe: "a user pin to a profile missing from the store is kept when its id prefix or provider matches",
+    },
+    Switch {
+        key: COMPACTION_ROTATES,
+        from: r(1, 29),
+        until: Some(r(9, 6)),
+        describe: "an auto pin moves to the next usable profile when the session compacted since it was pinned",
+    },
+];
+
+pub fn switch(key: &str) -> &'static Switch {
+    SWITCHES.iter().find(|s| s.key == key).expect("known switch")
+}
+
+/// Whether a behaviour is on in a release.
+pub fn on(r: Release, key: &str) -> bool {
+    switch(key).on(r)
+}
+
+/// The rule sets of issue 19 (R1 … R8): name, first release, releases, layouts.
+pub const RULE_SETS: &[(&str, Release, &str, &str)] = &[
+    ("R1", r(1, 29), "2026.1.29 – 2026.4.5", "A"),
+    ("R2", r(4, 7), "2026.4.7 – 2026.5.3", "B"),
+    ("R3", r(5, 4), "2026.5.4 – 2026.5.7", "B"),
+    ("R4", r(5, 12), "2026.5.12 – 2026.7.35", "B, C"),
+    ("R5", r(8, 1), "2026.8.1 – 2026.9.1", "D"),
+    ("R6", r(9, 2), "2026.9.2", "D"),
+    ("R7", r(9, 3), "2026.9.3 – 2026.9.5", "D"),
+    ("R8", r(9, 6), "2026.9.6", "D"),
+];
+
+pub fn rule_set(rel: Release) -> &'static str {
+    RULE_SETS.iter().rev().find(|(_, from, _, _)| rel >= *from).map(|(n, ..)| *n).unwrap_or("R1")
+}
+
+/// Every stable release (1.30 shipped without `dist/`). Used to print ranges and to tell a
+/// known release from an unknown one.
+pub const RELEASES: &[Release] = &[
+    r(1, 29),
+    r(1, 30),
+    r(2, 1),
+    r(2, 2),
+    r(2, 3),
+    r(2, 9),
+    r(2, 12),
+    r(2, 17),
+    r(2, 19),
+    r(2, 21),
+    r(2, 22),
+    r(2, 23),
+    r(2, 24),
+    r(2, 25),
+    r(2, 26),
+    r(3, 1),
+    r(3, 2),
+    r(3, 7),
+    r(3, 8),
+    r(3, 11),
+    r(3, 13),
+    r(3, 22),
+    r(3, 23),
+    r(3, 24),
+    r(3, 28),
+    r(3, 31),
+    r(4, 1),
+    r(4, 2),
+    r(4, 5),
+    r(4, 7),
+    r(4, 8),
+    r(4, 9),
+    r(4, 10),
+    r(4, 11),
+    r(4, 12),
+    r(4, 14),
+    r(4, 15),
+    r(4, 20),
+    r(4, 21),
+    r(4, 22),
+    r(4, 23),
+    r(4, 24),
+    r(4, 25),
+    r(4, 26),
+    r(4, 27),
+    r(4, 29),
+    r(5, 2),
+    r(5, 3),
+    r(5, 4),
+    r(5, 5),
+    r(5, 6),
+    r(5, 7),
+    r(5, 12),
+    r(5, 18),
+    r(5, 19),
+    r(5, 20),
+    r(5, 22),
+    r(5, 26),
+    r(5, 27),
+    r(5, 28),
+    r(6, 1),
+    r(6, 5),
+    r(6, 6),
+    r(6, 8),
+    r(6, 9),
+    r(6, 10),
+    r(6, 11),
+    r(6, 33),
+    r(6, 34),
+    r(6, 35),
+    r(7, 1),
+    r(7, 33),
+    r(7, 34),
+    r(7, 35),
+    r(8, 1),
+    r(8, 2),
+    r(9, 1),
+    r(9, 2),
+    r(9, 3),
+    r(9, 4),
+    r(9, 5),
+    r(9, 6),
+];
+
+/// The behaviour lines `explain --rules X` prints for a release.
+pub fn describe(rel: Release) -> Vec<String> {
+    let mut out = vec![format!(
+        "OpenClaw {rel}: rule set {}, layout {}{}",
+        rule_set(rel),
+        rel.layout(),
+        if RELEASES.contains(&rel) { "" } else { " (not a known stable release; nearest rules used)" }
+    )];
+    for s in SWITCHES {
+        out.push(format!("  [{}] {} ({}): {}", if s.on(rel) { "x" } else { " " }, s.key, s.range(), s.describe));
+    }
+    out
+}
+
+/// The release matrix as markdown (`docs/releases.md` holds it; a test keeps them equal).
+pub fn matrix_markdown() -> String {
+    let mut o = String::new();
+    o.push_str("| rules | releases | layout | behaviours on |\n| --- | --- | --- | --- |\n");
+    for (name, from, range, layout) in RULE_SETS {
+        let on: Vec<&str> = SWITCHES.iter().filter(|s| s.on(*from)).map(|s| s.key).collect();
+        o.push_str(&format!("| {name} | {range} | {layout} | {} |\n", on.join(", ")));
+    }
+    o.push_str("\n| behaviour | releases | what it does |\n| --- | --- | --- |\n");
+    for s in SWITCHES {
+        o.push_str(&format!("| `{}` | {} | {} |\n", s.key, s.range(), s.describe));
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/releases.md` holds `matrix_markdown()` between the markers; regenerate with
+    /// `CLAWAUTH_UPDATE_DOCS=1 cargo test --lib release`.
+    #[test]
+    fn docs_matrix_matches_the_rule_table() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/releases.md");
+        let text = std::fs::read_to_string(&p).expect("docs/releases.md");
+        let (begin, end) = ("<!-- matrix:begin (generated from src/release.rs) -->\n", "<!-- matrix:end -->");
+        let i = text.find(begin).expect("begin marker") + begin.len();
+        let j = text.find(end).expect("end marker");
+        let want = matrix_markdown();
+        if std::env::var_os("CLAWAUTH_UPDATE_DOCS").is_some() {
+            std::fs::write(&p, format!("{}{want}{}", &text[..i], &text[j..])).unwrap();
+            return;
+        }
+        assert_eq!(&text[i..j], want, "docs/releases.md is stale: CLAWAUTH_UPDATE_DOCS=1 cargo test --lib release");
+    }
+    #[test]
+    fn detection_prefers_the_installed_release_and_bounds_it_by_the_state() {
+        let e = |layout, installed, state_db, agent_db| Evidence {
+            installed,
+            layout,
+            state_db,
+            agent_db,
+            ..Evidence::default()
+        };
+        let d = detect(&e('A', None, None, None));
+        assert_eq!(d.release, Release::new(4, 5));
+        assert!(d.evidence.starts_with("guess"), "{}", d.evidence);
+        let d = detect(&e('D', None, Some(16), Some(19)));
+        assert_eq!(d.release, Release::new(9, 3));
+        let d = detect(&e('D', None, Some(17), Some(21)));
+        assert_eq!(d.release, Release::new(9, 5));
+        let d = detect(&e('A', Some(Release::new(5, 2)), None, None));
+        assert_eq!(d.release, Release::new(5, 2));
+        assert!(d.evidence.contains("upgrade pending"), "{}", d.evidence);
+        let d = detect(&e('D', Some(Release::new(9, 1)), Some(18), Some(23)));
+        assert_eq!(d.release, Release::new(9, 1));
+        assert!(d.evidence.contains("downgrade"), "{}", d.evidence);
+        let mut b = e('B', None, None, None);
+        b.blocked_until = true;
+        assert_eq!(detect(&b).release, Release::new(6, 1));
+        b.user_link = true;
+        assert_eq!(detect(&b).release, Release::new(9, 2));
+    }
+
+    #[test]
+    fn parses_and_orders() {
+        assert_eq!(Release::parse("2026.5.2"), Some(Release::new(5, 2)));
+        assert_eq!(Release::parse("4.5"), Some(Release::new(4, 5)));
+        assert_eq!(Release::parse("2026.5.3-1"), Some(Release::new(5, 3)));
+        assert_eq!(Release::parse("x"), None);
+        assert!(Release::new(5, 12) > Release::new(5, 7));
+        assert_eq!(Release::new(9, 6).short(), "9.6");
+        assert_eq!(Release::new(4, 5).layout(), 'A');
+        assert_eq!(rule_set(Release::new(5, 2)), "R2");
+        assert_eq!(rule_set(Release::new(9, 4)), "R7");
+    }
+}
+
+/// What a state dir (and the machine) says about the release that resolves the next turn.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// the installed `openclaw` (`OPENCLAW_BIN --version`, else `openclaw --version`)
+    pub installed: Option<Release>,
+    /// layout letter of the state dir
+    pub layout: char,
+    /// `PRAGMA user_version` of `state/openclaw.sqlite` and of the agent's `openclaw-agent.sqlite`
+    pub state_db: Option<i64>,
+    pub agent_db: Option<i64>,
+    pub blocked_until: bool,
+    pub blocked_scope: bool,
+    pub user_link: bool,
+}
+
+/// The release detected, and how it was decided.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    pub release: Release,
+    pub evidence: String,
+}
+
+/// The lower bound a state dir proves, with the reason.
+pub fn state_lower_bound(e: &Evidence) -> (Release, String) {
+    let mut best = (
+        match e.layout {
+            'A' => r(1, 29),
+            'B' => r(4, 7),
+            'C' => r(6, 5),
+            _ => r(8, 1),
+        },
+        format!("layout {}", e.layout),
+    );
+    let mut raise = |rel: Release, why: String| {
+        if rel > best.0 {
+            best = (rel, why);
+        }
+    };
+    if e.layout == 'D' {
+        let by_db = match (e.state_db, e.agent_db) {
+            (Some(18), _) | (_, Some(23)) => Some(r(9, 6)),
+            (Some(17), Some(21)) | (_, Some(21)) => Some(r(9, 5)),
+            (Some(17), _) => Some(r(9, 4)),
+            (Some(16), _) => Some(r(9, 3)),
+            _ => None,
+        };
+        if let Some(rel) = by_db {
+            raise(
+                rel,
+                format!(
+                    "database user_version state {} / agent {}",
+                    e.state_db.map_or("-".into(), |v| v.to_string()),
+                    e.agent_db.map_or("-".into(), |v| v.to_string())
+                ),
+            );
+        }
+    }
+    if e.blocked_until && e.layout == 'B' {
+        raise(r(5, 12), "blockedUntil in usageStats (written from 2026.5.12)".into());
+    }
+    if e.blocked_scope {
+        raise(r(8, 1), "blockedScope in usageStats (written from 2026.8.1)".into());
+    }
+    if e.user_link {
+        raise(r(9, 2), "a user-link pin (written from 2026.9.2)".into());
+    }
+    best
+}
+
+/// The release that will resolve the next turn: the installed one, checked against the state
+/// dir's lower bound; without an installed CLI, the newest release of the layout (raised to the
+/// lower bound) — a guess.
+pub fn detect(e: &Evidence) -> Detected {
+    let (lower, why) = state_lower_bound(e);
+    let newest = newest_of_layout(e.layout).max(lower);
+    match e.installed {
+        Some(inst) if inst < lower => Detected {
+            release: inst,
+            evidence: format!("installed openclaw {inst}; the state dir was written by {lower} or newer ({why}): a downgrade, the installed release is used"),
+        },
+        Some(inst) if inst.layout() != e.layout && inst > newest => Detected {
+            release: inst,
+            evidence: format!("installed openclaw {inst}; the state dir shows {why} (written by {lower} – {newest}): upgrade pending, the installed release is used"),
+        },
+        Some(inst) => Detected { release: inst, evidence: format!("installed openclaw {inst}; state dir agrees ({why})") },
+        None if lower > newest_of_layout(e.layout) || why.starts_with("database") => {
+            Detected { release: lower, evidence: format!("state dir: {why}; no openclaw installed") }
+        }
+        None => Detected {
+            release: newest,
+            evidence: format!("guess: no openclaw installed, no release stamp; newest release writing {why}"),
+        },
+    }
+}
+
+/// The installed OpenClaw release: `CLAWAUTH_OPENCLAW_VERSION` (tests, CI), else
+/// `$OPENCLAW_BIN --version`, else `openclaw --version` on PATH. Asked once per process.
+pub fn installed() -> Option<Release> {
+    static CACHE: std::sync::OnceLock<Option<Release>> = std::sync::OnceLock::new();
+    *CACHE.get_or_init(|| {
+        if let Ok(v) = std::env::var("CLAWAUTH_OPENCLAW_VERSION") {
+            return Release::parse(&v);
+        }
+        let bin = std::env::var("OPENCLAW_BIN").unwrap_or_else(|_| "openclaw".into());
+        let out = std::process::Command::new(bin)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace().find_map(Release::parse)
+    })
+}
+
+/// The rules of one OpenClaw release: one implementation whose behaviours are switched by
+/// release ranges (`crate::release::SWITCHES`, issue 19). Storage layout and behaviour differ
+/// independently: 2026.4.5 and 2026.4.7 share the JSON files' contents but not the pin rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Rules {
+    pub release: Release,
 }
 
 impl Rules {
+    /// OpenClaw 2026.4.5 (layout A, rule set R1).
+    pub const V4_5: Rules = Rules { release: Release::new(4, 5) };
+    /// OpenClaw 2026.5.28 (layout B, rule set R4).
+    pub const V5_28: Rules = Rules { release: Release::new(5, 28) };
+    /// OpenClaw 2026.9.6 (layout D, rule set R8).
+    pub const V9_6: Rules = Rules { release: Release::new(9, 6) };
+
+    pub const fn of(release: Release) -> Rules {
+        Rules { release }
+    }
+    /// Any release: `2026.5.2`, `5.2`, `4.5`; also the old era names `4`, `5`, `9`.
     pub fn parse(s: &str) -> Option<Rules> {
         match s.trim().trim_start_matches("2026.") {
-            "4.5" | "4" => Some(Rules::V4_5),
-            "5.28" | "5" | "7.35" => Some(Rules::V5_28),
-            "9.6" | "9" => Some(Rules::V9_6),
-            _ => None,
+            "4" => Some(Rules::V4_5),
+            "5" => Some(Rules::V5_28),
+            "9" => Some(Rules::V9_6),
+            other => Release::parse(other).map(Rules::of),
         }
     }
-    pub fn name(self) -> &'static str {
-        match self {
-            Rules::V4_5 => "2026.4.5",
-            Rules::V5_28 => "2026.5.28",
-            Rules::V9_6 => "2026.9.6",
-        }
+    /// `2026.4.5`.
+    pub fn name(self) -> String {
+        self.release.to_string()
     }
-}
-
-/// The rules of the release that shipped a storage layout.
-pub fn for_layout(layout: Layout) -> Rules {
-    match layout {
-        Layout::A | Layout::B | Layout::C => Rules::V5_28,
-        Layout::D => Rules::V9_6,
+    pub fn on(self, key: &str) -> bool {
+        on(self.release, key)
     }
-}
-
-/// The rules of the release that wrote an agent's state: its layout's, except that an agent
-/// database migrated to schema 23 or later was written by 2026.8+.
-pub fn for_agent(layout: Layout, schemas: &[DbSchema]) -> Rules {
-    if schemas.iter().any(|s| s.path.ends_with("openclaw-agent.sqlite") && s.user_version >= 23) {
-        return Rules::V9_6;
+    /// The SQLite-era resolver (`resolveSessionAuthSelection`, 2026.8.1+).
+    pub(crate) fn hard(self) -> bool {
+        self.on(USER_PINS_HARD)
     }
-    for_layout(layout)
+    pub(crate) fn multi(self) -> bool {
+        self.on(MULTI_PROVIDER_ORDER)
+    }
 }

@@ -4,6 +4,7 @@
 //! `conformance/`). Nothing here touches disk; the caller persists nothing either — a trace
 //! says what OpenClaw *would* write back.
 
+use crate::model::release;
 use crate::model::{num_field, str_field, AgentState, Session};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -52,8 +53,8 @@ pub fn normalize_provider(p: &str) -> String {
 
 fn provider_for_auth(rules: Rules, p: &str) -> String {
     let n = normalize_provider(p);
-    match (rules, n.as_str()) {
-        (Rules::V5_28, "codex-cli" | "openai-codex-import") => "openai-codex".into(),
+    match n.as_str() {
+        "codex-cli" | "openai-codex-import" if rules.multi() => "openai-codex".into(),
         _ => n,
     }
 }
@@ -101,7 +102,7 @@ fn ts(rules: Rules, v: Option<&Value>) -> Option<i64> {
     if !f.is_finite() {
         return None;
     }
-    if rules == Rules::V9_6 && f.abs() > 8.64e15 {
+    if rules.hard() && f.abs() > 8.64e15 {
         return None;
     }
     Some(f as i64)
@@ -115,17 +116,14 @@ fn model_scoped_reason(r: Option<&str>) -> bool {
 pub fn unusable_until(rules: Rules, stats: &Value, scope: &ModelScope) -> Option<i64> {
     let g = |k: &str| ts(rules, stats.get(k));
     let mut vals = vec![];
-    match rules {
-        Rules::V4_5 => {
-            vals.push(g("cooldownUntil"));
-            vals.push(g("disabledUntil"));
-        }
-        Rules::V5_28 => {
+    if !rules.hard() {
+        if rules.on(release::BLOCKED_UNTIL_COUNTS) {
             vals.push(g("blockedUntil"));
-            vals.push(g("cooldownUntil"));
-            vals.push(g("disabledUntil"));
         }
-        Rules::V9_6 => {
+        vals.push(g("cooldownUntil"));
+        vals.push(g("disabledUntil"));
+    } else {
+        {
             let block_other = block_scoped_to_other_model(stats, scope);
             let cd_all = *scope == ModelScope::AllModels
                 && model_scoped_reason(stats.get("cooldownReason").and_then(Value::as_str))
@@ -173,9 +171,9 @@ pub fn in_cooldown(inp: &Inputs, id: &str, scope: &ModelScope) -> bool {
     if let ModelScope::Model(m) = scope {
         let reason = stats.get("cooldownReason").and_then(Value::as_str);
         let cd_model = stats.get("cooldownModel").and_then(Value::as_str).filter(|s| !s.is_empty());
-        let bypass = match rules {
-            Rules::V4_5 | Rules::V5_28 => reason == Some("rate_limit") && cd_model.is_some_and(|c| c != m),
-            Rules::V9_6 => {
+        let bypass = match rules.hard() {
+            false => reason == Some("rate_limit") && cd_model.is_some_and(|c| c != m),
+            true => {
                 // an active block for this model still holds the profile
                 let blocked_here =
                     active(rules, stats, "blockedUntil", inp.now) && !block_scoped_to_other_model(stats, scope);
@@ -234,7 +232,7 @@ fn provider_compatible(rules: Rules, cred_provider: Option<&str>, mode: Option<&
     if p == auth_key {
         return true;
     }
-    rules == Rules::V5_28 && auth_key == "openai-codex" && p == "openai" && mode == Some("api_key")
+    rules.multi() && auth_key == "openai-codex" && p == "openai" && mode == Some("api_key")
 }
 
 pub fn eligibility(inp: &Inputs, auth_key: &str, id: &str) -> Result<(), Ineligible> {
@@ -258,7 +256,7 @@ pub fn eligibility(inp: &Inputs, auth_key: &str, id: &str) -> Result<(), Ineligi
     }
     match ctype {
         Some("api_key") => {
-            if inp.rules == Rules::V9_6 {
+            if inp.rules.hard() {
                 if let Some(k) = cred.get("key").and_then(Value::as_str) {
                     let l = k.trim().to_lowercase();
                     if l.starts_with("openclaw") && l.contains("onboard") && l.contains("--auth-choice") {
@@ -278,7 +276,7 @@ pub fn eligibility(inp: &Inputs, auth_key: &str, id: &str) -> Result<(), Ineligi
             match cred.get("expires") {
                 None => Ok(()),
                 Some(e) => match e.as_f64() {
-                    Some(f) if f.is_finite() && f > 0.0 && !(inp.rules == Rules::V9_6 && f > 8.64e15) => {
+                    Some(f) if f.is_finite() && f > 0.0 && !(inp.rules.hard() && f > 8.64e15) => {
                         if f as i64 - inp.now <= 0 {
                             Err(Ineligible::Expired)
                         } else {
@@ -341,7 +339,7 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
         |p: &str| find_provider_value(stored_m, p).filter(|v| v.is_array()).map(id_list).filter(|l| !l.is_empty());
     let direct_stored = look_stored(&auth_key).or_else(|| look_stored(&provider_key));
     let direct_config = look(cfg_order, &auth_key).or_else(|| look(cfg_order, &provider_key));
-    let alias = rules == Rules::V5_28 && (auth_key == "openai-codex" || provider_key == "openai-codex");
+    let alias = rules.multi() && (auth_key == "openai-codex" || provider_key == "openai-codex");
     let alias_stored = if alias { look_stored("openai") } else { None };
     let alias_config = if alias { look(cfg_order, "openai") } else { None };
 
@@ -357,11 +355,9 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
             m.iter()
                 .filter(|(id, pc)| {
                     let pprov = pc.get("provider").and_then(Value::as_str);
-                    match rules {
-                        Rules::V4_5 | Rules::V9_6 => {
-                            pprov.map(|p| provider_for_auth(rules, p) == auth_key).unwrap_or(false)
-                        }
-                        Rules::V5_28 => {
+                    match rules.multi() {
+                        false => pprov.map(|p| provider_for_auth(rules, p) == auth_key).unwrap_or(false),
+                        true => {
                             let mode =
                                 inp.profiles.get(*id).and_then(cred_type).or(pc.get("mode").and_then(Value::as_str));
                             provider_compatible(rules, pprov, mode, &auth_key)
@@ -428,13 +424,11 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
     // An order naming only missing ids falls back to the stored profiles. 2026.5.28 does so
     // only when config lists profiles (a stale stored order yields no profile at all); 7.35
     // and 9.6 also for a stored order, and then sort as if there were no explicit order.
-    let fallback_allowed = match rules {
-        Rules::V4_5 | Rules::V5_28 => !explicit_profiles.is_empty(),
-        Rules::V9_6 => explicit_from_store || !explicit_profiles.is_empty(),
-    };
+    let fallback_allowed =
+        (rules.on(release::STORED_ORDER_FALLBACK) && explicit_from_store) || !explicit_profiles.is_empty();
     if filtered.is_empty() && !base.is_empty() && all_missing && fallback_allowed {
         filtered = store_ids.iter().filter(|id| eligibility(inp, &auth_key, id).is_ok()).cloned().collect();
-        repaired = rules == Rules::V9_6;
+        repaired = rules.on(release::STORED_ORDER_FALLBACK);
         for id in &filtered {
             candidates.push(Candidate {
                 id: id.clone(),
@@ -469,7 +463,7 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
         };
         let expiry_score = |id: &String| {
             let c = inp.profiles.get(id);
-            let expired = rules == Rules::V9_6
+            let expired = rules.hard()
                 && c.and_then(cred_type) == Some("oauth")
                 && c.and_then(|c| c.get("expires"))
                     .map(|e| match e.as_f64() {
@@ -494,7 +488,7 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
         base_source,
         candidates,
         order,
-        has_explicit_order: explicit_branch || (rules == Rules::V9_6 && explicit.is_some()),
+        has_explicit_order: explicit_branch || (rules.hard() && explicit.is_some()),
     }
 }
 
@@ -573,22 +567,28 @@ fn dual_route_model(inp: &Inputs, provider: &str, s: &Session) -> bool {
 }
 
 fn session_scope(rules: Rules, s: &Session) -> ModelScope {
-    match (rules, &s.model) {
-        (Rules::V9_6, Some(m)) => ModelScope::Model(m.clone()),
+    match &s.model {
+        Some(m) if rules.hard() => ModelScope::Model(m.clone()),
         _ => ModelScope::Unscoped,
     }
 }
 
 /// `resolveSessionAuthProfileOverride` (<= 2026.7) / `resolveSessionAuthSelection` (2026.8+).
 pub fn resolve_session(inp: &Inputs, provider: &str, s: &Session, new_session: bool) -> SessionTrace {
-    let order_trace = resolve_order(inp, provider, &session_scope(inp.rules, s));
+    let order_trace = resolve_order(inp, provider, &session_scope_of(inp.rules, s));
     resolve_session_with_order(inp, provider, s, new_session, order_trace)
 }
 
 /// The model scope a session's cooldown checks use (the order depends only on this, so callers
 /// resolving many sessions compute one order per scope).
+/// 2026.8.1 – 9.1 order a session's profiles without its model (every window counts) and only
+/// judge availability per model; 9.2+ also order for the model.
 pub fn session_scope_of(rules: Rules, s: &Session) -> ModelScope {
-    session_scope(rules, s)
+    if rules.on(release::MODEL_SCOPED_ORDER) {
+        session_scope(rules, s)
+    } else {
+        ModelScope::Unscoped
+    }
 }
 
 /// `resolve_session` with the order already resolved for `session_scope_of(rules, s)`.
@@ -608,12 +608,16 @@ pub fn resolve_session_with_order(
     let mut current = raw_pin.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
     let compaction_is_num = s.pin_compaction.as_ref().is_some_and(Value::is_number);
     let (source, inferred) = match (&s.pin_source, rules) {
-        (Some(src), Rules::V9_6) if !src.is_empty() => (Some(src.clone()), false),
-        (Some(src), Rules::V4_5 | Rules::V5_28) => (Some(src.clone()), false),
+        (Some(src), r) if r.hard() && !src.is_empty() => (Some(src.clone()), false),
+        (Some(src), r) if !r.hard() => (Some(src.clone()), false),
         _ if current.is_none() => (None, false),
         _ => (Some(if compaction_is_num { "auto" } else { "user" }.to_string()), true),
     };
-    let is_user = matches!(source.as_deref(), Some("user") | Some("user-link"));
+    let is_user = match source.as_deref() {
+        Some("user") => true,
+        Some("user-link") => rules.on(release::RATE_LIMIT_RETRY_BACK),
+        _ => false,
+    };
     let mut write = PinWrite::None;
     let mut finish = |profile: Option<String>, src: Option<String>, steps: Vec<String>, write: PinWrite| SessionTrace {
         rules,
@@ -652,7 +656,9 @@ pub fn resolve_session_with_order(
                 .or_else(|| p.split_once(':').map(|(pp, _)| pp.to_owned()))
                 .or_else(|| s.provider_override.clone())
                 .unwrap_or_else(|| provider.to_owned());
-            let keep = rules == Rules::V9_6 && is_user && provider_for_auth(rules, &pinned_provider) == auth_key;
+            let keep = rules.on(release::MISSING_USER_PIN_KEPT)
+                && is_user
+                && provider_for_auth(rules, &pinned_provider) == auth_key;
             if keep {
                 steps.push(format!("{p} does not exist, but a user pin naming this provider is kept (2026.9)"));
                 return finish(Some(p), Some("user".into()), steps, PinWrite::None);
@@ -667,14 +673,14 @@ pub fn resolve_session_with_order(
         }
     }
     let current_is_user = is_user && current.is_some();
-    if rules == Rules::V9_6 && current_is_user {
+    if rules.hard() && current_is_user {
         let p = current.clone().unwrap();
         steps.push(format!("user pin kept as is (2026.9 never rotates user pins): {p}"));
         return finish(Some(p), Some("user".into()), steps, write);
     }
     // (3) auto pin outside the order
     if let Some(p) = current.clone() {
-        let exempt = rules == Rules::V5_28 && source.as_deref() == Some("user");
+        let exempt = rules.on(release::USER_PIN_OUTSIDE_ORDER_KEPT) && source.as_deref() == Some("user");
         if !order.is_empty() && !order.contains(&p) && !exempt {
             steps.push(format!("{p} is not in the effective order ({}): the pin is cleared", order.join(", ")));
             write = PinWrite::Clear;
@@ -693,16 +699,16 @@ pub fn resolve_session_with_order(
          write: PinWrite,
          finish: &mut dyn FnMut(Option<String>, Option<String>, Vec<String>, PinWrite) -> SessionTrace| {
             let same = Some(next.as_str()) == s.pin.as_deref() && s.pin_source.as_deref() == Some("auto");
-            let needs = match rules {
-                Rules::V9_6 => !same,
-                _ => !same || s.pin_compaction.as_ref().and_then(Value::as_f64) != Some(compaction as f64),
+            let needs = match rules.on(release::COMPACTION_ROTATES) {
+                false => !same,
+                true => !same || s.pin_compaction.as_ref().and_then(Value::as_f64) != Some(compaction as f64),
             };
             let w =
                 if needs { PinWrite::SetAuto { profile: next.clone(), compaction_count: compaction } } else { write };
             finish(Some(next), Some("auto".into()), steps, w)
         };
 
-    if rules == Rules::V9_6 {
+    if rules.hard() {
         // (6) every profile globally unusable
         let globally = |id: &str| {
             if !in_cooldown(inp, id, &ModelScope::Unscoped) {
@@ -726,7 +732,17 @@ pub fn resolve_session_with_order(
         }
         let unavailable = |id: &str| cd(id);
         let current_unavailable = current.as_deref().map(unavailable).unwrap_or(false);
-        let retryable = if source.as_deref() == Some("auto")
+        // <= 2026.9.5: an auto pin also moves on when the session compacted since pinning, and
+        // that rotation (kind-scoped like any other) comes before a rate-limit retry-back
+        let stored_compaction =
+            s.pin_compaction.as_ref().and_then(|v| v.as_f64()).map(|f| f as i64).unwrap_or(compaction);
+        let compacted = rules.on(release::COMPACTION_ROTATES)
+            && source.as_deref() == Some("auto")
+            && current.is_some()
+            && compaction > stored_compaction;
+        let retryable = if rules.on(release::RATE_LIMIT_RETRY_BACK)
+            && !compacted
+            && source.as_deref() == Some("auto")
             && !current_unavailable
             && current.is_some()
             && order_trace.has_explicit_order
@@ -749,7 +765,8 @@ pub fn resolve_session_with_order(
         } else {
             None
         };
-        let should_rotate = current.is_some() && !new_session && (current_unavailable || retryable.is_some());
+        let should_rotate =
+            current.is_some() && !new_session && (current_unavailable || retryable.is_some() || compacted);
         // When the model is served both by subscription and by API key, an unusable pin only
         // rotates among profiles of its own kind — an unusable API key stays pinned rather
         // than moving the session onto someone's subscription, and vice versa.
@@ -829,7 +846,7 @@ pub fn resolve_session_with_order(
         Some(order[i].clone())
     };
     let stored_compaction = s.pin_compaction.as_ref().and_then(|v| v.as_f64()).map(|f| f as i64).unwrap_or(compaction);
-    let replacement = if rules == Rules::V5_28 {
+    let replacement = if rules.on(release::UNUSABLE_PIN_REPLACED) {
         current.as_deref().filter(|c| cd(c)).and_then(|c| order.iter().find(|id| id.as_str() != c && !cd(id)).cloned())
     } else {
         None
@@ -876,7 +893,7 @@ pub fn resolve_session_with_order(
 /// session is pinned to (openclaw/openclaw#15089). 2026.9 with the Codex harness follows the
 /// session's pin when that credential exists.
 pub fn usage_source(inp: &Inputs, order: &OrderTrace, session: Option<&Session>) -> Option<String> {
-    if inp.rules == Rules::V9_6 {
+    if inp.rules.hard() {
         if let Some(pin) = session.and_then(|s| s.pin.as_deref()).map(str::trim) {
             let ok = inp
                 .profiles

@@ -274,9 +274,13 @@ pub fn build(state: &State, key: &str, new_session: bool, rules_override: Option
     let now = state.now_ms;
     let cfg = state.install.config.as_ref();
     let (agent, s) = find(state, key)?;
-    let rules = rules_override.unwrap_or(agent.default_rules());
-    let rules_source =
-        if rules_override.is_some() { "--rules".to_string() } else { format!("layout {}", agent.layout.name()) };
+    let (rules, rules_source) = match rules_override {
+        Some(r) => (r, "--rules".to_string()),
+        None => {
+            let d = agent.detect_release();
+            (Rules::of(d.release), d.evidence)
+        }
+    };
     let inp = Inputs::new(agent, cfg, rules, now);
     let provider = agent.provider_under(rules);
     let trace = resolve::resolve_session(&inp, &provider, s, false);
@@ -676,6 +680,17 @@ pub fn render(r: &ExplainReport, now: i64) -> String {
     let _ = writeln!(o, "explain {}", r.session.key);
     let mut facts = vec![format!("agent {}", r.agent), format!("layout {}", r.layout.name())];
     facts.push(format!("OpenClaw {} rules (from {})", r.rules.name(), r.rules_source));
+    if r.rules_source == "--rules" {
+        // the behaviours the chosen release implies (issue 19)
+        let rel = r.rules.release;
+        let on: Vec<&str> = crate::model::release::SWITCHES.iter().filter(|s| s.on(rel)).map(|s| s.key).collect();
+        facts.push(format!(
+            "rule set {} (layout {}): {}",
+            crate::model::release::rule_set(rel),
+            rel.layout(),
+            if on.is_empty() { "no behaviour switch on".to_string() } else { on.join(", ") }
+        ));
+    }
     facts.push(format!("provider {}", r.provider));
     if let Some(m) = &r.session.model {
         facts.push(format!("model {m}"));

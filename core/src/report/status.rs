@@ -120,6 +120,8 @@ pub struct AgentReport {
     pub layout: Layout,
     pub layout_description: &'static str,
     pub rules: Rules,
+    /// how the rules' release was decided (installed CLI, state-dir evidence, guess, --rules)
+    pub rules_source: String,
     pub provider: String,
     pub read_only_reason: Option<String>,
     pub files: Vec<FileStatus>,
@@ -201,7 +203,13 @@ pub fn build(
     let matches = candidates.iter().find(|m| m.full()).map(|m| m.repo_id.clone());
     let mut agents = vec![];
     for a in &state.agents {
-        let rules = rules_override.unwrap_or(a.default_rules());
+        let (rules, rules_source) = match rules_override {
+            Some(r) => (r, "--rules".to_string()),
+            None => {
+                let d = a.detect_release();
+                (Rules::of(d.release), d.evidence)
+            }
+        };
         let inp = Inputs::new(a, cfg, rules, now);
         let provider = a.provider_under(rules);
         let trace = resolve::resolve_order(&inp, &provider, &ModelScope::Unscoped);
@@ -289,6 +297,7 @@ pub fn build(
             layout: a.layout,
             layout_description: a.layout.describe(),
             rules,
+            rules_source,
             provider: provider.clone(),
             read_only_reason: a.read_only_reason.clone(),
             files: a.files.clone(),
@@ -398,7 +407,13 @@ pub fn render(r: &StatusReport, now: i64) -> String {
         let _ = writeln!(o);
         let _ = writeln!(o, "agent {}{} — layout {}", a.id, if a.default { " (default)" } else { "" }, a.layout.name());
         let _ = writeln!(o, "  {}", a.layout_description);
-        let _ = writeln!(o, "  rules: OpenClaw {}; live Codex provider: {}", a.rules.name(), a.provider);
+        let _ = writeln!(
+            o,
+            "  rules: OpenClaw {} (from {}); live Codex provider: {}",
+            a.rules.name(),
+            a.rules_source,
+            a.provider
+        );
         if let Some(ro) = &a.read_only_reason {
             let _ = writeln!(o, "  read-only: {ro}");
         }

@@ -458,9 +458,7 @@ pub fn precheck_session_row(loc: &Location, content: Option<&[u8]>) -> Result<()
     };
     let ro = store::open_ro(db)?;
     let Some(row) = crate::layout::session_row::read(&ro.conn, db, key)? else { return Ok(()) };
-    let updated_at = crate::layout::session_row::entry_updated_at(content).unwrap_or(row.updated_at);
-    crate::layout::session_row::check(&row, content, updated_at)
-        .map_err(|why| crate::layout::session_row::rejected(db, key, &why))
+    crate::layout::session_row::accept(&row, db, key, content).map(|_| ())
 }
 
 /// One `session_nodes` row, written as OpenClaw's writer writes it (`crate::layout::session_row`): the
@@ -496,11 +494,7 @@ fn write_session_row(tx: &Connection, db: &Path, key: &str, value_col: &str, con
             .map_err(|e| Error::sqlite(db, e))?;
         return Ok(());
     }
-    // the column follows the entry's own updatedAt (2026.9.6 `bindSessionNode`); without one
-    // the check below refuses the entry
-    let updated_at = crate::layout::session_row::entry_updated_at(&content).unwrap_or(row.updated_at);
-    crate::layout::session_row::check(&row, &content, updated_at)
-        .map_err(|why| crate::layout::session_row::rejected(db, key, &why))?;
+    let updated_at = crate::layout::session_row::accept(&row, db, key, &content)?;
     let text = String::from_utf8(content).expect("JSON is UTF-8");
     let n = tx
         .execute(

@@ -86,6 +86,25 @@ pub fn parse_answer(body: &str, now_ms: i64) -> std::result::Result<Answer, Fetc
     })
 }
 
+/// The most of one identity field of an answer that is kept (real ones are short ids).
+const FIELD_CAP: usize = 256;
+
+/// Make an answer's identity fields safe to show: a known secret inside one becomes its
+/// fingerprint, and a field longer than `FIELD_CAP` characters is shortened with its length.
+pub fn scrub(ans: &mut Answer, secrets: &[String]) {
+    for f in [&mut ans.user_id, &mut ans.account_id, &mut ans.email, &mut ans.plan_type].into_iter().flatten() {
+        for s in secrets {
+            if f.contains(s.as_str()) {
+                *f = f.replace(s.as_str(), &crate::model::token::fingerprint(s));
+            }
+        }
+        if f.chars().count() > FIELD_CAP {
+            let len = f.len();
+            *f = format!("{}…({len} bytes)", f.chars().take(FIELD_CAP).collect::<String>());
+        }
+    }
+}
+
 pub(super) fn json_kind(v: &Value) -> &'static str {
     crate::model::json_type(v)
 }
