@@ -94,10 +94,19 @@ fn recover_leaves_a_live_owners_applying_transaction_alone() {
         txns(&fx).first().is_some_and(|t| t["status"] == "applying")
     });
     // a second copy (cron, a chat helper) runs a mutation meanwhile: it waits for the writer
-    let b = spawn(&fx, &["recover"], &[("CLAWAUTH_LOCK_TIMEOUT", "30")]);
-    std::thread::sleep(Duration::from_millis(300));
+    let b_err = fx.state.with_file_name("recover.stderr");
+    let b = {
+        let mut c = fx.cmd(&["recover"]);
+        c.env("CLAWAUTH_LOCK_TIMEOUT", "30");
+        c.stdout(Stdio::piped()).stderr(std::fs::File::create(&b_err).unwrap()).spawn().unwrap()
+    };
+    // release OpenClaw's lock only once the second copy is really waiting for the writer
+    wait_for("the recover to wait for the writer lock", Duration::from_secs(20), || {
+        std::fs::read_to_string(&b_err).is_ok_and(|e| e.contains("waiting for pid"))
+    });
     std::fs::remove_file(&lock).unwrap();
-    let (a, b) = (finish(a), finish(b));
+    let (a, mut b) = (finish(a), finish(b));
+    b.stderr = std::fs::read_to_string(&b_err).unwrap();
     assert_eq!(a.code, 0, "{}", a.all());
     assert!(a.stdout.contains("Applied transaction 1"), "{}", a.all());
     assert_eq!(b.code, 0, "{}", b.all());
