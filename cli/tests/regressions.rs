@@ -51,7 +51,9 @@ fn rules_is_parsed_once_and_rejects_unknown_releases() {
     assert!(o.stderr.contains("--rules takes an OpenClaw release"), "{}", o.stderr);
 }
 
-/// A transaction in the wrong status is a state error (exit 1), not a usage error (exit 2).
+/// A transaction in the wrong status is never a usage error (exit 2): undoing a planned one is
+/// an error (exit 1); applying one that is already applied is a lost claim, the same answer a
+/// racing second `apply N` gets (exit 3, conflict).
 #[test]
 fn a_transaction_in_the_wrong_status_is_a_state_error() {
     let fx = Fx::committed("demo");
@@ -63,6 +65,6 @@ fn a_transaction_in_the_wrong_status_is_a_state_error() {
     fx.ok(&["apply", "1", "--yes"]);
     // applied, not planned: cannot be applied again
     let o = fx.run(&["apply", "1", "--yes"]);
-    assert_eq!(o.code, 1, "{}", o.all());
+    assert_eq!(o.code, 3, "{}", o.all());
     assert!(o.stderr.contains("is applied, not planned"), "{}", o.stderr);
 }

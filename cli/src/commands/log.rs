@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 pub(super) fn open(g: &Global, ctx: &Context) -> Result<Option<Journal>> {
     let (_, p) = journal_path(g, ctx)?;
-    Journal::open(&p)
+    Journal::open_read_only(&p)
 }
 
 pub(super) fn row_json(r: &TxnRow, docs: i64) -> Value {

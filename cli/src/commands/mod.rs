@@ -24,6 +24,7 @@ use clawauth_core::layout::load::{self, LoadOptions};
 use clawauth_core::model::State;
 use clawauth_core::txn::engine::{self, Engine};
 use clawauth_core::txn::journal::{self, Journal};
+use clawauth_core::txn::writer_lock;
 use clawauth_core::workflow::Repair;
 use std::path::PathBuf;
 
@@ -94,7 +95,12 @@ pub fn journal_path(g: &Global, ctx: &Context) -> Result<(PathBuf, PathBuf)> {
     if !state_dir.is_dir() {
         return Err(Error::NotFound(format!("OpenClaw state dir {} does not exist (from {src})", state_dir.display())));
     }
-    let j = g.journal.clone().unwrap_or_else(|| journal::default_path(&state_dir));
+    // a relative --journal (even a bare file name) is relative to the working directory
+    let j = match &g.journal {
+        Some(p) if p.is_relative() => std::path::absolute(p).map_err(|e| Error::io(p, e))?,
+        Some(p) => p.clone(),
+        None => journal::default_path(&state_dir),
+    };
     Ok((state_dir, j))
 }
 
@@ -104,18 +110,29 @@ fn engine_for<'a>(ctx: &'a Context, state_dir: &std::path::Path, j: Journal) -> 
     e
 }
 
-/// The engine over an existing journal, if there is one (read-only commands never create it).
+/// The engine over an existing journal, read-only, if there is one (read-only commands never
+/// create it).
 pub fn open_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Option<Engine<'a>>> {
     let (state_dir, jpath) = journal_path(g, ctx)?;
-    Ok(Journal::open(&jpath)?.map(|j| engine_for(ctx, &state_dir, j)))
+    Ok(Journal::open_read_only(&jpath)?.map(|j| engine_for(ctx, &state_dir, j)))
 }
 
-/// The engine for a mutating command: the journal is created when missing, and transactions a
-/// killed process left half-applied are finished first.
-pub fn mutating_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
+/// The engine of a writer: it first takes the state dir's writer lock (held until the engine
+/// is dropped, waiting a bounded time for another clawauth, saying so on stderr) and gets the
+/// journal lazily: it is created only when a transaction is recorded.
+pub fn writer_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
     let (state_dir, jpath) = journal_path(g, ctx)?;
-    let j = Journal::create(&jpath)?;
+    let lock = writer_lock::acquire(&state_dir, ctx, &mut |msg| eprintln!("{msg}"))?;
+    let j = Journal::open_lazy(&jpath)?;
     let mut engine = engine_for(ctx, &state_dir, j);
+    engine.writer = Some(lock);
+    Ok(engine)
+}
+
+/// The engine for a mutating command: the writer lock is taken, and transactions a killed
+/// process left half-applied are finished first.
+pub fn mutating_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
+    let mut engine = writer_engine(g, ctx)?;
     for line in engine.recover(true)? {
         eprintln!("recover: {}", crate::output::text(&line));
     }

@@ -5,3 +5,4 @@ pub mod docio;
 pub mod engine;
 pub mod journal;
 pub mod plan;
+pub mod writer_lock;
