@@ -278,6 +278,9 @@ pub struct MutateArgs {
     /// Only plan: print the preview and save it as a `planned` transaction
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not ask a running gateway to reload after the change (it keeps serving what it read)
+    #[arg(long)]
+    pub no_reload: bool,
 }
 
 #[derive(Args, Debug)]

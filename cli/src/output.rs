@@ -3,6 +3,7 @@
 
 use clawauth_core::error::Error;
 use clawauth_core::txn::engine::{Engine, Outcome};
+use clawauth_core::txn::settle::Settle;
 
 /// Exit codes shared by every command (documented in `--help`).
 pub mod exit {
@@ -56,7 +57,7 @@ pub fn flush_notes(engine: &mut Engine) {
 }
 
 /// What a transaction came to: nothing to do, saved as planned, or applied.
-pub fn outcome(engine: &mut Engine, outcome: &Outcome, json: bool) {
+pub fn outcome(engine: &mut Engine, outcome: &Outcome, json: bool, settled: Option<&(i64, Settle)>) {
     let (what, id, plan) = match outcome {
         Outcome::NothingToDo => {
             if json {
@@ -71,16 +72,76 @@ pub fn outcome(engine: &mut Engine, outcome: &Outcome, json: bool) {
     };
     flush_notes(engine);
     if json {
-        print_json(&serde_json::json!({
+        let mut v = serde_json::json!({
             "schema_version": 1,
             "outcome": what,
             "txn": id,
             "plan": crate::preview::plan_json(plan, &engine.state_dir),
-        }));
+        });
+        if let Some((_, s)) = settled {
+            v["gateway"] = serde_json::to_value(s).unwrap_or_default();
+        }
+        print_json(&v);
     } else if what == "planned" {
         println!("Saved as planned transaction {id}. Apply it later with `clawauth apply {id}`.");
     } else {
         println!("Applied transaction {id}. Undo it with `clawauth undo {id}`.");
+        if let Some((id, s)) = settled {
+            settle(*id, s);
+        }
+    }
+}
+
+/// What a running gateway made of transaction `id`: one line when it settled; otherwise each
+/// disagreement, loudly, on stderr, with the way out.
+pub fn settle(id: i64, s: &Settle) {
+    let who = format!(
+        "gateway pid {} on 127.0.0.1:{}{}",
+        s.gateway_pid,
+        s.gateway_port,
+        s.gateway_version.as_deref().map(|v| format!(" (OpenClaw {})", text(v))).unwrap_or_default()
+    );
+    let how: Vec<String> =
+        s.reloads.iter().filter_map(|r| r.method.as_ref().map(|m| format!("{} ({m})", text(&r.agent)))).collect();
+    let last = s.checks.last().map(|c| c.after_ms as f64 / 1000.0).unwrap_or(0.0);
+    if s.settled {
+        println!(
+            "Settled: {who} reloaded agent {}; its order and the files agree with transaction {id} now and {last:.1} s later.",
+            how.join(", ")
+        );
+        return;
+    }
+    if !s.reload_requested {
+        return;
+    }
+    eprintln!("warning: transaction {id} is applied but did NOT settle beside the {who}:");
+    for r in &s.reloads {
+        if let Some(e) = &r.error {
+            eprintln!("  reload of agent {} failed: {}", text(&r.agent), text(e));
+        }
+    }
+    for c in &s.checks {
+        let at = c.after_ms as f64 / 1000.0;
+        for f in &c.files_changed {
+            eprintln!("  {at:.1} s after: no longer as written: {}", text(f));
+        }
+        for (agent, providers) in &c.gateway_differs {
+            for (p, (want, got)) in providers {
+                eprintln!(
+                    "  {at:.1} s after: the gateway's {} order for agent {} is [{}], the state on disk gives [{}]",
+                    text(p),
+                    text(agent),
+                    text(&got.join(", ")),
+                    text(&want.join(", "))
+                );
+            }
+        }
+        if let Some(e) = &c.gateway_error {
+            eprintln!("  {at:.1} s after: could not ask the gateway: {}", text(e));
+        }
+    }
+    if let Some(w) = s.way_out(id) {
+        eprintln!("hint: {}", text(&w));
     }
 }
 

@@ -8,6 +8,5 @@ use clawauth_core::error::Result;
 pub fn run(g: &Global, ctx: &Context, txn: i64, m: &MutateArgs) -> Result<i32> {
     let mut engine = mutating_engine(g, ctx)?;
     let outcome = engine.apply_planned(txn, &mut tty(g, m))?;
-    crate::output::outcome(&mut engine, &outcome, g.json);
-    Ok(0)
+    Ok(super::finish(g, ctx, &mut engine, &outcome, m))
 }

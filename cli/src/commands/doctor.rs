@@ -58,6 +58,5 @@ fn fix(g: &Global, ctx: &Context, report: &DoctorReport, m: &MutateArgs) -> Resu
         }
     };
     let outcome = engine.run(&plan, &opts(m, false), &mut tty(g, m), "apply", None)?;
-    crate::output::outcome(&mut engine, &outcome, g.json);
-    Ok(0)
+    Ok(super::finish(g, ctx, &mut engine, &outcome, m))
 }

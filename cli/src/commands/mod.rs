@@ -20,10 +20,13 @@ use crate::prompt::Tty;
 use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
 use clawauth_core::layout::discover::{self, Selector};
+use clawauth_core::layout::gateway;
 use clawauth_core::layout::load::{self, LoadOptions};
+use clawauth_core::live;
 use clawauth_core::model::State;
 use clawauth_core::txn::engine::{self, Engine};
 use clawauth_core::txn::journal::{self, Journal};
+use clawauth_core::txn::plan::Plan;
 use clawauth_core::txn::writer_lock;
 use clawauth_core::workflow::Repair;
 use std::path::PathBuf;
@@ -51,10 +54,7 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
         Command::Explain(a) => explain::run(g, &a, g.rules, ctx),
         Command::Doctor(a) => doctor::run(g, &a, g.rules, ctx),
         other => match repair::from_command(other) {
-            Ok((repair, m)) => {
-                mutate(g, ctx, &m, false, &repair)?;
-                Ok(0)
-            }
+            Ok((repair, m)) => Ok(mutate(g, ctx, &m, false, &repair)?.1),
             Err(cmd) => Err(Error::Usage(format!("{cmd:?} is not a command that changes state"))),
         },
     }
@@ -130,24 +130,111 @@ pub fn writer_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
 }
 
 /// The engine for a mutating command: the writer lock is taken, and transactions a killed
-/// process left half-applied are finished first.
+/// process left half-applied are finished first (a running gateway is told to reload what a
+/// roll-back wrote).
 pub fn mutating_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
     let mut engine = writer_engine(g, ctx)?;
     for line in engine.recover(true)? {
         eprintln!("recover: {}", crate::output::text(&line));
     }
+    after_recover(g, ctx, &mut engine, false);
     Ok(engine)
+}
+
+/// Beside a running gateway: reload and settle each recovery transaction `recover` applied.
+pub fn after_recover(g: &Global, ctx: &Context, engine: &mut Engine, json: bool) -> Vec<serde_json::Value> {
+    let mut out = vec![];
+    for id in std::mem::take(&mut engine.recovered) {
+        let Ok(Some(row)) = engine.journal.txn(id) else { continue };
+        let Ok(plan) = engine.journal.plan(&row) else { continue };
+        if let Some(s) = settle(g, ctx, engine, id, &plan, true) {
+            if !json {
+                crate::output::settle(id, &s);
+            }
+            out.push(serde_json::json!({"txn": id, "settle": s}));
+        }
+    }
+    out
+}
+
+/// After transaction `id` was applied: when a gateway serves this state dir, ask it to reload
+/// (unless `reload` is false) and check that the change settled; record the result.
+pub fn settle(
+    g: &Global,
+    ctx: &Context,
+    engine: &mut Engine,
+    id: i64,
+    plan: &Plan,
+    reload: bool,
+) -> Option<clawauth_core::txn::settle::Settle> {
+    let install = discover::discover(&selector(g), ctx).ok()?;
+    let gw = gateway::detect(&install.state_dir, &install.config_path, install.config.as_ref(), ctx)?;
+    let agents: Vec<String> = match &plan.agent {
+        Some(a) => vec![a.clone()],
+        None => install.all_agents.iter().map(|a| a.id.clone()).collect(),
+    };
+    if gw.foreign_host {
+        eprintln!(
+            "note: the gateway of this state dir runs on host {}: it was not asked to reload; run `openclaw gateway restart` there",
+            crate::output::text(&gw.host)
+        );
+        return None;
+    }
+    if !reload {
+        eprintln!(
+            "note: gateway pid {} (port {}) was not asked to reload (--no-reload): it serves what it read before until it reloads or restarts (`openclaw gateway restart`)",
+            gw.pid, gw.port
+        );
+        return None;
+    }
+    let token = live::token(install.config.as_ref(), ctx);
+    let s = clawauth_core::txn::settle::settle(
+        ctx,
+        &install.state_dir,
+        &gw,
+        token.as_deref(),
+        plan,
+        &agents,
+        reload,
+        &mut || load_state(g, ctx),
+    );
+    if let Ok(v) = serde_json::to_value(&s) {
+        if let Err(e) = engine.journal.record_settle(id, &v) {
+            eprintln!("warning: could not record the settle check: {}", crate::output::text(&e.to_string()));
+        }
+    }
+    Some(s)
+}
+
+/// Print a transaction's outcome (after the gateway settle check, so `--json` carries it);
+/// returns the exit code: 1 when an applied change did not settle beside a running gateway.
+pub fn finish(g: &Global, ctx: &Context, engine: &mut Engine, outcome: &engine::Outcome, m: &MutateArgs) -> i32 {
+    let settled = match outcome {
+        engine::Outcome::Applied(id, plan) => settle(g, ctx, engine, *id, plan, !m.no_reload).map(|s| (*id, s)),
+        _ => None,
+    };
+    crate::output::outcome(engine, outcome, g.json, settled.as_ref());
+    match &settled {
+        Some((_, s)) if s.reload_requested && !s.settled => 1,
+        _ => 0,
+    }
 }
 
 /// The shape of every mutating command: recover interrupted transactions first, load the
 /// state, plan, then hand the plan to the engine; returns the engine's outcome. A plan
 /// that overrode a safety rule says so in a `forced: ` note and is recorded as forced.
-pub fn mutate(g: &Global, ctx: &Context, m: &MutateArgs, force: bool, repair: &Repair) -> Result<engine::Outcome> {
+pub fn mutate(
+    g: &Global,
+    ctx: &Context,
+    m: &MutateArgs,
+    force: bool,
+    repair: &Repair,
+) -> Result<(engine::Outcome, i32)> {
     let mut engine = mutating_engine(g, ctx)?;
     let state = load_state(g, ctx)?;
     let plan = repair.plan(&state, &engine.journal)?;
     let forced = force || plan.notes.iter().any(|n| n.starts_with("forced: "));
     let outcome = engine.run(&plan, &opts(m, forced), &mut tty(g, m), "apply", None)?;
-    crate::output::outcome(&mut engine, &outcome, g.json);
-    Ok(outcome)
+    let code = finish(g, ctx, &mut engine, &outcome, m);
+    Ok((outcome, code))
 }

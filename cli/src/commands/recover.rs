@@ -14,5 +14,6 @@ pub fn run(g: &Global, ctx: &Context) -> Result<i32> {
     for line in engine.recover(false)? {
         println!("{}", crate::output::text(&line));
     }
-    Ok(0)
+    let settled = super::after_recover(g, ctx, &mut engine, false);
+    Ok(if settled.iter().all(|s| s["settle"]["settled"] == true) { 0 } else { 1 })
 }

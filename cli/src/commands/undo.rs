@@ -13,6 +13,5 @@ pub fn run(g: &Global, ctx: &Context, txn: i64, step: Option<usize>, force: bool
         eprintln!("warning: forced: {}", crate::output::text(w));
     }
     let outcome = engine.run(&undo.plan, &opts(m, undo.forced), &mut tty(g, m), "undo", Some(txn))?;
-    crate::output::outcome(&mut engine, &outcome, g.json);
-    Ok(0)
+    Ok(super::finish(g, ctx, &mut engine, &outcome, m))
 }

@@ -96,7 +96,10 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
         Some(s) => (s.clone(), true),
         None => (format!("{provider}:default"), false),
     };
+    let gateway =
+        crate::layout::gateway::detect(&install.state_dir, &install.config_path, install.config.as_ref(), ctx);
     Ok(State {
+        gateway,
         install,
         now_ms: ctx.now_ms,
         agents,

@@ -3,6 +3,7 @@
 //! that live beside them (config auth, stored preference, external repo, active slot). Raw
 //! credential JSON is kept as-is so nothing OpenClaw wrote is lost.
 
+pub mod gateway;
 pub mod install;
 pub mod location;
 pub mod release;
@@ -323,6 +324,8 @@ pub struct State {
     pub active_slot: String,
     pub active_slot_explicit: bool,
     pub warnings: Vec<String>,
+    /// The OpenClaw gateway serving this state dir, if one runs (`layout::gateway`).
+    pub gateway: Option<gateway::Gateway>,
 }
 
 impl State {

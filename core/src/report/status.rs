@@ -29,7 +29,53 @@ pub struct StatusReport {
     pub preference: PreferenceInfo,
     pub active_slot: SlotInfo,
     pub warnings: Vec<String>,
+    /// The OpenClaw gateway serving this state dir, if one runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayInfo>,
     pub agents: Vec<AgentReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GatewayInfo {
+    pub pid: i64,
+    pub host: String,
+    pub port: u16,
+    /// Where the port came from: `lease`, `lock file`, `config`, `OPENCLAW_GATEWAY_PORT`, `default`.
+    pub port_source: String,
+    /// What showed it: `state_leases gateway-owner (<db>)` or `lock file <path>`.
+    pub found_by: String,
+    pub since: Option<String>,
+    pub lease_expires: Option<String>,
+    pub mode: Option<String>,
+    /// What it means for repairs.
+    pub writes: String,
+}
+
+pub fn gateway_info(state: &State) -> Option<GatewayInfo> {
+    let g = state.gateway.as_ref()?;
+    let sqlite = state.agents.iter().any(|a| a.layout.is_sqlite());
+    let found_by = match &g.source {
+        crate::model::gateway::Source::Lease(db) => format!("state_leases gateway-owner ({})", rel(state, db)),
+        crate::model::gateway::Source::LockFile(p) => format!("lock file {}", p.display()),
+    };
+    let writes = if g.foreign_host {
+        format!("it runs on host {}: clawauth cannot ask it to reload; restart it there after a repair", g.host)
+    } else if sqlite {
+        "repairs are written beside it (short SQLite transactions) and it is asked to reload (models.authRefresh), then checked".into()
+    } else {
+        "repairs are written under OpenClaw's locks; it is asked to reload, and the files are re-checked after it (it may write its in-memory copy back)".into()
+    };
+    Some(GatewayInfo {
+        pid: g.pid,
+        host: g.host.clone(),
+        port: g.port,
+        port_source: g.port_source.into(),
+        found_by,
+        since: g.since_ms.map(rfc3339_ms),
+        lease_expires: g.expires_ms.map(rfc3339_ms),
+        mode: g.mode.clone(),
+        writes,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -341,6 +387,7 @@ pub fn build(
             candidates,
         },
         warnings: state.warnings.clone(),
+        gateway: gateway_info(state),
         agents,
     })
 }
@@ -400,6 +447,15 @@ pub fn render(r: &StatusReport, now: i64) -> String {
         }
     };
     let _ = writeln!(o, "active slot     {slot_line}");
+    if let Some(g) = &r.gateway {
+        let since = g.since.as_deref().map(|s| format!(", since {s}")).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "gateway         pid {} on 127.0.0.1:{} (port from {}; found by {}{since})",
+            g.pid, g.port, g.port_source, g.found_by
+        );
+        let _ = writeln!(o, "                {}", g.writes);
+    }
     for w in &r.warnings {
         let _ = writeln!(o, "warning: {w}");
     }

@@ -42,6 +42,9 @@ pub struct Engine<'a> {
     pub on_failpoint: fn(&str),
     /// The state dir's writer lock, held for the engine's whole life by a mutating command.
     pub writer: Option<crate::txn::writer_lock::WriterLock>,
+    /// Recovery transactions `recover` applied (roll-backs written), for the caller to tell a
+    /// running gateway about.
+    pub recovered: Vec<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +175,7 @@ impl<'a> Engine<'a> {
             notes: vec![],
             on_failpoint: |_| {},
             writer: None,
+            recovered: vec![],
         }
     }
 
@@ -683,6 +687,7 @@ impl<'a> Engine<'a> {
             if !plan.is_empty() {
                 let id = self.intent(&plan, "recover", Some(row.id), false, None)?;
                 self.apply_recorded(id, &plan)?;
+                self.recovered.push(id);
                 report.push(format!(
                     "transaction {} was interrupted: rolled back {} document(s) in recovery transaction {id}",
                     row.id,

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_journal.sql"),
     include_str!("../../migrations/0002_usage.sql"),
     include_str!("../../migrations/0003_owner.sql"),
+    include_str!("../../migrations/0004_settle.sql"),
 ];
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// `PRAGMA application_id` of a clawauth journal ("ClAu"), set by migration 3.
@@ -52,6 +53,9 @@ pub struct TxnRow {
     pub forced: bool,
     pub error: Option<String>,
     pub notes: Vec<String>,
+    /// What the running gateway made of it (`txn::settle::Settle` as JSON), if one ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle: Option<serde_json::Value>,
     #[serde(skip)]
     pub owner: Option<Owner>,
 }
@@ -519,6 +523,14 @@ impl Journal {
         Ok(())
     }
 
+    /// Record what the running gateway made of transaction `id`.
+    pub fn record_settle(&self, id: i64, settle: &serde_json::Value) -> Result<()> {
+        self.conn
+            .execute("UPDATE txn SET settle = ?2 WHERE id = ?1", params![id, settle.to_string()])
+            .map_err(|e| j(&self.path, e))?;
+        Ok(())
+    }
+
     fn row(r: &rusqlite::Row) -> rusqlite::Result<TxnRow> {
         let argv: String = r.get("argv")?;
         let notes: String = r.get("notes")?;
@@ -541,6 +553,8 @@ impl Journal {
             forced: r.get::<_, i64>("forced")? != 0,
             error: r.get("error")?,
             notes: serde_json::from_str(&notes).unwrap_or_default(),
+            // absent before schema 4
+            settle: r.get::<_, Option<String>>("settle").ok().flatten().and_then(|s| serde_json::from_str(&s).ok()),
             // absent in journals of schema 1 and 2 (read-only readers do not migrate)
             owner: r.get::<_, Option<i64>>("owner_pid").ok().flatten().map(|pid| Owner {
                 pid,

@@ -35,7 +35,7 @@ pub struct Owner {
 impl Owner {
     pub fn me() -> Owner {
         let pid = std::process::id() as i64;
-        Owner { pid, start: proc_start(pid), host: real_hostname(), boot_id: boot_id() }
+        Owner { pid, start: crate::sys::proc_start(pid), host: crate::sys::hostname(), boot_id: crate::sys::boot_id() }
     }
 }
 
@@ -63,8 +63,7 @@ pub fn liveness(o: &Owner) -> Liveness {
     }
     // a killed owner stays a zombie until its parent reaps it, but the kernel released its
     // writer lock already: a zombie is gone
-    let zombie = matches!(proc_state(o.pid), Some('Z' | 'X' | 'x'));
-    if !zombie && crate::layout::lock::pid_alive(o.pid) && (o.start.is_none() || proc_start(o.pid) == o.start) {
+    if crate::sys::same_process_alive(o.pid, o.start) {
         return Liveness::Alive(format!("its owner pid {} is still running", o.pid));
     }
     Liveness::Gone(format!("its owner pid {} is not running", o.pid))
@@ -124,22 +123,16 @@ fn holder(dir: &std::fs::File) -> String {
         (f.get(i + 4) == Some(&want.as_str())).then(|| f.get(i + 3)?.parse::<i64>().ok()).flatten()
     });
     let Some(pid) = pid.filter(|p| *p > 0) else { return "another clawauth process".into() };
-    let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| {
-            let parts: Vec<String> = b
-                .split(|c| *c == 0)
-                .filter(|s| !s.is_empty())
-                .map(|s| String::from_utf8_lossy(s).chars().map(|c| if c.is_control() { '?' } else { c }).collect())
-                .collect();
-            let mut s = parts.join(" ");
-            if let Some(first) = parts.first() {
-                let base = Path::new(first).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                s = std::iter::once(base).chain(parts.iter().skip(1).cloned()).collect::<Vec<_>>().join(" ");
-            }
+    let parts = crate::sys::cmdline(pid);
+    let cmd = match parts.first() {
+        Some(first) => {
+            let base = Path::new(first).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let s = std::iter::once(base).chain(parts.iter().skip(1).cloned()).collect::<Vec<_>>().join(" ");
             crate::text::shorten(&s, 120)
-        })
-        .unwrap_or_default();
-    let since = proc_start(pid).and_then(start_epoch_ms).map(crate::text::rfc3339_ms);
+        }
+        None => String::new(),
+    };
+    let since = crate::sys::proc_start(pid).and_then(crate::sys::start_epoch_ms).map(crate::text::rfc3339_ms);
     let mut out = format!("pid {pid}");
     if !cmd.is_empty() {
         out.push_str(&format!(" (`{cmd}`)"));
@@ -148,40 +141,4 @@ fn holder(dir: &std::fs::File) -> String {
         out.push_str(&format!(", running since {s}"));
     }
     out
-}
-
-fn proc_state(pid: i64) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
-}
-
-fn proc_start(pid: i64) -> Option<i64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // after the command: state is field 3, starttime field 22
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-fn start_epoch_ms(ticks: i64) -> Option<i64> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let btime: i64 = stat.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()?;
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| btime * 1000 + ticks * 1000 / hz as i64)
-}
-
-fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-}
-
-fn real_hostname() -> String {
-    let mut buf = [0u8; 256];
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr() as *mut libc::c_char, buf.len()) };
-    if rc != 0 {
-        return "unknown-host".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }

@@ -19,7 +19,6 @@ use runtime::*;
 use sessions::*;
 
 use crate::layout::lock::{self, Holder};
-use crate::layout::store;
 use crate::model::resolve::{self, Inputs, ModelScope, OrderTrace, Rules};
 use crate::model::token::{self, TokenState};
 use crate::model::*;
@@ -115,6 +114,7 @@ pub const CODES: &[(&str, Severity, &[&str], &str)] = &[
     ("CA023", Severity::Error, &["routing state", "auth order"], "routing state keyed by retired openai-codex ids"),
     ("CA024", Severity::Error, &["session override", "storage"], "a session row OpenClaw refuses to run"),
     ("CA025", Severity::Error, &["storage"], "a live state file cannot be read"),
+    ("CA026", Severity::Info, &["runtime"], "a running gateway serves this state dir (repairs write beside it)"),
 ];
 
 fn catalogue(code: &str) -> (Severity, &'static [&'static str], &'static str) {
