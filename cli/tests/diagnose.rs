@@ -600,8 +600,15 @@ fn ca021_running_gateway_process_lock_and_lease() {
         b"node\0/usr/lib/node_modules/openclaw/openclaw.mjs\0gateway\0--token\0sekrit-value\0",
     )
     .unwrap();
+    // it works on this state dir (its environment says so)
+    std::fs::write(pdir.join("environ"), format!("HOME=/root\0OPENCLAW_STATE_DIR={}\0", fx.state.display())).unwrap();
     std::fs::create_dir_all(fx.tmp.path().join("proc/4243")).unwrap();
     std::fs::write(fx.tmp.path().join("proc/4243/cmdline"), b"bash\0-l\0").unwrap();
+    // another state dir's gateway is none of this state dir's business
+    let other = fx.tmp.path().join("proc/4244");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("cmdline"), b"node\0/usr/lib/node_modules/openclaw/openclaw.mjs\0gateway\0").unwrap();
+    std::fs::write(other.join("environ"), b"HOME=/home/other\0OPENCLAW_STATE_DIR=/srv/other-openclaw\0").unwrap();
     let v = doctor(&fx, &[]);
     let f = one(&v, "CA021");
     assert_eq!(f["evidence"]["source"], "process");
@@ -623,7 +630,7 @@ fn ca021_running_gateway_process_lock_and_lease() {
     assert_eq!(f["evidence"]["source"], "lock file");
     assert_eq!(f["evidence"]["pid"], me);
 
-    // a live SQLite lease holder (layout D)
+    // layout D: a live process's registration is no finding; OpenClaw's maintenance lease is
     let fx = committed("layout-d");
     let db = rusqlite::Connection::open(fx.state.join("state/openclaw.sqlite")).unwrap();
     db.execute(
@@ -631,18 +638,20 @@ fn ca021_running_gateway_process_lock_and_lease() {
         [me],
     )
     .unwrap();
+    drop(db);
+    assert!(findings(&doctor(&fx, &[]), "CA021").is_empty(), "a registration is not a running gateway");
+    let db = rusqlite::Connection::open(fx.state.join("state/openclaw.sqlite")).unwrap();
     db.execute(
-        "INSERT INTO state_leases (scope, lease_key, owner, expires_at, created_at, updated_at) VALUES ('gateway', 'singleton', 'gateway-1', ?1, 0, 0)",
+        "INSERT INTO state_leases (scope, lease_key, owner, expires_at, created_at, updated_at) VALUES ('core:agent-database-maintenance', 'global', 'doctor-1', ?1, 0, 0)",
         [REF_NOW_MS + 3_600_000],
     )
     .unwrap();
     drop(db);
     let v = doctor(&fx, &[]);
-    let sources: Vec<&str> = findings(&v, "CA021").iter().map(|f| f["evidence"]["source"].as_str().unwrap()).collect();
-    assert_eq!(sources, vec!["agent_database_leases", "state_leases"]);
-    let lease = findings(&v, "CA021")[0];
-    assert_eq!(lease["evidence"]["pid"], me);
-    assert_eq!(lease["evidence"]["agent_id"], "main");
+    let lease = one(&v, "CA021");
+    assert_eq!(lease["evidence"]["source"], "state_leases");
+    assert_eq!(lease["evidence"]["scope"], "core:agent-database-maintenance");
+    assert_eq!(lease["evidence"]["owner"], "doctor-1");
 }
 
 #[test]

@@ -27,6 +27,7 @@ use clawauth_core::model::State;
 use clawauth_core::txn::engine::{self, Engine};
 use clawauth_core::txn::journal::{self, Journal};
 use clawauth_core::txn::plan::Plan;
+use clawauth_core::txn::settle;
 use clawauth_core::txn::writer_lock;
 use clawauth_core::workflow::Repair;
 use std::path::PathBuf;
@@ -166,7 +167,7 @@ pub fn settle(
     id: i64,
     plan: &Plan,
     reload: bool,
-) -> Option<clawauth_core::txn::settle::Settle> {
+) -> Option<settle::Settle> {
     let install = discover::discover(&selector(g), ctx).ok()?;
     let gw = gateway::detect(&install.state_dir, &install.config_path, install.config.as_ref(), ctx)?;
     let agents: Vec<String> = match &plan.agent {
@@ -188,16 +189,8 @@ pub fn settle(
         return None;
     }
     let token = live::token(install.config.as_ref(), ctx);
-    let s = clawauth_core::txn::settle::settle(
-        ctx,
-        &install.state_dir,
-        &gw,
-        token.as_deref(),
-        plan,
-        &agents,
-        reload,
-        &mut || load_state(g, ctx),
-    );
+    let beside = settle::Beside { state_dir: &install.state_dir, gateway: &gw, token: token.as_deref() };
+    let s = settle::settle(ctx, &beside, plan, &agents, reload, &mut || load_state(g, ctx));
     if let Ok(v) = serde_json::to_value(&s) {
         if let Err(e) = engine.journal.record_settle(id, &v) {
             eprintln!("warning: could not record the settle check: {}", crate::output::text(&e.to_string()));

@@ -29,6 +29,9 @@ pub struct Reload {
     pub error: Option<String>,
 }
 
+/// `(expected from the state on disk, what the gateway serves)`.
+pub type OrderDiff = (Vec<String>, Vec<String>);
+
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Check {
     /// Milliseconds after the reload.
@@ -36,7 +39,7 @@ pub struct Check {
     /// Changes no longer on disk as written (`<document> <pointer>`).
     pub files_changed: Vec<String>,
     /// Per agent and provider where the gateway's order differs: `(expected, gateway)`.
-    pub gateway_differs: BTreeMap<String, BTreeMap<String, (Vec<String>, Vec<String>)>>,
+    pub gateway_differs: BTreeMap<String, BTreeMap<String, OrderDiff>>,
     /// Why the gateway's view could not be read, if it could not.
     pub gateway_error: Option<String>,
 }
@@ -161,17 +164,24 @@ fn check(
     Check { after_ms: t0.elapsed().as_millis() as u64, files_changed, gateway_differs, gateway_error }
 }
 
+/// The gateway a transaction was applied beside.
+pub struct Beside<'a> {
+    pub state_dir: &'a std::path::Path,
+    pub gateway: &'a Gateway,
+    /// The token to connect with (`live::token`).
+    pub token: Option<&'a str>,
+}
+
 /// Reload (unless `reload` is false) and check twice. `reread` loads the state from disk.
 pub fn settle(
     ctx: &Context,
-    state_dir: &std::path::Path,
-    gw: &Gateway,
-    token: Option<&str>,
+    beside: &Beside,
     plan: &Plan,
     agents: &[String],
     reload: bool,
     reread: &mut dyn FnMut() -> Result<State>,
 ) -> Settle {
+    let (state_dir, gw, token) = (beside.state_dir, beside.gateway, beside.token);
     let deadline = crate::live::timeout(ctx);
     let mut client = Client::connect(gw, token, deadline);
     let mut reloads = vec![];
