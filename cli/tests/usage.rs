@@ -347,7 +347,7 @@ fn each_profile_is_asked_with_its_own_credential_and_windows_are_labelled() {
     let tg = sessions.iter().find(|s| s["key"] == "agent:main:telegram:direct:1001").unwrap();
     assert_eq!(
         (tg["effective"].as_str(), tg["usage_source"].as_str(), tg["differs"].as_bool()),
-        (Some(BOB), Some(SLOT), Some(true))
+        (Some(BOB), Some(SLOT), Some(false))
     );
 
     // the text view says the same, without a secret
@@ -368,7 +368,7 @@ fn each_profile_is_asked_with_its_own_credential_and_windows_are_labelled() {
     // the slot and bob are two ids for one login: /status shows another profile, not another quota
     let v = usage(&fx, &srv, &["--json", "--session", "agent:main:telegram:direct:1001"]).json();
     let c = &v["agents"][0]["cross_check"];
-    assert_eq!((c["differs"].as_bool(), c["same_login"].as_bool()), (Some(true), Some(true)), "{c}");
+    assert_eq!((c["differs"].as_bool(), c["same_login"].as_bool()), (Some(false), Some(true)), "{c}");
     assert!(c["message"].as_str().unwrap().contains("the same login, so the quota shown is the one being spent"));
     assert!(!fx.state.join(".clawauth").exists(), "usage without --record writes no journal");
 }

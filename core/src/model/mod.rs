@@ -3,6 +3,7 @@
 //! that live beside them (config auth, stored preference, external repo, active slot). Raw
 //! credential JSON is kept as-is so nothing OpenClaw wrote is lost.
 
+pub mod identity;
 pub mod install;
 pub mod location;
 pub mod release;

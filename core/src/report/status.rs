@@ -106,7 +106,11 @@ pub struct SessionReport {
     pub effective_source: Option<String>,
     pub would_write: resolve::PinWrite,
     pub usage_source: Option<String>,
+    /// `/status` shows another identity's quota than the one replying (not merely another id).
     pub usage_differs: bool,
+    /// Another profile id than the reply's, holding the same login: the quota shown is the
+    /// one being spent.
+    pub usage_same_login: bool,
     pub label: Option<String>,
     pub label_source: Option<String>,
 }
@@ -279,7 +283,12 @@ pub fn build(
                     pin: s.pin.clone(),
                     pin_source: t.pin_source.clone(),
                     pin_source_inferred: t.pin_source_inferred,
-                    usage_differs: t.profile.is_some() && usage.is_some() && t.profile != usage,
+                    usage_differs: t.profile.is_some()
+                        && usage.is_some()
+                        && !a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
+                    usage_same_login: t.profile.is_some()
+                        && t.profile != usage
+                        && a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
                     effective: t.profile.clone(),
                     effective_source: t.source.clone(),
                     would_write: t.write.clone(),
@@ -570,6 +579,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                         .unwrap_or_else(|| "none".into()),
                     match (&s.usage_source, s.usage_differs) {
                         (Some(u), true) => format!("{u} (differs!)"),
+                        (Some(u), false) if s.usage_same_login => format!("{u} (same login)"),
                         (Some(u), false) => u.clone(),
                         (None, _) => "—".into(),
                     },

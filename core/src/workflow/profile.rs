@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::json::pointer;
-use crate::model::{num_field, ProfileView, Session};
+use crate::model::{num_field, Session};
 use crate::txn::plan::{Change, Plan};
 
 fn refuse_inherited(agent: &AgentState, id: &str) -> Result<()> {
@@ -171,14 +171,11 @@ pub fn rename(state: &State, old: &str, new: &str) -> Result<Plan> {
     Ok(plan)
 }
 
-/// The identity a credential holds: (accountId, user id, email).
+/// The identity a credential holds as (accountId, user id, lower-cased email): the fields of
+/// `model::identity::Identity`, the one notion of identity, for the matchers that rank by field.
 pub fn identity(id: &str, cred: &Value, now_ms: i64) -> (Option<String>, Option<String>, Option<String>) {
-    let v = ProfileView::new(id, cred, now_ms, false);
-    (
-        v.account().map(str::to_owned),
-        v.user_id().map(str::to_owned),
-        v.claim_email().map(str::to_owned).or(v.email.clone()).map(|e| e.to_lowercase()),
-    )
+    let i = crate::model::identity::Identity::of_raw(id, cred, now_ms);
+    (i.account_id, i.user_id, i.email.map(|e| e.to_lowercase()))
 }
 
 /// How fresh a credential is: stored `expires`, else the access token's `exp`.
@@ -210,7 +207,13 @@ pub fn merge(state: &State, keep: &str, drop: &str) -> Result<Plan> {
     let kc = current(&store, &pointer(&["profiles", &keep]))?.unwrap_or(Value::Null);
     let dc = current(&store, &pointer(&["profiles", &drop]))?.unwrap_or(Value::Null);
     let (ki, di) = (identity(&keep, &kc, state.now_ms), identity(&drop, &dc, state.now_ms));
-    let same = ki.0.is_some() && ki.0 == di.0 && (ki.1 == di.1) && (ki.1.is_some() || ki.2 == di.2);
+    let one = |i: &(Option<String>, Option<String>, Option<String>)| crate::model::identity::Identity {
+        account_id: i.0.clone(),
+        user_id: i.1.clone(),
+        email: i.2.clone(),
+    };
+    // merging needs a known account on both sides, not only a matching email
+    let same = ki.0.is_some() && one(&ki).same(&one(&di));
     if !same {
         let show = |i: &(Option<String>, Option<String>, Option<String>)| {
             format!(
