@@ -55,3 +55,58 @@ fn same_login_under_two_ids_is_no_false_alarm() {
     assert!(!demo.stdout.contains("verdict: usage source disagrees"), "{}", demo.stdout);
     let _ = (ALICE, codes(&d));
 }
+
+fn notes(o: &Out) -> Vec<String> {
+    o.json()["plan"]["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect()
+}
+
+/// Removing a profile a user pin names (after `resync` moved the router fixture's pins to the
+/// live ids) drops that pin: the radius says so, and names where the chat goes.
+#[test]
+fn profile_remove_on_a_router_reports_the_dropped_user_pin() {
+    let fx = Fx::committed("layout-d-router");
+    fx.ok(&["resync", "--yes"]);
+    let o = fx.ok(&["profile", "remove", "openai:bob@example.com", "--dry-run", "--json"]);
+    let n = notes(&o);
+    assert!(n.contains(&"blast radius: 1 pin(s) dropped or re-homed:".to_string()), "{n:?}");
+    assert!(n.contains(&format!("  {TG}: user pin on openai:bob@example.com dropped")), "{n:?}");
+    // the chat lands on the slot, which holds bob's login: no account change, said as such
+    assert!(n.contains(&format!("  {TG}: openai:bob@example.com -> openai:default")), "{n:?}");
+    let steps = o.json()["plan"]["steps"].clone();
+    let t = steps.as_array().unwrap().iter().find(|s| s["title"].as_str().unwrap().starts_with(TG)).unwrap();
+    assert!(t["title"].as_str().unwrap().contains("unpin (OpenClaw then picks openai:default from the order)"), "{t}");
+}
+
+/// `activate` keeps the slot's profile id but changes the login behind it: every chat on the
+/// slot switches account, and the radius lists each one with both identities.
+#[test]
+fn activate_on_a_router_lists_every_chat_on_the_slot_switching_account() {
+    for name in ["layout-d-router", "layout-c-router"] {
+        let fx = Fx::committed(name);
+        let st = fx.ok(&["status", "--json", "--all"]).json();
+        let slot = st["active_slot"]["id"].as_str().unwrap_or("openai:default").to_string();
+        let on_slot: Vec<String> = st["agents"][0]["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["effective"].as_str() == Some(slot.as_str()))
+            .map(|s| s["key"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!on_slot.is_empty(), "{name}: {st}");
+        let o = fx.ok(&["activate", ALICE, "--dry-run", "--json"]);
+        let n = notes(&o);
+        assert!(
+            n.contains(&format!(
+                "blast radius: {} session(s) change account (effective profile and identity):",
+                on_slot.len()
+            )),
+            "{name}: {n:?}"
+        );
+        for k in &on_slot {
+            let want = format!(
+                "  {k}: {slot} (bob@example.com, account acct-bob-0003) -> {slot} (alice@example.com, account acct-alice-personal-0001)"
+            );
+            assert!(n.contains(&want), "{name}: {want}\n{n:?}");
+        }
+    }
+}
