@@ -110,3 +110,62 @@ fn activate_on_a_router_lists_every_chat_on_the_slot_switching_account() {
         }
     }
 }
+
+fn doctor_json(fx: &Fx) -> Value {
+    let o = fx.run(&["doctor", "--json"]);
+    assert!(o.code == 0 || o.code == 4, "{}", o.all());
+    o.json()
+}
+
+fn assert_no_slot_duplicates(fx: &Fx, what: &str, slot: &str, holds: &str) {
+    let d = doctor_json(fx);
+    assert_eq!(d["router"]["slot"], slot, "{what}: {}", d["router"]);
+    assert_eq!(d["router"]["holds"], holds, "{what}: {}", d["router"]);
+    let c = codes(&d);
+    assert!(!c.iter().any(|x| x == "CA010" || x == "CA011"), "{what}: by-design copies reported: {c:?}");
+    // --fix never merges into (or out of) the slot
+    let o = fx.run(&["doctor", "--fix", "--dry-run", "--json"]);
+    assert_eq!(o.code, 0, "{what}: {}", o.all());
+    let plan = &o.json()["plan"];
+    let text = plan.to_string();
+    assert!(!text.contains("profile merge"), "{what}: {text}");
+    for s in plan["steps"].as_array().into_iter().flatten() {
+        for ch in s["changes"].as_array().unwrap() {
+            assert_ne!(ch["pointer"].as_str(), Some(format!("/profiles/{slot}").as_str()), "{what}: {s}");
+        }
+    }
+}
+
+/// On a router the slot is a copy of a repo identity by design: doctor knows which, raises no
+/// CA010/CA011 for it (not even after `activate` makes a new copy), and plans no merge into it.
+#[test]
+fn router_doctor_knows_the_slot_and_raises_no_by_design_findings() {
+    for name in ["layout-c-router", "layout-d-router"] {
+        let fx = Fx::committed(name);
+        assert_no_slot_duplicates(&fx, name, "openai:default", BOB);
+        let t = fx.run(&["doctor"]).stdout;
+        assert!(
+            t.contains("router           active slot openai:default holds repo identity openai-codex:bob@example.com"),
+            "{t}"
+        );
+        fx.ok(&["activate", ALICE, "--yes"]);
+        assert_no_slot_duplicates(&fx, &format!("{name} after activate"), "openai:default", ALICE);
+    }
+}
+
+/// A router whose slot is not `<provider>:default`: found by content (the one live profile
+/// holding a full repo copy under an id the repo does not use).
+#[test]
+fn router_with_another_slot_id_is_found_by_content() {
+    use clawauth_fixture::{Scenario, REF_NOW_MS};
+    let sc = Scenario::standard(REF_NOW_MS).with_router_at("openai-codex:active");
+    for layout in [clawauth_core::model::Layout::A, clawauth_core::model::Layout::B] {
+        let fx = Fx::scenario(&sc, layout);
+        let st = fx.ok(&["status", "--json"]).json();
+        assert_eq!(st["active_slot"]["id"], "openai-codex:active", "{}", st["active_slot"]);
+        assert_no_slot_duplicates(&fx, "hidden slot", "openai-codex:active", BOB);
+        let o = fx.ok(&["activate", ALICE, "--dry-run", "--json"]);
+        let n = notes(&o);
+        assert!(n.iter().any(|l| l.contains("openai-codex:active (bob@example.com, account acct-bob-0003) -> openai-codex:active (alice@example.com")), "{n:?}");
+    }
+}
