@@ -169,3 +169,41 @@ fn router_with_another_slot_id_is_found_by_content() {
         assert!(n.iter().any(|l| l.contains("openai-codex:active (bob@example.com, account acct-bob-0003) -> openai-codex:active (alice@example.com")), "{n:?}");
     }
 }
+
+/// A pin naming a profile that does not exist is marked, in text and JSON; on the router
+/// fixtures every stored pin names a retired `openai-codex:*` id.
+#[test]
+fn status_marks_dangling_pins() {
+    for name in ["layout-c-router", "layout-d-router"] {
+        let fx = Fx::committed(name);
+        let v = fx.ok(&["status", "--json", "--all"]).json();
+        let sessions = v["agents"][0]["sessions"].as_array().unwrap();
+        for s in sessions {
+            let want = match s["pin"].as_str() {
+                Some(p) if p.starts_with("openai-codex:") => Value::from("retired"),
+                _ => Value::Null,
+            };
+            assert_eq!(s["pin_dangling"], want, "{name}: {s}");
+        }
+        assert!(sessions.iter().any(|s| s["pin_dangling"] == "retired"), "{name}");
+        let t = fx.ok(&["status"]).stdout;
+        let tg = t.lines().find(|l| l.contains(TG)).unwrap();
+        assert!(tg.contains("openai-codex:bob@example.com (MISSING: retired id)"), "{tg}");
+        assert!(t.contains("MISSING: the pin names a profile that does not exist"), "{t}");
+        // after resync the pins name live ids: nothing is marked
+        fx.ok(&["resync", "--yes"]);
+        let t = fx.ok(&["status"]).stdout;
+        assert!(!t.contains("MISSING"), "{t}");
+    }
+    // a plain missing profile (not a retired id)
+    let fx = Fx::standard(clawauth_core::model::Layout::B);
+    fx.ok(&["profile", "remove", BOB, "--yes"]);
+    let mut e = read_json(&fx.sessions());
+    e[TG]["authProfileOverride"] = Value::from(BOB);
+    e[TG]["authProfileOverrideSource"] = Value::from("user");
+    std::fs::write(fx.sessions(), serde_json::to_string_pretty(&e).unwrap()).unwrap();
+    let v = fx.ok(&["status", "--json", "--session", TG]).json();
+    assert_eq!(v["agents"][0]["sessions"][0]["pin_dangling"], "missing");
+    let tg = fx.ok(&["status"]).stdout;
+    assert!(tg.contains(&format!("{BOB} (MISSING)")), "{tg}");
+}

@@ -100,6 +100,9 @@ pub struct SessionReport {
     pub updated_at: Option<i64>,
     pub chat_type: Option<String>,
     pub pin: Option<String>,
+    /// The pin names a profile that does not exist here (`None` when unpinned): `missing`, or
+    /// `retired` for an `openai-codex:*` id left behind by OpenClaw's provider migration.
+    pub pin_dangling: Option<&'static str>,
     pub pin_source: Option<String>,
     pub pin_source_inferred: bool,
     pub effective: Option<String>,
@@ -281,6 +284,13 @@ pub fn build(
                     updated_at: s.updated_at,
                     chat_type: s.chat_type.clone(),
                     pin: s.pin.clone(),
+                    pin_dangling: s.pin.as_deref().filter(|p| !a.auth.profiles.contains_key(*p)).map(|p| {
+                        if p.starts_with("openai-codex:") && a.provider == "openai" {
+                            "retired"
+                        } else {
+                            "missing"
+                        }
+                    }),
                     pin_source: t.pin_source.clone(),
                     pin_source_inferred: t.pin_source_inferred,
                     usage_differs: t.profile.is_some()
@@ -568,7 +578,12 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             for s in &a.sessions {
                 rows.push(vec![
                     s.key.clone(),
-                    s.pin.clone().unwrap_or_else(|| "—".into()),
+                    match (&s.pin, s.pin_dangling) {
+                        (Some(p), Some("retired")) => format!("{p} (MISSING: retired id)"),
+                        (Some(p), Some(_)) => format!("{p} (MISSING)"),
+                        (Some(p), None) => p.clone(),
+                        (None, _) => "—".into(),
+                    },
                     s.pin_source
                         .clone()
                         .map(|x| if s.pin_source_inferred { format!("{x}*") } else { x })
@@ -590,6 +605,12 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 ]);
             }
             o.push_str(&table(&rows, "    "));
+            if a.sessions.iter().any(|s| s.pin_dangling.is_some()) {
+                let _ = writeln!(
+                    o,
+                    "    MISSING: the pin names a profile that does not exist; see EFFECTIVE for what OpenClaw does with it (`clawauth resync` moves a retired id to the same identity's live id)"
+                );
+            }
             if a.sessions.iter().any(|s| s.pin_source_inferred) {
                 let _ = writeln!(o, "    * source not stored; inferred the way OpenClaw infers it");
             }
