@@ -207,3 +207,99 @@ fn status_marks_dangling_pins() {
     let tg = fx.ok(&["status"]).stdout;
     assert!(tg.contains(&format!("{BOB} (MISSING)")), "{tg}");
 }
+
+/// `--json` means JSON for every outcome: each failure below prints `{"error": {...}, "exit":
+/// N}` on stdout, with N the process's exit code from the one table.
+#[test]
+fn json_errors_for_every_outcome_and_one_exit_code_table() {
+    let fx = Fx::committed("demo");
+    let check = |fx: &Fx, args: &[&str], code: i32, kind: &str, phrase: &str| {
+        let o = fx.run(args);
+        assert_eq!(o.code, code, "{args:?}: {}", o.all());
+        let v = o.json();
+        assert_eq!(v["exit"], code, "{args:?}: {v}");
+        assert_eq!(v["error"]["kind"], kind, "{args:?}: {v}");
+        let msg = format!("{} {}", v["error"]["message"], v["error"]["detail"]);
+        assert!(msg.contains(phrase), "{args:?}: '{phrase}' not in {v}");
+    };
+    // 2: the command line
+    check(&fx, &["status", "--json", "--bogus"], 2, "usage", "--bogus");
+    check(&fx, &["--json", "status", "--rules", "8"], 2, "usage", "--rules takes an OpenClaw release");
+    // 1: errors, refusals
+    check(&fx, &["explain", "agent:main:nope", "--json"], 1, "not_found", "no session 'agent:main:nope'");
+    check(&fx, &["pin", "agent:main:main", ALICE, "--json"], 1, "declined", "refused");
+    check(&fx, &["profile", "rename", ALICE, BOB, "--json", "--yes"], 1, "state", "already exists");
+    fx.ok(&["order", "set", "openai-codex", BOB, "--dry-run"]);
+    check(&fx, &["undo", "1", "--yes", "--json"], 1, "state", "planned");
+    // 3: a stale plan
+    fx.ok(&["order", "set", "openai-codex", ALICE, "--yes"]);
+    check(&fx, &["apply", "1", "--yes", "--json"], 3, "conflict", "stale");
+    // recover --json is JSON too
+    let v = fx.ok(&["recover", "--json"]).json();
+    assert_eq!((v["schema_version"].as_i64(), v["journal"].as_bool()), (Some(1), Some(true)), "{v}");
+    assert!(v["recovered"].is_array(), "{v}");
+    let empty = Fx::empty();
+    std::fs::create_dir_all(&empty.state).unwrap();
+    // no journal: nothing to recover, said in JSON, and no journal created
+    let v = empty.ok(&["recover", "--json"]).json();
+    assert_eq!((v["journal"].as_bool(), v["recovered"].as_array().map(Vec::len)), (Some(false), Some(0)), "{v}");
+    assert!(!empty.state.join(".clawauth").exists());
+    std::fs::remove_dir(&empty.state).unwrap();
+    let v = empty.run(&["recover", "--json"]);
+    assert_eq!(v.code, 1, "{}", v.all());
+    assert_eq!(v.json()["error"]["kind"], "no_state");
+
+    // the table, in --help and the README
+    let help = fx.ok(&["--help"]).stdout;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    for (code, what) in [
+        ("0", "ok"),
+        ("1", "error, or the change was declined"),
+        ("2", "usage error"),
+        ("3", "conflict"),
+        ("4", "doctor found problems"),
+    ] {
+        assert!(help.lines().any(|l| l.trim_start().starts_with(code) && l.contains(what)), "{code} {what}:\n{help}");
+        assert!(readme.contains(&format!("| {code} | ")), "README lacks exit code {code}");
+    }
+    assert!(help.contains(r#"{"error": {...}, "exit": N}"#), "{help}");
+    assert!(readme.contains(r#"{"error": {...}, "exit": N}"#));
+}
+
+/// Without a terminal and without --yes the refusal comes first and no plan is printed; with
+/// --dry-run the plan is the point.
+#[test]
+fn a_refused_mutation_says_so_first_and_prints_no_plan() {
+    let fx = Fx::committed("demo");
+    let before = fx.hash();
+    let o = fx.run(&["pin", "agent:main:main", ALICE]);
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert!(o.stdout.is_empty(), "a refused change printed:\n{}", o.stdout);
+    assert!(o.stderr.starts_with("error: refused: no terminal to confirm on and no --yes"), "{}", o.stderr);
+    assert!(o.stderr.contains("--dry-run to see the plan"), "{}", o.stderr);
+    assert_eq!(before, fx.hash());
+    let o = fx.ok(&["pin", "agent:main:main", ALICE, "--dry-run"]);
+    assert!(o.stdout.starts_with("Plan: pin agent:main:main"), "{}", o.stdout);
+}
+
+/// A missing state dir is an error with a hint; an empty directory is no OpenClaw state (not
+/// layout A with no profiles).
+#[test]
+fn missing_and_empty_state_dirs_say_so_with_a_hint() {
+    let fx = Fx::empty();
+    for cmd in [&["status"][..], &["doctor"], &["pin", "agent:main:main", ALICE, "--yes"]] {
+        let o = fx.run(cmd);
+        assert_eq!(o.code, 1, "{cmd:?}: {}", o.all());
+        assert!(o.stderr.contains("does not exist"), "{cmd:?}: {}", o.stderr);
+        assert!(o.stderr.contains("hint: point --state-dir at OpenClaw's state dir"), "{cmd:?}: {}", o.stderr);
+    }
+    std::fs::create_dir_all(&fx.state).unwrap();
+    for cmd in [&["status"][..], &["doctor"], &["status", "--json"]] {
+        let o = fx.run(cmd);
+        assert_eq!(o.code, 1, "{cmd:?}: {}", o.all());
+        assert!(o.stderr.contains("no OpenClaw state in"), "{cmd:?}: {}", o.stderr);
+        assert!(!o.all().contains("layout A"), "{cmd:?}: {}", o.all());
+        assert!(o.stderr.contains("hint: "), "{cmd:?}: {}", o.stderr);
+    }
+    assert!(std::fs::read_dir(&fx.state).unwrap().next().is_none(), "an empty dir stays empty");
+}

@@ -169,7 +169,7 @@ fn profile_rename_rewrites_references_and_warns_about_config() {
         assert_eq!(before.get("openclaw.json"), fx.hash().get("openclaw.json"));
         fx.ok(&["undo", "1", "--yes"]);
         assert_eq!(before, fx.hash(), "{layout:?}");
-        refused(&fx, &["profile", "rename", ALICE, BOB, "--yes"], 2, "already exists");
+        refused(&fx, &["profile", "rename", ALICE, BOB, "--yes"], 1, "already exists");
         refused(
             &fx,
             &["profile", "rename", "openai-codex:zed", "openai-codex:z2", "--yes"],
@@ -229,8 +229,8 @@ fn profile_merge_keeps_freshest_and_moves_references() {
 fn profile_merge_refuses_different_identities() {
     let fx = Fx::scenario(&duplicate_scenario(), Layout::B);
     // same email and user, different workspace (accountId): two identities
-    refused(&fx, &["profile", "merge", ALICE, TEAM, "--yes"], 2, "hold different identities");
-    refused(&fx, &["profile", "merge", ALICE, BOB, "--yes"], 2, "hold different identities");
+    refused(&fx, &["profile", "merge", ALICE, TEAM, "--yes"], 1, "hold different identities");
+    refused(&fx, &["profile", "merge", ALICE, BOB, "--yes"], 1, "hold different identities");
     refused(&fx, &["profile", "merge", BOB, "openai-codex:nope", "--yes"], 1, "no profile 'openai-codex:nope'");
     refused(&fx, &["profile", "remove", "openai-codex:nope", "--yes"], 1, "no profile 'openai-codex:nope'");
 }

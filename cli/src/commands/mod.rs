@@ -85,14 +85,17 @@ pub fn opts(m: &MutateArgs, force: bool) -> engine::Opts {
 }
 
 pub fn tty(g: &Global, m: &MutateArgs) -> Tty {
-    Tty { yes: m.yes, json: g.json }
+    Tty { yes: m.yes, json: g.json, dry_run: m.dry_run }
 }
 
 /// The state dir (without loading it) and the journal path.
 pub fn journal_path(g: &Global, ctx: &Context) -> Result<(PathBuf, PathBuf)> {
     let (state_dir, src) = discover::state_dir(&selector(g), ctx)?;
     if !state_dir.is_dir() {
-        return Err(Error::NotFound(format!("OpenClaw state dir {} does not exist (from {src})", state_dir.display())));
+        return Err(Error::NoState {
+            what: format!("OpenClaw state dir {} does not exist (from {src})", state_dir.display()),
+            hint: clawauth_core::error::STATE_DIR_HINT.into(),
+        });
     }
     let j = g.journal.clone().unwrap_or_else(|| journal::default_path(&state_dir));
     Ok((state_dir, j))

@@ -7,10 +7,19 @@ use clawauth_core::error::Result;
 
 pub fn run(g: &Global, ctx: &Context) -> Result<i32> {
     let Some(mut engine) = open_engine(g, ctx)? else {
-        println!("No journal: nothing to recover.");
+        if g.json {
+            crate::output::print_json(&serde_json::json!({"schema_version": 1, "journal": false, "recovered": []}));
+        } else {
+            println!("No journal: nothing to recover.");
+        }
         return Ok(0);
     };
-    for line in engine.recover(false)? {
+    let lines = engine.recover(false)?;
+    if g.json {
+        crate::output::print_json(&serde_json::json!({"schema_version": 1, "journal": true, "recovered": lines}));
+        return Ok(0);
+    }
+    for line in lines {
         println!("{}", crate::output::text(&line));
     }
     Ok(0)

@@ -147,7 +147,8 @@ pub fn rename(state: &State, old: &str, new: &str) -> Result<Plan> {
         return Err(Error::Usage(format!("'{new}' is not a profile id: expected <provider>:<name>")));
     }
     if agent.auth.profiles.contains_key(&new) {
-        return Err(Error::Usage(format!(
+        // the command line is fine; the state has the id already: an error, not a usage error
+        return Err(Error::State(format!(
             "profile {new} already exists in agent {}; use `profile merge` to fold two ids of one identity",
             agent.paths.id
         )));
@@ -249,7 +250,7 @@ pub fn merge(state: &State, keep: &str, drop: &str) -> Result<Plan> {
                 i.2.as_deref().unwrap_or("?")
             )
         };
-        return Err(Error::Usage(format!(
+        return Err(Error::State(format!(
             "{keep} and {drop} hold different identities ({keep}: {}; {drop}: {}); only two ids of one identity can be merged",
             show(&ki),
             show(&di)
