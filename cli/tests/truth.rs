@@ -303,3 +303,27 @@ fn missing_and_empty_state_dirs_say_so_with_a_hint() {
     }
     assert!(std::fs::read_dir(&fx.state).unwrap().next().is_none(), "an empty dir stays empty");
 }
+
+/// `doctor --fix` labels each step once, by its own workflow: three `resync --session` fixes
+/// used to read "resync + resync: resync: KEY ...".
+#[test]
+fn doctor_fix_step_labels_are_not_mangled() {
+    for name in ["layout-c-router", "layout-d-router"] {
+        let fx = Fx::committed(name);
+        let o = fx.ok(&["doctor", "--fix", "--dry-run", "--json"]);
+        let plan = o.json()["plan"].clone();
+        let titles: Vec<String> =
+            plan["steps"].as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap().to_string()).collect();
+        assert_eq!(titles.len(), 3, "{name}: {titles:?}");
+        for t in &titles {
+            assert!(t.starts_with("resync: agent:main:"), "{name}: {t}");
+            assert!(!t.contains(" + ") && !t.contains("resync: resync:"), "{name}: {t}");
+        }
+        for n in plan["notes"].as_array().unwrap() {
+            let n = n.as_str().unwrap();
+            assert!(!n.contains(" + ") && !n.contains("resync: resync:"), "{name}: {n}");
+        }
+        let text = fx.ok(&["doctor", "--fix", "--dry-run"]).stdout;
+        assert!(!text.contains("resync + resync") && !text.contains("resync: resync:"), "{text}");
+    }
+}
