@@ -327,3 +327,50 @@ fn doctor_fix_step_labels_are_not_mangled() {
         assert!(!text.contains("resync + resync") && !text.contains("resync: resync:"), "{text}");
     }
 }
+
+/// Read-only commands show interrupted and planned transactions with the command that
+/// finishes them, reading the journal only if it exists.
+#[test]
+fn status_and_doctor_show_interrupted_and_stale_transactions() {
+    let fx = Fx::committed("demo");
+    let v = fx.ok(&["status", "--json"]).json();
+    assert_eq!(v["transactions"], serde_json::json!([]));
+    assert!(!fx.state.join(".clawauth").exists(), "status created the journal");
+
+    fx.ok(&["order", "set", "openai-codex", BOB, "--dry-run"]);
+    let v = fx.ok(&["status", "--json"]).json();
+    let t = &v["transactions"][0];
+    assert_eq!((t["id"].as_i64(), t["status"].as_str(), t["stale"].is_null()), (Some(1), Some("planned"), true), "{t}");
+    assert_eq!(t["command"], "clawauth apply 1");
+
+    // the state moves on: the plan is stale; then a pin is killed after its intent
+    fx.ok(&["order", "set", "openai-codex", ALICE, "--yes"]);
+    let mut c = fx.cmd(&["pin", "agent:main:main", ALICE, "--yes"]);
+    c.env("CLAWAUTH_FAILPOINT", "after-intent");
+    let killed = run(c);
+    assert_ne!(killed.code, 0);
+    let v = fx.ok(&["status", "--json"]).json();
+    let txns = v["transactions"].as_array().unwrap();
+    let applying = txns.iter().find(|t| t["status"] == "applying").expect("the killed pin");
+    assert_eq!((applying["workflow"].as_str(), applying["command"].as_str()), (Some("pin"), Some("clawauth recover")));
+    let planned = txns.iter().find(|t| t["status"] == "planned").unwrap();
+    assert!(planned["stale"].as_str().unwrap().contains("changed since the plan was made"), "{planned}");
+    assert!(planned["command"].as_str().unwrap().contains("plan it again"), "{planned}");
+    for out in [fx.ok(&["status"]).stdout, fx.run(&["doctor"]).stdout] {
+        assert!(out.contains("was interrupted while applying: run `clawauth recover`"), "{out}");
+        assert!(
+            out.contains(
+                "planned transaction 1 (set the openai-codex auth order to openai-codex:bob@example.com) is stale"
+            ),
+            "{out}"
+        );
+    }
+    let d = fx.run(&["doctor", "--json"]).json();
+    assert_eq!(d["transactions"].as_array().unwrap().len(), 2);
+    // status read it, recovered nothing
+    let v = fx.ok(&["status", "--json"]).json();
+    assert!(v["transactions"].as_array().unwrap().iter().any(|t| t["status"] == "applying"));
+    fx.ok(&["recover"]);
+    let v = fx.ok(&["status", "--json"]).json();
+    assert!(!v["transactions"].as_array().unwrap().iter().any(|t| t["status"] == "applying"), "{v}");
+}

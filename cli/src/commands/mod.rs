@@ -113,6 +113,45 @@ pub fn open_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Option<Engine<'a>
     Ok(Journal::open(&jpath)?.map(|j| engine_for(ctx, &state_dir, j)))
 }
 
+/// Interrupted and planned transactions, read from the journal if it exists (never created,
+/// nothing recovered: `status` and `doctor` only tell). A journal that cannot be read is
+/// left to the commands that need it.
+pub fn pending(g: &Global, ctx: &Context) -> Vec<clawauth_core::report::status::PendingTxn> {
+    use clawauth_core::report::status::PendingTxn;
+    let Ok(Some(engine)) = open_engine(g, ctx) else { return vec![] };
+    let mut out = vec![];
+    for status in ["applying", "planned"] {
+        for row in engine.journal.with_status(status).unwrap_or_default() {
+            let stale = match status {
+                "planned" => match engine.journal.plan(&row) {
+                    Ok(plan) => engine.preflight(&plan).err().map(|e| e.to_string()),
+                    Err(e) => Some(e.to_string()),
+                },
+                _ => None,
+            };
+            let command = match (status, &stale) {
+                ("applying", _) => "clawauth recover".to_string(),
+                (_, Some(_)) => format!(
+                    "plan it again (`clawauth {}`); `clawauth apply {}` refuses it",
+                    row.argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" "),
+                    row.id
+                ),
+                _ => format!("clawauth apply {}", row.id),
+            };
+            out.push(PendingTxn {
+                id: row.id,
+                status: status.to_string(),
+                workflow: row.workflow.clone(),
+                summary: row.summary.clone(),
+                created_at: row.created_at.clone(),
+                stale,
+                command,
+            });
+        }
+    }
+    out
+}
+
 /// The engine for a mutating command: the journal is created when missing, and transactions a
 /// killed process left half-applied are finished first.
 pub fn mutating_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {

@@ -29,7 +29,43 @@ pub struct StatusReport {
     pub preference: PreferenceInfo,
     pub active_slot: SlotInfo,
     pub warnings: Vec<String>,
+    /// Transactions in the journal an operator must know about now: interrupted (`applying`)
+    /// or planned (and whether still applicable). Filled by the caller from the journal, read
+    /// only; empty when there is no journal.
+    pub transactions: Vec<PendingTxn>,
     pub agents: Vec<AgentReport>,
+}
+
+/// A transaction left `applying` (a killed process, or one still running) or saved `planned`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingTxn {
+    pub id: i64,
+    /// `applying` or `planned`
+    pub status: String,
+    pub workflow: String,
+    pub summary: String,
+    pub created_at: String,
+    /// A planned transaction that can no longer apply, and why (`apply` would refuse it).
+    pub stale: Option<String>,
+    /// What to run: `clawauth recover`, `clawauth apply N`, or plan it again.
+    pub command: String,
+}
+
+/// The lines a read-only report prints for pending transactions.
+pub fn pending_lines(txns: &[PendingTxn]) -> Vec<String> {
+    txns.iter()
+        .map(|t| match (t.status.as_str(), &t.stale) {
+            ("applying", _) => format!(
+                "transaction {} ({}: {}) was interrupted while applying: run `{}` to finish or roll it back",
+                t.id, t.workflow, t.summary, t.command
+            ),
+            (_, Some(why)) => format!(
+                "planned transaction {} ({}) is stale and will not apply ({why}): {}",
+                t.id, t.summary, t.command
+            ),
+            _ => format!("planned transaction {} ({}) is waiting: `{}`", t.id, t.summary, t.command),
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -335,6 +371,7 @@ pub fn build(
     }
     let pref_exists = state.preference.as_ref().map(|p| first.map(|a| a.map_profile_id(p).is_some()).unwrap_or(false));
     Ok(StatusReport {
+        transactions: vec![],
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION"),
         now: rfc3339_ms(now),
@@ -419,6 +456,9 @@ pub fn render(r: &StatusReport, now: i64) -> String {
         }
     };
     let _ = writeln!(o, "active slot     {slot_line}");
+    for l in pending_lines(&r.transactions) {
+        let _ = writeln!(o, "transaction     {l}");
+    }
     for w in &r.warnings {
         let _ = writeln!(o, "warning: {w}");
     }

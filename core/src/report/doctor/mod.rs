@@ -176,6 +176,8 @@ pub struct DoctorReport {
     /// of that identity are by design: no CA010/CA011 for them, and no merge into the slot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub router: Option<RouterView>,
+    /// Interrupted or planned transactions (see `status::PendingTxn`), filled by the caller.
+    pub transactions: Vec<status::PendingTxn>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -355,6 +357,7 @@ pub fn run(state: &State, opts: &Options) -> DoctorReport {
         warnings: state.warnings.clone(),
         findings,
         router: router_view(state),
+        transactions: vec![],
     }
 }
 

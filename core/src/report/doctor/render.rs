@@ -53,6 +53,9 @@ pub fn render(r: &DoctorReport) -> String {
         };
         let _ = writeln!(o, "router           active slot {} {held}", rt.slot);
     }
+    for l in crate::report::status::pending_lines(&r.transactions) {
+        let _ = writeln!(o, "transaction      {l}");
+    }
     for w in &r.warnings {
         let _ = writeln!(o, "warning          {w}");
     }
