@@ -374,3 +374,27 @@ fn status_and_doctor_show_interrupted_and_stale_transactions() {
     let v = fx.ok(&["status", "--json"]).json();
     assert!(!v["transactions"].as_array().unwrap().iter().any(|t| t["status"] == "applying"), "{v}");
 }
+
+/// Restore sources are credentials only: the router fixture's chat transcripts
+/// (`*.jsonl.imported-*`) and session archives are neither listed by `status` nor searched by
+/// `restore-token`, and `--list` names each source it searched on its own line.
+#[test]
+fn restore_sources_are_credentials_only_and_named() {
+    let fx = Fx::committed("layout-d-router");
+    let v = fx.ok(&["status", "--json"]).json();
+    let archives: Vec<&str> =
+        v["agents"][0]["archives"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(archives.len(), 1, "{archives:?}");
+    assert!(archives[0].contains("auth-profiles.json.migrated-"), "{archives:?}");
+    let t = fx.ok(&["status"]).stdout;
+    assert!(!t.contains(".jsonl.imported-") && !t.contains("legacy-store.sessions.json"), "{t}");
+    assert!(t.lines().all(|l| l.len() < 200 || !l.contains("archives")), "{t}");
+    let l = fx.ok(&["restore-token", "openai:bob@example.com", "--list"]).stdout;
+    assert!(l.contains("searched 2 source(s):"), "{l}");
+    assert!(
+        l.lines().any(|x| x.trim_start().starts_with("archive agents/main/agent/auth-profiles.json.migrated-")),
+        "{l}"
+    );
+    assert!(l.lines().any(|x| x.trim_start().starts_with("repo codex-oauth-profiles.json")), "{l}");
+    assert!(!l.contains(".jsonl"), "{l}");
+}

@@ -332,6 +332,15 @@ impl State {
     }
 }
 
+/// A migration archive or backup that can hold credentials (an auth store or routing state
+/// copy), not a session store or a chat transcript (`*.jsonl.imported-*`, tens of MB of chat).
+pub fn is_credential_archive(p: &std::path::Path) -> bool {
+    let n = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    !n.contains("sessions.json")
+        && !n.contains(".jsonl")
+        && !p.components().any(|c| c.as_os_str() == "session-sqlite-import-archive")
+}
+
 impl AgentState {
     /// The rules of the release that wrote this agent's store: the layout's, except that a
     /// 2026.8+ agent database (user_version 23) means 2026.9 rules even without a shared store.

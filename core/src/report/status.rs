@@ -358,7 +358,13 @@ pub fn build(
             files: a.files.clone(),
             schemas: a.schemas.clone(),
             stranded: a.stranded.iter().map(|p| rel(state, p)).collect(),
-            archives: a.archives.iter().map(|p| rel(state, p)).collect(),
+            // restore sources are credentials only: not session stores or chat transcripts
+            archives: a
+                .archives
+                .iter()
+                .filter(|p| crate::model::is_credential_archive(p))
+                .map(|p| rel(state, p))
+                .collect(),
             order: order_report(a, &trace),
             last_good: a.auth.last_good.clone(),
             profiles,
@@ -506,7 +512,10 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             );
         }
         if !a.archives.is_empty() {
-            let _ = writeln!(o, "  archives (restore sources): {}", a.archives.join(", "));
+            let _ = writeln!(o, "  archives (restore sources):");
+            for p in &a.archives {
+                let _ = writeln!(o, "    {p}");
+            }
         }
         let ord = &a.order;
         let _ = writeln!(o, "  order ({}):", ord.provider);
