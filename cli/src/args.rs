@@ -10,7 +10,8 @@ const EXIT_CODES: &str = "Exit codes:
   1  error, or the change was declined
   2  usage error
   3  conflict: stale plan, lock held by a live process, undo conflict
-  4  doctor found problems (warning or worse)";
+  4  doctor found problems (warning or worse)
+With --json every outcome is JSON on stdout, errors included: {\"error\": {...}, \"exit\": N}";
 
 #[derive(Parser, Debug)]
 #[command(name = "clawauth", version, about = "See, explain and repair which OpenAI Codex account each OpenClaw chat really uses.", after_help = EXIT_CODES)]

@@ -159,6 +159,45 @@ pub fn print_error(e: &Error) -> i32 {
     exit_code(e)
 }
 
+/// With `--json`, an error is JSON on stdout too: `{"schema_version": 1, "error": {"kind",
+/// "message", "causes", "hint"}, "exit": N}` (the text error still goes to stderr).
+pub fn error_json(e: &Error, code: i32) {
+    let mut causes = vec![];
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        causes.push(s.to_string());
+        src = s.source();
+    }
+    print_json_error(error_kind(e), &e.to_string(), &e.to_string(), &causes, e.hint(), code);
+}
+
+/// The JSON error document (see `error_json`); `detail` is the full text when it says more
+/// than `message` (a usage error's clap rendering).
+pub fn print_json_error(kind: &str, message: &str, detail: &str, causes: &[String], hint: Option<String>, code: i32) {
+    let mut err = serde_json::json!({"kind": kind, "message": message, "causes": causes, "hint": hint});
+    if detail != message {
+        err["detail"] = serde_json::Value::from(detail.trim_end());
+    }
+    print_json(&serde_json::json!({"schema_version": 1, "error": err, "exit": code}));
+}
+
+/// A stable name for each kind of error (`error.kind` in `--json`).
+pub fn error_kind(e: &Error) -> &'static str {
+    match e {
+        Error::Usage(_) => "usage",
+        Error::Conflict { .. } => "conflict",
+        Error::State(_) => "state",
+        Error::Io { .. } => "io",
+        Error::BadFile { .. } => "bad_file",
+        Error::Sqlite { .. } => "sqlite",
+        Error::NotFound(_) => "not_found",
+        Error::NoState { .. } => "no_state",
+        Error::Declined(_) => "declined",
+        Error::Journal { .. } => "journal",
+        Error::Other(_) => "other",
+    }
+}
+
 /// Each kind of error to its documented exit code.
 pub fn exit_code(e: &Error) -> i32 {
     match e {
@@ -169,6 +208,7 @@ pub fn exit_code(e: &Error) -> i32 {
         | Error::BadFile { .. }
         | Error::Sqlite { .. }
         | Error::NotFound(_)
+        | Error::NoState { .. }
         | Error::Declined(_)
         | Error::Journal { .. }
         | Error::Other(_) => exit::ERROR,

@@ -149,8 +149,11 @@ fn doctor_json_schema_and_fix_flag_does_not_exist() {
 
 #[test]
 fn doctor_fix_is_one_undoable_transaction() {
-    // the router demo: a duplicate identity in the slot (CA010, CA011) and stale auto pins (CA003)
+    // the demo without its router: a stale `:default` copy of bob beside the named profile
+    // (CA010, CA011; with the router the slot is such a copy by design, issue 20) and stale
+    // auto pins (CA003)
     let fx = isolate(Fx::committed("demo"));
+    std::fs::remove_file(fx.state.join("codex-oauth-profiles.json")).unwrap();
     let before = fx.hash();
     let secrets = secrets_of(&fx.state);
     let o = fx.run(&["doctor", "--fix"]);
@@ -158,9 +161,10 @@ fn doctor_fix_is_one_undoable_transaction() {
     assert_eq!(before, fx.hash());
     let o = fx.run(&["doctor", "--fix", "--yes"]);
     assert_eq!(o.code, 0, "{}", o.all());
-    assert!(o.stdout.contains("Plan: fix CA010, CA003"), "{}", o.stdout);
-    // the overlapping merge is named, not silently dropped
+    assert!(o.stdout.contains("Plan: fix CA010"), "{}", o.stdout);
+    // the overlapping merge and the resync onto the removed copy are named, not silently dropped
     assert!(o.stdout.contains("skipped `clawauth profile merge"), "{}", o.stdout);
+    assert!(o.stdout.contains("skipped `clawauth resync --all --auto-only` (CA003)"), "{}", o.stdout);
     assert!(o.stdout.contains("report-only findings left alone: CA015"), "{}", o.stdout);
     assert_no_secrets(&o.all(), &secrets);
     let log = fx.ok(&["log", "--json"]).json();
@@ -170,7 +174,7 @@ fn doctor_fix_is_one_undoable_transaction() {
     // the fixed codes are gone
     let v = doctor(&fx, &[]);
     let after = codes(&v);
-    for c in ["CA010", "CA003"] {
+    for c in ["CA010", "CA011"] {
         assert!(!after.iter().any(|x| x == c), "{c} still reported: {after:?}");
     }
     // and it undoes to the original bytes

@@ -22,7 +22,8 @@ pub fn run(g: &Global, args: &DoctorArgs, rules: Option<Rules>, ctx: &Context) -
         rules,
         proc_dir: ctx.var("CLAWAUTH_PROC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/proc")),
     };
-    let report = doctor::run(&state, &opts);
+    let mut report = doctor::run(&state, &opts);
+    report.transactions = super::pending(&g, ctx);
     if args.fix {
         return fix(&g, ctx, &report, &args.m);
     }

@@ -87,14 +87,17 @@ pub fn opts(m: &MutateArgs, force: bool) -> engine::Opts {
 }
 
 pub fn tty(g: &Global, m: &MutateArgs) -> Tty {
-    Tty { yes: m.yes, json: g.json }
+    Tty { yes: m.yes, json: g.json, dry_run: m.dry_run }
 }
 
 /// The state dir (without loading it) and the journal path.
 pub fn journal_path(g: &Global, ctx: &Context) -> Result<(PathBuf, PathBuf)> {
     let (state_dir, src) = discover::state_dir(&selector(g), ctx)?;
     if !state_dir.is_dir() {
-        return Err(Error::NotFound(format!("OpenClaw state dir {} does not exist (from {src})", state_dir.display())));
+        return Err(Error::NoState {
+            what: format!("OpenClaw state dir {} does not exist (from {src})", state_dir.display()),
+            hint: clawauth_core::error::STATE_DIR_HINT.into(),
+        });
     }
     // a relative --journal (even a bare file name) is relative to the working directory
     let j = match &g.journal {
@@ -116,6 +119,45 @@ fn engine_for<'a>(ctx: &'a Context, state_dir: &std::path::Path, j: Journal) -> 
 pub fn open_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Option<Engine<'a>>> {
     let (state_dir, jpath) = journal_path(g, ctx)?;
     Ok(Journal::open_read_only(&jpath)?.map(|j| engine_for(ctx, &state_dir, j)))
+}
+
+/// Interrupted and planned transactions, read from the journal if it exists (never created,
+/// nothing recovered: `status` and `doctor` only tell). A journal that cannot be read is
+/// left to the commands that need it.
+pub fn pending(g: &Global, ctx: &Context) -> Vec<clawauth_core::report::status::PendingTxn> {
+    use clawauth_core::report::status::PendingTxn;
+    let Ok(Some(engine)) = open_engine(g, ctx) else { return vec![] };
+    let mut out = vec![];
+    for status in ["applying", "planned"] {
+        for row in engine.journal.with_status(status).unwrap_or_default() {
+            let stale = match status {
+                "planned" => match engine.journal.plan(&row) {
+                    Ok(plan) => engine.preflight(&plan).err().map(|e| e.to_string()),
+                    Err(e) => Some(e.to_string()),
+                },
+                _ => None,
+            };
+            let command = match (status, &stale) {
+                ("applying", _) => "clawauth recover".to_string(),
+                (_, Some(_)) => format!(
+                    "plan it again (`clawauth {}`); `clawauth apply {}` refuses it",
+                    row.argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" "),
+                    row.id
+                ),
+                _ => format!("clawauth apply {}", row.id),
+            };
+            out.push(PendingTxn {
+                id: row.id,
+                status: status.to_string(),
+                workflow: row.workflow.clone(),
+                summary: row.summary.clone(),
+                created_at: row.created_at.clone(),
+                stale,
+                command,
+            });
+        }
+    }
+    out
 }
 
 /// The engine of a writer: it first takes the state dir's writer lock (held until the engine

@@ -4,6 +4,7 @@
 //! credential JSON is kept as-is so nothing OpenClaw wrote is lost.
 
 pub mod gateway;
+pub mod identity;
 pub mod install;
 pub mod location;
 pub mod release;
@@ -332,6 +333,15 @@ impl State {
     pub fn agent(&self, id: &str) -> Option<&AgentState> {
         self.agents.iter().find(|a| a.paths.id == id)
     }
+}
+
+/// A migration archive or backup that can hold credentials (an auth store or routing state
+/// copy), not a session store or a chat transcript (`*.jsonl.imported-*`, tens of MB of chat).
+pub fn is_credential_archive(p: &std::path::Path) -> bool {
+    let n = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    !n.contains("sessions.json")
+        && !n.contains(".jsonl")
+        && !p.components().any(|c| c.as_os_str() == "session-sqlite-import-archive")
 }
 
 impl AgentState {
