@@ -4,5 +4,7 @@
 pub mod docio;
 pub mod engine;
 pub mod journal;
+pub mod migration;
 pub mod plan;
+pub mod tree;
 pub mod writer_lock;
