@@ -619,6 +619,8 @@ pub fn show(g: &Global, j: &Journal, row: &clawauth_core::txn::journal::TxnRow, 
             o.extend(tail.iter().map(|l| format!("  {l}")));
         }
     }
-    println!("{}", text(&o.join("\n")));
+    // a closed pipe (`| head`) is not an error worth a panic
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{}", text(&o.join("\n")));
     Ok(0)
 }
