@@ -429,7 +429,7 @@ fn a_schema_2_journal_keeps_working() {
         c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap(),
         c.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap(),
     );
-    assert_eq!((v, a), (3, 0x436c_4175));
+    assert_eq!((v, a), (clawauth_core::txn::journal::SCHEMA_VERSION, 0x436c_4175));
     let _ = fixture::REF_NOW_MS;
 }
 

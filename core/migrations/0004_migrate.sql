@@ -3,7 +3,7 @@
 -- carry paths, sizes, modes and sha256 only; file contents live in the content-addressed store
 -- beside the journal (`objects/<aa>/<sha256>`), never as blobs here. Never edit a landed
 -- migration.
-CREATE TABLE migration (
+CREATE TABLE IF NOT EXISTS migration (
     txn_id        INTEGER PRIMARY KEY REFERENCES txn(id),
     -- before: snapshot taken, OpenClaw not yet run (or run by the operator); migrated: OpenClaw
     -- ran, repairs not yet applied; complete: repairs applied (or none needed); undoing/undone
@@ -26,7 +26,7 @@ CREATE TABLE migration (
     undo_txn      INTEGER REFERENCES txn(id)
 );
 
-CREATE TABLE tree_entry (
+CREATE TABLE IF NOT EXISTS tree_entry (
     txn_id  INTEGER NOT NULL,
     tree    TEXT NOT NULL CHECK (tree IN ('before', 'migrated', 'final')),
     path    TEXT NOT NULL,                   -- relative to the state dir

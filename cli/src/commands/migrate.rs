@@ -130,9 +130,10 @@ pub fn run(g: &Global, ctx: &Context, a: &MigrateArgs) -> Result<i32> {
             format!("finish it with `clawauth migrate --after`, or restore the tree with `clawauth undo {p}`"),
         ));
     }
+    // --before never runs OpenClaw (the operator does), even when --openclaw names it
     let cli = match (&a.openclaw, a.before) {
-        (Some(p), _) => Some(locate(ctx, p, a.node.as_deref())?),
-        (None, true) => None,
+        (_, true) => None,
+        (Some(p), false) => Some(locate(ctx, p, a.node.as_deref())?),
         (None, false) => return Err(Error::Usage("migrate needs --openclaw PATH, --before or --after".into())),
     };
     if let Some(c) = &cli {
