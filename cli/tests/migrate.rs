@@ -165,6 +165,8 @@ fn before_and_after_around_an_openclaw_run_by_the_operator_on_a_shared_sqlite_tr
     for s in st["agents"][0]["sessions"].as_array().unwrap() {
         assert!(!s["pin"].as_str().unwrap_or("openai:").starts_with("openai-codex:"), "{s:#}");
     }
+    // the repair undone first (value-level, in the session rows), then the whole migration
+    fx.ok(&["undo", "2", "--yes"]);
     let u = fx.run(&["undo", "1", "--yes"]);
     assert_eq!(u.code, 0, "{}", u.all());
     assert_eq!(fx.hash(), original);

@@ -452,7 +452,29 @@ pub fn undo(g: &Global, mut engine: Engine, id: i64, force: bool, m: &MutateArgs
             .iter()
             .filter_map(|n| migration::load_tree(&engine.journal, id, n).ok().flatten().map(|t| (*n, t)))
             .collect();
-        let matches = refs.is_empty() || refs.iter().any(|(_, t)| tree::diff(t, &now, true).is_empty());
+        // clawauth's repair undone by its own `undo`: the documents it wrote differ from the
+        // post-OpenClaw record only by SQLite page layout, not by anything the gateway wrote
+        let mut repair_docs: Vec<String> = vec![];
+        if let Some(r) = row.repair_txn.filter(|r| engine.journal.reverted_by(*r).is_ok_and(|u| !u.is_empty())) {
+            for st in engine.journal.steps(r)? {
+                if let Ok(rel) = st.location.file().strip_prefix(&state_dir) {
+                    repair_docs.push(rel.to_string_lossy().into_owned());
+                }
+            }
+        }
+        let repaired_doc = |p: &str| {
+            repair_docs.iter().any(|f| p == f || p.strip_prefix(f.as_str()).is_some_and(|s| s.starts_with('-')))
+        };
+        let matches = refs.is_empty()
+            || refs.iter().any(|(_, t)| tree::diff(t, &now, true).is_empty())
+            || (!repair_docs.is_empty()
+                && refs.iter().any(|(n, t)| {
+                    let d = tree::diff(t, &now, true);
+                    *n == "migrated"
+                        && d.added.is_empty()
+                        && d.removed.is_empty()
+                        && d.changed.iter().all(|p| repaired_doc(p))
+                }));
         if !matches {
             let (name, reference) = &refs[0];
             let d = tree::diff(reference, &now, true);
