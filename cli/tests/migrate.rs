@@ -104,8 +104,28 @@ fn migrate_repairs_the_lost_pin_and_undo_gives_back_the_tree_byte_identical() {
         .unwrap()
         .iter()
         .any(|p| p == "agents/main/agent/auth-profiles.json"));
-    // the snapshot lives beside the journal, not in it
-    assert!(fx.state.join(".clawauth/journal.db.objects").is_dir());
+    // the snapshot lives beside the journal, not in it: the journal has paths, sizes, modes
+    // and sha256, the store one object per content
+    let objects = fx.state.join(".clawauth/journal.db.objects");
+    let c = rusqlite::Connection::open(fx.state.join(".clawauth/journal.db")).unwrap();
+    let files: Vec<(String, i64, i64, String)> = c
+        .prepare(
+            "SELECT path, size, mode, sha256 FROM tree_entry WHERE txn_id = 1 AND tree = 'before' AND kind = 'file'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(files.iter().any(|f| f.0 == "agents/main/agent/auth-profiles.json"), "{files:?}");
+    for (p, size, mode, sha) in &files {
+        let obj = objects.join(&sha[..2]).join(sha);
+        assert_eq!(std::fs::metadata(&obj).unwrap().len() as i64, *size, "{p}");
+        assert!(*mode > 0);
+    }
+    let blobs: i64 = c.query_row("SELECT count(*) FROM snapshot WHERE txn_id = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(blobs, 0, "no file content in the journal for a migration");
+    drop(c);
     // apply of a migration is refused
     assert_eq!(fx.run(&["apply", "1", "--yes"]).code, 3);
     // undo: the original tree, byte for byte (files OpenClaw created removed, moved ones back)
@@ -248,6 +268,12 @@ fn a_failing_migration_is_journaled_and_undone() {
     let sj = fx.ok(&["show", "1", "--json"]).json();
     assert_eq!(sj["transaction"]["status"], "failed");
     assert_eq!(sj["transaction"]["migration"]["exit_code"], 1);
+    // not under a live OpenClaw
+    let lock = fx.agent().join("auth-profiles.json.lock");
+    std::fs::write(&lock, format!("{{\"pid\": {}, \"createdAt\": \"{NOW}\"}}\n", std::process::id())).unwrap();
+    let g = fx.run(&["undo", "1", "--yes"]);
+    assert_eq!(g.code, 3, "{}", g.all());
+    std::fs::remove_file(&lock).unwrap();
     let u = fx.run(&["undo", "1", "--yes"]);
     assert_eq!(u.code, 0, "{}", u.all());
     assert_eq!(fx.hash(), original);

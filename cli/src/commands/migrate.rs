@@ -441,6 +441,11 @@ pub fn undo(g: &Global, mut engine: Engine, id: i64, force: bool, m: &MutateArgs
             state_dir.display()
         )));
     }
+    // restoring files under a running OpenClaw would hand it a tree it does not expect; a state
+    // that cannot even be loaded (a migration that failed half-way) is restored all the same
+    if let Ok(state) = load_all(g, ctx, None) {
+        refuse_gateway(&state)?;
+    }
     let skip = skip_paths(&state_dir, &engine.journal.path);
     let target = migration::load_tree(&engine.journal, id, "before")?
         .ok_or_else(|| Error::journal(&engine.journal.path, format!("migration {id} has no before-tree")))?;
