@@ -278,3 +278,33 @@ fn a_failing_migration_is_journaled_and_undone() {
     assert_eq!(u.code, 0, "{}", u.all());
     assert_eq!(fx.hash(), original);
 }
+
+#[test]
+fn a_killed_migration_or_undo_is_finished_by_running_it_again() {
+    for point in ["migrate-undo-before-restore", "migrate-undo-before-mark"] {
+        let fx = Fx::standard(Layout::B);
+        let original = fx.hash();
+        let oc = fake_openclaw(&fx, "2026.7.35", "layout-c", 0);
+        fx.ok(&["migrate", "--openclaw", oc.to_str().unwrap(), "--yes"]);
+        let mut c = fx.cmd(&["undo", "1", "--yes"]);
+        c.env("CLAWAUTH_FAILPOINT", point);
+        let k = run(c);
+        assert_ne!(k.code, 0, "{point}: the failpoint did not fire:\n{}", k.all());
+        // a later command recovers first; the undo run again finishes the restore
+        let u = fx.run(&["undo", "1", "--yes"]);
+        assert_eq!(u.code, 0, "{point}: {}", u.all());
+        assert_eq!(fx.hash(), original, "{point}");
+        assert_eq!(fx.run(&["undo", "1", "--yes"]).code, 3, "{point}: undone once");
+    }
+    // killed after the snapshot, before OpenClaw ran: pending; undo gives back the same tree
+    let fx = Fx::standard(Layout::B);
+    let original = fx.hash();
+    let oc = fake_openclaw(&fx, "2026.7.35", "layout-c", 0);
+    let mut c = fx.cmd(&["migrate", "--openclaw", oc.to_str().unwrap(), "--yes"]);
+    c.env("CLAWAUTH_FAILPOINT", "migrate-before-run");
+    assert_ne!(run(c).code, 0);
+    assert_eq!(fx.hash(), original);
+    assert_eq!(fx.run(&["migrate", "--openclaw", oc.to_str().unwrap(), "--yes"]).code, 3, "still pending");
+    fx.ok(&["undo", "1", "--yes"]);
+    assert_eq!(fx.hash(), original);
+}

@@ -241,6 +241,7 @@ pub fn run(g: &Global, ctx: &Context, a: &MigrateArgs) -> Result<i32> {
         undo_txn: None,
     };
     migration::insert(&mut engine.journal, &row, &snap)?;
+    clawauth_core::txn::engine::failpoint(ctx, "migrate-before-run", engine.on_failpoint);
     eprintln!("recorded migration transaction {id}: {} entries snapshotted", snap.len());
     let Some(cli) = cli else {
         if g.json {
@@ -526,7 +527,9 @@ pub fn undo(g: &Global, mut engine: Engine, id: i64, force: bool, m: &MutateArgs
     };
     engine.journal.set_status(ctx, uid, "applying", None)?;
     migration::set_undo(&engine.journal, id, uid, Phase::Undoing)?;
+    clawauth_core::txn::engine::failpoint(ctx, "migrate-undo-before-restore", engine.on_failpoint);
     let done = tree::restore(&state_dir, &skip, &store, &target)?;
+    clawauth_core::txn::engine::failpoint(ctx, "migrate-undo-before-mark", engine.on_failpoint);
     let back = tree::scan(&state_dir, &skip, None)?;
     let left = tree::diff(&target, &back, true);
     if !left.is_empty() {
