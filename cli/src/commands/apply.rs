@@ -7,6 +7,12 @@ use clawauth_core::error::Result;
 
 pub fn run(g: &Global, ctx: &Context, txn: i64, m: &MutateArgs) -> Result<i32> {
     let mut engine = mutating_engine(g, ctx)?;
+    if clawauth_core::txn::migration::get(&engine.journal, txn)?.is_some() {
+        return Err(clawauth_core::error::Error::conflict_hint(
+            format!("transaction {txn} is a migration, not a saved plan"),
+            "finish it with `clawauth migrate --after`, or restore its snapshot with `clawauth undo`",
+        ));
+    }
     let outcome = engine.apply_planned(txn, &mut tty(g, m))?;
     Ok(super::finish(g, ctx, &mut engine, &outcome, m))
 }

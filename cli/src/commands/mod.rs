@@ -7,6 +7,7 @@ mod demo;
 mod doctor;
 mod explain;
 mod log;
+mod migrate;
 mod recover;
 mod repair;
 mod restore_token;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
         Command::Activate { repo_profile, session, force, m } => {
             activate::run(g, ctx, repo_profile, session, force, &m)
         }
+        Command::Migrate(a) => migrate::run(g, ctx, &a),
         Command::Usage(a) => usage::run(g, &a, g.rules, ctx),
         Command::Explain(a) => explain::run(g, &a, g.rules, ctx),
         Command::Doctor(a) => doctor::run(g, &a, g.rules, ctx),

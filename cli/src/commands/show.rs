@@ -26,6 +26,9 @@ fn value_lines(pointer: &str, v: &Option<Value>) -> Vec<String> {
 pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
     let j = open(g, ctx)?.ok_or_else(|| Error::NotFound("no journal yet: no transactions".into()))?;
     let row = j.txn(id)?.ok_or_else(|| Error::NotFound(format!("no transaction {id} in {}", j.path.display())))?;
+    if let Some(mig) = clawauth_core::txn::migration::get(&j, id)? {
+        return super::migrate::show(g, &j, &row, &mig);
+    }
     let steps = j.steps(id)?;
     let undone_by = j.reverted_by(id)?;
     // live usage recorded around the repair (`usage --record`): its before/after evidence

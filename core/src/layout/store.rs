@@ -173,22 +173,37 @@ pub fn open_ro(path: &Path) -> Result<RoDb> {
     }
     let wal = sidecar(path, "-wal");
     let shm = sidecar(path, "-shm");
-    let wal_has_content = std::fs::metadata(&wal).map(|m| m.len() > 0).unwrap_or(false);
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let uri = |p: &Path, q: &str| format!("file:{}?{q}", percent(p));
-    let (conn, tmp) = if !wal_has_content {
-        // No WAL content to see: immutable mode creates neither -wal nor -shm.
-        (Connection::open_with_flags(uri(path, "immutable=1"), flags).map_err(|e| Error::sqlite(path, e))?, None)
-    } else if shm.exists() && writable(&shm) {
-        (Connection::open_with_flags(uri(path, "mode=ro"), flags).map_err(|e| Error::sqlite(path, e))?, None)
-    } else {
+    // Another process closing the database checkpoints and removes its -wal and -shm at any
+    // moment: a sidecar that vanishes while we look is looked at again.
+    let mut attempt = 0;
+    let (conn, tmp) = loop {
+        attempt += 1;
+        let wal_has_content = std::fs::metadata(&wal).map(|m| m.len() > 0).unwrap_or(false);
+        if !wal_has_content {
+            // No WAL content to see: immutable mode creates neither -wal nor -shm.
+            break (
+                Connection::open_with_flags(uri(path, "immutable=1"), flags).map_err(|e| Error::sqlite(path, e))?,
+                None,
+            );
+        } else if shm.exists() && writable(&shm) {
+            break (
+                Connection::open_with_flags(uri(path, "mode=ro"), flags).map_err(|e| Error::sqlite(path, e))?,
+                None,
+            );
+        }
         // WAL without a usable -shm: read a private copy so OpenClaw's files stay untouched.
         let tmp = tempfile::tempdir().map_err(|e| Error::io(path, e))?;
         let copy = tmp.path().join("db.sqlite");
         std::fs::copy(path, &copy).map_err(|e| Error::io(path, e))?;
-        std::fs::copy(&wal, sidecar(&copy, "-wal")).map_err(|e| Error::io(&wal, e))?;
+        match std::fs::copy(&wal, sidecar(&copy, "-wal")) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => continue,
+            Err(e) => return Err(Error::io(&wal, e)),
+        }
         let c = Connection::open_with_flags(uri(&copy, "mode=ro"), flags).map_err(|e| Error::sqlite(path, e))?;
-        (c, Some(tmp))
+        break (c, Some(tmp));
     };
     conn.busy_timeout(std::time::Duration::from_millis(5000)).ok();
     // force a read so "not a database" surfaces here, naming the file

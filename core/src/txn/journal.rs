@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_usage.sql"),
     include_str!("../../migrations/0003_owner.sql"),
     include_str!("../../migrations/0004_settle.sql"),
+    include_str!("../../migrations/0005_migrate.sql"),
 ];
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// `PRAGMA application_id` of a clawauth journal ("ClAu"), set by migration 3.

@@ -4,6 +4,8 @@
 pub mod docio;
 pub mod engine;
 pub mod journal;
+pub mod migration;
 pub mod plan;
 pub mod settle;
+pub mod tree;
 pub mod writer_lock;

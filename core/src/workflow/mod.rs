@@ -4,6 +4,7 @@
 pub mod activate;
 pub mod cooldown;
 pub mod lastgood;
+pub mod migrate;
 pub mod order;
 pub mod pin;
 pub mod preference;

@@ -23,7 +23,7 @@ fn is_old_provider(k: &str) -> bool {
 }
 
 /// One routing document rekeyed: (order, lastGood, usageStats).
-fn rekey(agent: &AgentState, doc: &Value) -> [Map<String, Value>; 3] {
+pub(crate) fn rekey(agent: &AgentState, doc: &Value) -> [Map<String, Value>; 3] {
     let get = |k: &str| doc.get(k).and_then(Value::as_object).cloned().unwrap_or_default();
     let (order, last_good, usage) = (get("order"), get("lastGood"), get("usageStats"));
     let map_id = |v: &Value| -> Option<Value> {
