@@ -17,7 +17,7 @@ pub struct Tty {
 impl Confirm for Tty {
     fn preview(&mut self, plan: &Plan, state_dir: &Path, docs: &mut DocCache) -> Result<()> {
         if !self.json {
-            print!("{}", crate::output::text(&crate::preview::render_plan_with(plan, state_dir, docs)));
+            crate::output::print_diffable(&crate::preview::render_plan_with(plan, state_dir, docs));
         }
         Ok(())
     }

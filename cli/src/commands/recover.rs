@@ -11,7 +11,7 @@ pub fn run(g: &Global, ctx: &Context) -> Result<i32> {
         return Ok(0);
     };
     for line in engine.recover(false)? {
-        println!("{}", crate::output::text(&line));
+        crate::output::print_line(&line);
     }
     Ok(0)
 }

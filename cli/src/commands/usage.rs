@@ -42,7 +42,7 @@ pub fn run(g: &Global, a: &UsageArgs, rules: Option<Rules>, ctx: &Context) -> Re
     if g.json {
         print_json(&report);
     } else {
-        print!("{}", crate::output::text(&render(&report, state.now_ms)));
+        crate::output::print_text(&render(&report, state.now_ms));
     }
     Ok(if report.any_error() { 1 } else { 0 })
 }
