@@ -442,6 +442,9 @@ pub struct UsageArgs {
     /// Store the fetched windows in the journal (shown by `show TXN` near that transaction)
     #[arg(long)]
     pub record: bool,
+    /// One line per profile: identity, plan, 5h and weekly windows (% left, reset time)
+    #[arg(long, conflicts_with = "session")]
+    pub table: bool,
 }
 
 #[derive(Args, Debug)]
