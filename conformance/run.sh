@@ -3,7 +3,8 @@
 #
 # The conformance suite: installs Node 24 and the pinned OpenClaw releases once (setup.sh,
 # cached in $CLAWAUTH_OC_CACHE, default ~/.cache/clawauth-openclaw), builds clawauth, then runs
-# skill.sh (real OpenClaw loads skill/clawauth/SKILL.md), then suite.mjs, which applies every workflow on every layout and asks real OpenClaw what it reads
+# skill.sh (real OpenClaw loads skill/clawauth/SKILL.md), then suite.mjs, which applies
+# every workflow on every layout and asks real OpenClaw what it reads
 # back. Prints `conformance: N passed, N failed` per OpenClaw version; exit 1 on any failure.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

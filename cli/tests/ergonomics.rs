@@ -329,3 +329,43 @@ fn demo_tells_the_story_on_layout_d_in_under_100_columns() {
         assert!(o.stdout.contains("# after apply and undo,"), "{layout}: {}", o.stdout);
     }
 }
+
+#[test]
+fn install_builds_one_binary_without_debug_info() {
+    // what `cargo install --path cli --locked` installs: the package's bin targets
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let o = std::process::Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pkg = meta["packages"].as_array().unwrap().iter().find(|p| p["name"] == "clawauth").unwrap();
+    let bins: Vec<&str> = pkg["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(bins, ["clawauth"], "cargo install --path cli installs exactly one binary");
+    assert_eq!(pkg["manifest_path"].as_str().map(|p| p.ends_with("cli/Cargo.toml")), Some(true));
+    for d in pkg["dependencies"].as_array().unwrap() {
+        if d["name"] == "clawauth-fixture" {
+            assert_eq!(d["kind"], "dev", "the fixture builder must stay a dev-dependency");
+        }
+    }
+    // the release profile has no debug info; the profiling profile keeps it
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let section = |name: &str| {
+        let start = manifest.find(&format!("[profile.{name}]")).unwrap_or_else(|| panic!("no [profile.{name}]"));
+        let rest = &manifest[start + 1..];
+        rest[..rest.find("\n[").unwrap_or(rest.len())].to_string()
+    };
+    let release = section("release");
+    assert!(release.contains("debug = false") && release.contains("strip = \"debuginfo\""), "{release}");
+    let profiling = section("profiling");
+    assert!(profiling.contains("inherits = \"release\"") && profiling.contains("debug = 1"), "{profiling}");
+}

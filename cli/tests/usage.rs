@@ -731,6 +731,7 @@ fn usage_table_is_one_line_per_profile_with_both_windows() {
     let srv = standard_server();
     let o = usage(&fx, &srv, &["--table"]);
     assert_eq!(o.code, 0, "{}", o.all());
+    eprintln!("{}", o.stdout);
     let lines: Vec<&str> = o.stdout.lines().collect();
     assert!(lines[0].starts_with("PROFILE") && lines[0].contains("5H") && lines[0].contains("WEEK"), "{}", o.stdout);
     assert_eq!(lines.len(), 4, "a header and one line per profile:\n{}", o.stdout);
