@@ -54,7 +54,7 @@ pub fn width() -> Option<usize> {
 /// Sanitized text to what is printed: wrapped to the width, then emphasised.
 pub fn finish(clean: &str) -> String {
     let wrapped = match width() {
-        Some(w) => wrap(clean, w),
+        Some(w) => wrap(&fit_tables(clean, w), w),
         None => clean.to_string(),
     };
     if color() {
@@ -110,6 +110,115 @@ pub fn wrap(text: &str, w: usize) -> String {
         }
     }
     out
+}
+
+/// Tables (a header row in capitals and the aligned rows under it) wider than `w` get their
+/// widest columns narrowed, down to 10 characters each (16 for the first and the last); `--json`
+/// has the full values. A table that cannot fit that way is left to `wrap`.
+pub fn fit_tables(text: &str, w: usize) -> String {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        let trimmed = l.trim_start_matches(' ');
+        if !is_table_header(trimmed) || cols(l) <= w && !rows_wider(&lines[i + 1..], l, w) {
+            out.push(l.to_string());
+            i += 1;
+            continue;
+        }
+        let indent = l.len() - trimmed.len();
+        let mut end = i + 1;
+        while end < lines.len() {
+            let r = lines[end];
+            let ri = r.len() - r.trim_start_matches(' ').len();
+            if r.trim().is_empty() || ri != indent {
+                break;
+            }
+            end += 1;
+        }
+        match fit_table(&lines[i..end], indent, w) {
+            Some(fitted) => out.extend(fitted),
+            None => out.extend(lines[i..end].iter().map(|s| s.to_string())),
+        }
+        i = end;
+    }
+    out.join("\n")
+}
+
+/// A cell cut to `w` columns, predictably: an id or key (no spaces) keeps two thirds of its
+/// start and a third of its end around a `…`, so keys that differ only at the end
+/// (`agent:main…:1001`, `agent:main…:1002`) stay apart; text keeps its start.
+fn cut(cell: &str, w: usize) -> String {
+    let ch: Vec<char> = cell.chars().collect();
+    if w < 2 || ch.len() <= w {
+        return ch.into_iter().take(w).collect();
+    }
+    if cell.contains(' ') {
+        return format!("{}…", ch[..w - 1].iter().collect::<String>());
+    }
+    let tail = (w - 1) / 3;
+    let head = w - 1 - tail;
+    format!("{}…{}", ch[..head].iter().collect::<String>(), ch[ch.len() - tail..].iter().collect::<String>())
+}
+
+/// Whether any row of the table starting after `header` is wider than `w`.
+fn rows_wider(rest: &[&str], header: &str, w: usize) -> bool {
+    let indent = header.len() - header.trim_start_matches(' ').len();
+    rest.iter()
+        .take_while(|r| !r.trim().is_empty() && r.len() - r.trim_start_matches(' ').len() == indent)
+        .any(|r| cols(r) > w)
+}
+
+fn fit_table(block: &[&str], indent: usize, w: usize) -> Option<Vec<String>> {
+    let header: Vec<char> = block[0].chars().collect();
+    // column starts: the header's first cell, then each cell after a run of 2+ spaces
+    let mut starts = vec![indent];
+    for p in indent + 2..header.len() {
+        if header[p] != ' ' && header[p - 1] == ' ' && header[p - 2] == ' ' {
+            starts.push(p);
+        }
+    }
+    let n = starts.len();
+    let mut rows: Vec<Vec<String>> = vec![];
+    for line in block {
+        let ch: Vec<char> = line.chars().collect();
+        let mut cells = vec![];
+        for c in 0..n {
+            let from = starts[c];
+            let to = if c + 1 < n { starts[c + 1] } else { ch.len() };
+            // aligned: the cell starts where its header does, after a separator
+            if c > 0 && from < ch.len() && ch.get(from - 1) != Some(&' ') {
+                return None;
+            }
+            let cell: String = ch.get(from.min(ch.len())..to.min(ch.len())).unwrap_or(&[]).iter().collect();
+            cells.push(cell.trim_end().to_string());
+        }
+        rows.push(cells);
+    }
+    let mut widths: Vec<usize> = (0..n).map(|c| rows.iter().map(|r| cols(&r[c])).max().unwrap_or(0)).collect();
+    // the first column names the row (an id, a session key): it keeps the most
+    let mins: Vec<usize> =
+        widths.iter().enumerate().map(|(c, &wd)| wd.min(if c == 0 || c + 1 == n { 16 } else { 10 })).collect();
+    let total = |ws: &[usize]| indent + ws.iter().sum::<usize>() + 2 * (n - 1);
+    while total(&widths) > w {
+        let c = (0..n).filter(|&c| widths[c] > mins[c]).max_by_key(|&c| widths[c] - mins[c])?;
+        widths[c] -= 1;
+    }
+    let pad = " ".repeat(indent);
+    Some(
+        rows.iter()
+            .map(|r| {
+                let cells: Vec<String> = (0..n)
+                    .map(|c| {
+                        let cell = if cols(&r[c]) > widths[c] { cut(&r[c], widths[c]) } else { r[c].clone() };
+                        format!("{cell:<wd$}", wd = widths[c])
+                    })
+                    .collect();
+                format!("{pad}{}", cells.join("  ")).trim_end().to_string()
+            })
+            .collect(),
+    )
 }
 
 /// Column where a line's value starts: after the first run of two or more spaces past the indent.
@@ -178,15 +287,14 @@ fn paint_line(body: &str) -> String {
     body.to_string()
 }
 
-/// A table's header row: at least three columns, every one in capitals.
+/// A table's header row: at least three columns, each starting with a word in capitals
+/// (`ID`, `USAGE SHOWN FOR`, `EMAIL (stored / token)`).
 fn is_table_header(s: &str) -> bool {
     let cells: Vec<&str> = s.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
     cells.len() >= 3
         && cells.iter().all(|c| {
-            c.chars().any(|ch| ch.is_ascii_uppercase())
-                && !c.chars().any(|ch| ch.is_lowercase())
-                && !c.contains(':')
-                && !c.chars().any(|ch| ch.is_ascii_digit())
+            let first = c.split(' ').next().unwrap_or("");
+            first.len() >= 2 && first.chars().all(|ch| ch.is_ascii_uppercase() || ch == '/' || ch == '_')
         })
 }
 
@@ -208,6 +316,26 @@ mod tests {
         let tok = "x".repeat(120);
         let out = wrap(&format!("  archives: {tok}, y"), 80);
         assert!(out.lines().any(|l| l.trim() == format!("{tok},")), "{out}");
+    }
+
+    #[test]
+    fn tables_narrow_their_widest_columns() {
+        let t = "  ID                        TYPE   ACCOUNT\n  openai:alice@example.com  oauth  acct-alice-personal-0001\n  b                         oauth  x\n";
+        let out = fit_tables(t, 50);
+        assert!(out.lines().all(|l| l.chars().count() <= 50), "{out}");
+        assert_eq!(out.lines().nth(1).unwrap(), "  openai:alice@…le.com  oauth  acct-alice-p…l-0001", "{out}");
+        assert!(out.lines().nth(2).unwrap().contains("oauth"), "{out}");
+        // already narrow enough: untouched
+        assert_eq!(fit_tables(t, 200), t);
+    }
+
+    #[test]
+    fn cut_keeps_ids_apart() {
+        assert_eq!(cut("openai:alice@example.com", 16), "openai:ali…e.com");
+        assert_eq!(cut("openai:alice-team", 16), "openai:ali…-team");
+        assert_eq!(cut("agent:main:telegram:direct:1001", 16), "agent:main…:1001");
+        assert_eq!(cut("cooldown in 55m (rate_limit)", 12), "cooldown in…");
+        assert_eq!(cut("short", 12), "short");
     }
 
     #[test]

@@ -200,6 +200,24 @@ fn width_status_doctor_log_fit_80_and_200_columns() {
                 assert_fits(&o.stdout, w, &format!("{name} {args:?}"));
             }
         }
+        // a table narrows its columns (one line per row, cut cells end in …) before it wraps
+        let mut c = fx.cmd(&["status", "--all"]);
+        c.env("COLUMNS", "120");
+        let o = run(c);
+        let lines: Vec<&str> = o.stdout.lines().collect();
+        let at = lines.iter().position(|l| l.trim_start().starts_with("profiles (")).unwrap();
+        let n: usize = lines[at].trim().trim_start_matches("profiles (").trim_end_matches("):").parse().unwrap();
+        let table = &lines[at + 1..at + 2 + n];
+        assert!(
+            table[0].trim_start().starts_with("ID ") && table.iter().all(|l| l.chars().count() <= 120),
+            "{name}:\n{}",
+            o.stdout
+        );
+        assert!(
+            lines[at + 2 + n].trim_start().starts_with("sessions:") || lines[at + 2 + n].trim().is_empty(),
+            "{name}: rows wrapped:\n{}",
+            o.stdout
+        );
         // a pipe without COLUMNS keeps whole lines (scripts that grep keep working)
         let o = fx.ok(&["status", "--all"]);
         assert!(o.stdout.lines().any(|l| l.chars().count() > 100), "{name}: unwrapped output expected");

@@ -8,6 +8,7 @@ use clawauth_core::error::{Error, Result};
 use clawauth_core::model::resolve::Rules;
 use clawauth_core::report::usage::{build, check_endpoint, record, render, Options, ProfileUsage, UsageReport};
 use clawauth_core::txn::journal::Journal;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 pub fn run(g: &Global, a: &UsageArgs, rules: Option<Rules>, ctx: &Context) -> Result<i32> {
@@ -33,7 +34,19 @@ pub fn run(g: &Global, a: &UsageArgs, rules: Option<Rules>, ctx: &Context) -> Re
         session: a.session.clone(),
         rules,
     };
-    let mut report = build(&state, ctx, &opts)?;
+    // a terminal gets a progress line while the requests are in flight, erased after
+    let progress = !g.json && std::io::stderr().is_terminal();
+    if progress {
+        let host = opts.endpoint.split("://").nth(1).unwrap_or(&opts.endpoint).split('/').next().unwrap_or("");
+        eprint!("asking {} for usage…", crate::output::text(host));
+        let _ = std::io::stderr().flush();
+    }
+    let built = build(&state, ctx, &opts);
+    if progress {
+        eprint!("\r\x1b[2K");
+        let _ = std::io::stderr().flush();
+    }
+    let mut report = built?;
     if a.record {
         let (_, jpath) = journal_path(g, ctx)?;
         let mut j = Journal::create(&jpath)?;
