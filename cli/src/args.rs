@@ -106,6 +106,9 @@ fn parse_rules(s: &str) -> Result<Rules, String> {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show every layer side by side: files, preference, active slot, order, profiles, sessions
+    #[command(
+        after_help = "Examples:\n  clawauth status\n  clawauth status --session agent:main:telegram:direct:1001\n  clawauth status --all --json\n  clawauth --profile work status --rules 4.5"
+    )]
     Status(StatusArgs),
     /// Walk a story on an embedded sample state in a temp dir: a chat on the wrong account, why, the fix, the undo
     Demo {
@@ -117,6 +120,9 @@ pub enum Command {
     #[command(subcommand)]
     Order(OrderCmd),
     /// Pin a session to a profile (sets authProfileOverride, its source and compaction count)
+    #[command(
+        after_help = "Examples:\n  clawauth pin agent:main:main openai:bob@example.com --dry-run\n  clawauth pin agent:main:main openai:bob@example.com --source auto --yes"
+    )]
     Pin {
         /// Session key (case-variant alias keys of the same chat are pinned too)
         session: String,
@@ -184,22 +190,6 @@ pub enum Command {
         /// Discard every planned transaction
         #[arg(long)]
         all: bool,
-    },
-    /// Print a shell completion script to stdout
-    #[command(
-        after_help = "Examples:\n  clawauth completions bash > ~/.local/share/bash-completion/completions/clawauth\n  clawauth completions zsh > ~/.zfunc/_clawauth\n  clawauth completions fish > ~/.config/fish/completions/clawauth.fish"
-    )]
-    Completions {
-        /// Which shell
-        #[arg(value_enum)]
-        shell: Shell,
-    },
-    /// Print the man page (roff) to stdout, or write one page per command with --out
-    #[command(after_help = "Examples:\n  clawauth man | man -l -\n  clawauth man --out ~/.local/share/man/man1")]
-    Man {
-        /// Write clawauth.1 and clawauth-COMMAND.1 pages into this directory
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
     },
     /// Restore one broken credential from a copy of the same identity (backups, repo, other agents, --from, journal)
     RestoreToken {
@@ -270,11 +260,36 @@ pub enum Command {
         m: MutateArgs,
     },
     /// Live Codex usage per profile, each fetched with its own token; sessions and /status cross-check
+    #[command(
+        after_help = "Examples:\n  clawauth usage --table\n  clawauth usage openai:bob@example.com --json\n  HTTPS_PROXY=http://proxy:3128 NO_PROXY=localhost clawauth usage"
+    )]
     Usage(UsageArgs),
     /// Trace one session through every layer and name the layer that disagrees
+    #[command(
+        after_help = "Examples:\n  clawauth explain agent:main:main\n  clawauth explain agent:main:main --new-session --json"
+    )]
     Explain(ExplainArgs),
     /// Find every known problem (CA001–CA025) with evidence and the command that fixes it; exit 4 if any
+    #[command(
+        after_help = "Examples:\n  clawauth doctor\n  clawauth doctor --all-agents --json\n  clawauth doctor --fix --dry-run"
+    )]
     Doctor(DoctorArgs),
+    /// Print a shell completion script to stdout
+    #[command(
+        after_help = "Examples:\n  clawauth completions bash > ~/.local/share/bash-completion/completions/clawauth\n  clawauth completions zsh > ~/.zfunc/_clawauth\n  clawauth completions fish > ~/.config/fish/completions/clawauth.fish"
+    )]
+    Completions {
+        /// Which shell
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command with --out
+    #[command(after_help = "Examples:\n  clawauth man | man -l -\n  clawauth man --out ~/.local/share/man/man1")]
+    Man {
+        /// Write clawauth.1 and clawauth-COMMAND.1 pages into this directory
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

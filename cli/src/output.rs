@@ -69,7 +69,7 @@ pub fn print_diffable(s: &str) {
             .collect(),
         None => clean.into_owned(),
     };
-    let out = if crate::style::color() { crate::style::paint(&fitted) } else { fitted };
+    let out = if crate::style::color() { crate::style::paint_diff(&fitted) } else { fitted };
     let mut so = std::io::stdout().lock();
     let _ = so.write_all(out.as_bytes());
     let _ = so.flush();

@@ -255,6 +255,33 @@ pub fn paint(text: &str) -> String {
     out
 }
 
+/// `paint`, and a diff's added lines green, removed lines red, hunk headers cyan.
+pub fn paint_diff(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 256);
+    for l in text.split_inclusive('\n') {
+        let body = l.strip_suffix('\n').unwrap_or(l);
+        let style = if body.starts_with("+++ ") || body.starts_with("--- ") {
+            Some(HEADING)
+        } else if body.starts_with('+') {
+            Some(GOOD)
+        } else if body.starts_with('-') {
+            Some(AnsiColor::Red.on_default())
+        } else if body.starts_with("@@") {
+            Some(INFO)
+        } else {
+            None
+        };
+        match style {
+            Some(s) => out.push_str(&styled(s, body)),
+            None => out.push_str(&paint_line(body)),
+        }
+        if l.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn paint_line(body: &str) -> String {
     let trimmed = body.trim_start_matches(' ');
     let indent = &body[..body.len() - trimmed.len()];

@@ -152,6 +152,11 @@ fn colour_only_when_asked_or_on_a_terminal_and_never_in_json() {
     assert!(!esc(&with(&["status"], &[], true)), "NO_COLOR");
     assert!(esc(&with(&["status"], &[("CLICOLOR_FORCE", "1")], false)), "CLICOLOR_FORCE");
     assert!(!esc(&with(&["status"], &[("CLICOLOR_FORCE", "1")], true)), "NO_COLOR beats CLICOLOR_FORCE");
+    // a preview's diff: removed lines red, added green; no colour without --color
+    let o = with(&["--color", "always", "unpin", "agent:main:telegram:direct:1001", "--dry-run"], &[], false);
+    assert!(o.stdout.contains("\x1b[31m-  \"authProfileOverride\""), "{}", o.stdout);
+    let o = with(&["unpin", "agent:main:telegram:direct:1001", "--dry-run"], &[], false);
+    assert!(!esc(&o) && o.stdout.contains("\n-  \"authProfileOverride\""), "{}", o.stdout);
     // --json never, even forced
     for cmd in ["status", "doctor", "log"] {
         let o = with(&["--color", "always", "--json", cmd], &[("CLICOLOR_FORCE", "1")], false);
