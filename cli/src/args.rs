@@ -10,7 +10,8 @@ const EXIT_CODES: &str = "Exit codes:
   1  error, or the change was declined
   2  usage error
   3  conflict: stale plan, lock held by a live process, undo conflict
-  4  doctor found problems (warning or worse)";
+  4  doctor found problems (warning or worse)
+With --json every outcome is JSON on stdout, errors included: {\"error\": {...}, \"exit\": N}";
 
 #[derive(Parser, Debug)]
 #[command(name = "clawauth", version, about = "See, explain and repair which OpenAI Codex account each OpenClaw chat really uses.", after_help = EXIT_CODES)]
@@ -396,6 +397,9 @@ pub struct MutateArgs {
     /// Only plan: print the preview and save it as a `planned` transaction
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not ask a running gateway to reload after the change (it keeps serving what it read)
+    #[arg(long)]
+    pub no_reload: bool,
 }
 
 /// For commands that run something already planned (`apply`): only `--yes`, since a dry run
@@ -405,6 +409,9 @@ pub struct ConfirmArgs {
     /// Apply without asking (required when there is no terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Do not ask a running gateway to reload after the change (it keeps serving what it read)
+    #[arg(long)]
+    pub no_reload: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -3,6 +3,7 @@
 
 use clawauth_core::error::Error;
 use clawauth_core::txn::engine::{Engine, Outcome};
+use clawauth_core::txn::settle::Settle;
 
 /// Exit codes shared by every command (documented in `--help`).
 pub mod exit {
@@ -56,17 +57,31 @@ pub fn print_text(s: &str) {
     let _ = so.flush();
 }
 
-/// Text that holds a diff (previews, `show`): emphasised, headings and step titles wrapped, but
-/// never a diff line, so each stays as the file has it.
+/// Text that holds a diff (previews, `show`): emphasised, notes and steps wrapped, but never a
+/// diff line, so each stays as the file has it.
 pub fn print_diffable(s: &str) {
     use std::io::Write;
     let clean = text(s);
     let fitted = match crate::style::width() {
-        // diff lines (` `, `+`, `-`, `@@`) and the step details under them stay as they are
-        Some(w) => clean
-            .split_inclusive('\n')
-            .map(|l| if l.starts_with([' ', '+', '-', '@']) { l.to_string() } else { crate::style::wrap(l, w) })
-            .collect(),
+        // a diff (from its `--- ` header to the first line that is not a diff line) stays as it is
+        Some(w) => {
+            let mut in_diff = false;
+            clean
+                .split_inclusive('\n')
+                .map(|l| {
+                    if l.starts_with("--- ") {
+                        in_diff = true;
+                    } else if in_diff && !l.starts_with([' ', '+', '-', '@', '\\']) {
+                        in_diff = false;
+                    }
+                    if in_diff {
+                        l.to_string()
+                    } else {
+                        crate::style::wrap(l, w)
+                    }
+                })
+                .collect()
+        }
         None => clean.into_owned(),
     };
     let out = if crate::style::color() { crate::style::paint_diff(&fitted) } else { fitted };
@@ -91,7 +106,7 @@ pub fn flush_notes(engine: &mut Engine) {
 }
 
 /// What a transaction came to: nothing to do, saved as planned, or applied.
-pub fn outcome(engine: &mut Engine, outcome: &Outcome, json: bool) {
+pub fn outcome(engine: &mut Engine, outcome: &Outcome, json: bool, settled: Option<&(i64, Settle)>) {
     let (what, id, plan) = match outcome {
         Outcome::NothingToDo => {
             if json {
@@ -106,16 +121,76 @@ pub fn outcome(engine: &mut Engine, outcome: &Outcome, json: bool) {
     };
     flush_notes(engine);
     if json {
-        print_json(&serde_json::json!({
+        let mut v = serde_json::json!({
             "schema_version": 1,
             "outcome": what,
             "txn": id,
             "plan": crate::preview::plan_json(plan, &engine.state_dir),
-        }));
+        });
+        if let Some((_, s)) = settled {
+            v["gateway"] = serde_json::to_value(s).unwrap_or_default();
+        }
+        print_json(&v);
     } else if what == "planned" {
         println!("Saved as planned transaction {id}. Apply it later with `clawauth apply {id}`.");
     } else {
         println!("Applied transaction {id}. Undo it with `clawauth undo {id}`.");
+        if let Some((id, s)) = settled {
+            settle(*id, s);
+        }
+    }
+}
+
+/// What a running gateway made of transaction `id`: one line when it settled; otherwise each
+/// disagreement, loudly, on stderr, with the way out.
+pub fn settle(id: i64, s: &Settle) {
+    let who = format!(
+        "gateway pid {} on 127.0.0.1:{}{}",
+        s.gateway_pid,
+        s.gateway_port,
+        s.gateway_version.as_deref().map(|v| format!(" (OpenClaw {})", text(v))).unwrap_or_default()
+    );
+    let how: Vec<String> =
+        s.reloads.iter().filter_map(|r| r.method.as_ref().map(|m| format!("{} ({m})", text(&r.agent)))).collect();
+    let last = s.checks.last().map(|c| c.after_ms as f64 / 1000.0).unwrap_or(0.0);
+    if s.settled {
+        println!(
+            "Settled: {who} reloaded agent {}; its order and the files agree with transaction {id} now and {last:.1} s later.",
+            how.join(", ")
+        );
+        return;
+    }
+    if !s.reload_requested {
+        return;
+    }
+    eprintln!("warning: transaction {id} is applied but did NOT settle beside the {who}:");
+    for r in &s.reloads {
+        if let Some(e) = &r.error {
+            eprintln!("  reload of agent {} failed: {}", text(&r.agent), text(e));
+        }
+    }
+    for c in &s.checks {
+        let at = c.after_ms as f64 / 1000.0;
+        for f in &c.files_changed {
+            eprintln!("  {at:.1} s after: no longer as written: {}", text(f));
+        }
+        for (agent, providers) in &c.gateway_differs {
+            for (p, (want, got)) in providers {
+                eprintln!(
+                    "  {at:.1} s after: the gateway's {} order for agent {} is [{}], the state on disk gives [{}]",
+                    text(p),
+                    text(agent),
+                    text(&got.join(", ")),
+                    text(&want.join(", "))
+                );
+            }
+        }
+        if let Some(e) = &c.gateway_error {
+            eprintln!("  {at:.1} s after: could not ask the gateway: {}", text(e));
+        }
+    }
+    if let Some(w) = s.way_out(id) {
+        eprintln!("hint: {}", text(&w));
     }
 }
 
@@ -133,6 +208,45 @@ pub fn print_error(e: &Error) -> i32 {
     exit_code(e)
 }
 
+/// With `--json`, an error is JSON on stdout too: `{"schema_version": 1, "error": {"kind",
+/// "message", "causes", "hint"}, "exit": N}` (the text error still goes to stderr).
+pub fn error_json(e: &Error, code: i32) {
+    let mut causes = vec![];
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        causes.push(s.to_string());
+        src = s.source();
+    }
+    print_json_error(error_kind(e), &e.to_string(), &e.to_string(), &causes, e.hint(), code);
+}
+
+/// The JSON error document (see `error_json`); `detail` is the full text when it says more
+/// than `message` (a usage error's clap rendering).
+pub fn print_json_error(kind: &str, message: &str, detail: &str, causes: &[String], hint: Option<String>, code: i32) {
+    let mut err = serde_json::json!({"kind": kind, "message": message, "causes": causes, "hint": hint});
+    if detail != message {
+        err["detail"] = serde_json::Value::from(detail.trim_end());
+    }
+    print_json(&serde_json::json!({"schema_version": 1, "error": err, "exit": code}));
+}
+
+/// A stable name for each kind of error (`error.kind` in `--json`).
+pub fn error_kind(e: &Error) -> &'static str {
+    match e {
+        Error::Usage(_) => "usage",
+        Error::Conflict { .. } => "conflict",
+        Error::State(_) => "state",
+        Error::Io { .. } => "io",
+        Error::BadFile { .. } => "bad_file",
+        Error::Sqlite { .. } => "sqlite",
+        Error::NotFound(_) => "not_found",
+        Error::NoState { .. } => "no_state",
+        Error::Declined(_) => "declined",
+        Error::Journal { .. } => "journal",
+        Error::Other(_) => "other",
+    }
+}
+
 /// Each kind of error to its documented exit code.
 pub fn exit_code(e: &Error) -> i32 {
     match e {
@@ -143,6 +257,7 @@ pub fn exit_code(e: &Error) -> i32 {
         | Error::BadFile { .. }
         | Error::Sqlite { .. }
         | Error::NotFound(_)
+        | Error::NoState { .. }
         | Error::Declined(_)
         | Error::Journal { .. }
         | Error::Other(_) => exit::ERROR,

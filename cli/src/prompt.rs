@@ -12,10 +12,26 @@ pub struct Tty {
     pub yes: bool,
     /// `--json`: no text preview on stdout.
     pub json: bool,
+    /// `--dry-run`: the preview is the point.
+    pub dry_run: bool,
+}
+
+impl Tty {
+    /// Without a terminal and without `--yes` a change is refused: the refusal comes first,
+    /// and the plan is shown only with `--dry-run`.
+    fn refused(&self) -> bool {
+        !self.yes && !self.dry_run && !std::io::stdin().is_terminal()
+    }
 }
 
 impl Confirm for Tty {
     fn preview(&mut self, plan: &Plan, state_dir: &Path, docs: &mut DocCache) -> Result<()> {
+        if self.refused() {
+            return Err(Error::Declined(format!(
+                "refused: no terminal to confirm on and no --yes, so nothing was written ({})",
+                plan.summary
+            )));
+        }
         if !self.json {
             crate::output::print_diffable(&crate::preview::render_plan_with(plan, state_dir, docs));
         }

@@ -380,7 +380,11 @@ fn order_set_apply_undo_is_byte_identical() {
             "{}",
             o.stdout
         );
-        assert!(o.stdout.contains("blast radius: 2 session(s) change effective profile"), "{}", o.stdout);
+        assert!(
+            o.stdout.contains("blast radius: 2 session(s) change account (effective profile and identity):"),
+            "{}",
+            o.stdout
+        );
         assert_eq!(order_json(&fx, layout), json!(["openai-codex:bob@example.com", "openai-codex:alice@example.com"]));
         // only the order bytes changed in that file; the sessions are untouched
         let after = fx.hash();

@@ -149,8 +149,11 @@ fn doctor_json_schema_and_fix_flag_does_not_exist() {
 
 #[test]
 fn doctor_fix_is_one_undoable_transaction() {
-    // the router demo: a duplicate identity in the slot (CA010, CA011) and stale auto pins (CA003)
+    // the demo without its router: a stale `:default` copy of bob beside the named profile
+    // (CA010, CA011; with the router the slot is such a copy by design, issue 20) and stale
+    // auto pins (CA003)
     let fx = isolate(Fx::committed("demo"));
+    std::fs::remove_file(fx.state.join("codex-oauth-profiles.json")).unwrap();
     let before = fx.hash();
     let secrets = secrets_of(&fx.state);
     let o = fx.run(&["doctor", "--fix"]);
@@ -158,9 +161,10 @@ fn doctor_fix_is_one_undoable_transaction() {
     assert_eq!(before, fx.hash());
     let o = fx.run(&["doctor", "--fix", "--yes"]);
     assert_eq!(o.code, 0, "{}", o.all());
-    assert!(o.stdout.contains("Plan: fix CA010, CA003"), "{}", o.stdout);
-    // the overlapping merge is named, not silently dropped
+    assert!(o.stdout.contains("Plan: fix CA010"), "{}", o.stdout);
+    // the overlapping merge and the resync onto the removed copy are named, not silently dropped
     assert!(o.stdout.contains("skipped `clawauth profile merge"), "{}", o.stdout);
+    assert!(o.stdout.contains("skipped `clawauth resync --all --auto-only` (CA003)"), "{}", o.stdout);
     assert!(o.stdout.contains("report-only findings left alone: CA015"), "{}", o.stdout);
     assert_no_secrets(&o.all(), &secrets);
     let log = fx.ok(&["log", "--json"]).json();
@@ -170,7 +174,7 @@ fn doctor_fix_is_one_undoable_transaction() {
     // the fixed codes are gone
     let v = doctor(&fx, &[]);
     let after = codes(&v);
-    for c in ["CA010", "CA003"] {
+    for c in ["CA010", "CA011"] {
         assert!(!after.iter().any(|x| x == c), "{c} still reported: {after:?}");
     }
     // and it undoes to the original bytes
@@ -600,8 +604,15 @@ fn ca021_running_gateway_process_lock_and_lease() {
         b"node\0/usr/lib/node_modules/openclaw/openclaw.mjs\0gateway\0--token\0sekrit-value\0",
     )
     .unwrap();
+    // it works on this state dir (its environment says so)
+    std::fs::write(pdir.join("environ"), format!("HOME=/root\0OPENCLAW_STATE_DIR={}\0", fx.state.display())).unwrap();
     std::fs::create_dir_all(fx.tmp.path().join("proc/4243")).unwrap();
     std::fs::write(fx.tmp.path().join("proc/4243/cmdline"), b"bash\0-l\0").unwrap();
+    // another state dir's gateway is none of this state dir's business
+    let other = fx.tmp.path().join("proc/4244");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("cmdline"), b"node\0/usr/lib/node_modules/openclaw/openclaw.mjs\0gateway\0").unwrap();
+    std::fs::write(other.join("environ"), b"HOME=/home/other\0OPENCLAW_STATE_DIR=/srv/other-openclaw\0").unwrap();
     let v = doctor(&fx, &[]);
     let f = one(&v, "CA021");
     assert_eq!(f["evidence"]["source"], "process");
@@ -623,7 +634,7 @@ fn ca021_running_gateway_process_lock_and_lease() {
     assert_eq!(f["evidence"]["source"], "lock file");
     assert_eq!(f["evidence"]["pid"], me);
 
-    // a live SQLite lease holder (layout D)
+    // layout D: a live process's registration is no finding; OpenClaw's maintenance lease is
     let fx = committed("layout-d");
     let db = rusqlite::Connection::open(fx.state.join("state/openclaw.sqlite")).unwrap();
     db.execute(
@@ -631,18 +642,20 @@ fn ca021_running_gateway_process_lock_and_lease() {
         [me],
     )
     .unwrap();
+    drop(db);
+    assert!(findings(&doctor(&fx, &[]), "CA021").is_empty(), "a registration is not a running gateway");
+    let db = rusqlite::Connection::open(fx.state.join("state/openclaw.sqlite")).unwrap();
     db.execute(
-        "INSERT INTO state_leases (scope, lease_key, owner, expires_at, created_at, updated_at) VALUES ('gateway', 'singleton', 'gateway-1', ?1, 0, 0)",
+        "INSERT INTO state_leases (scope, lease_key, owner, expires_at, created_at, updated_at) VALUES ('core:agent-database-maintenance', 'global', 'doctor-1', ?1, 0, 0)",
         [REF_NOW_MS + 3_600_000],
     )
     .unwrap();
     drop(db);
     let v = doctor(&fx, &[]);
-    let sources: Vec<&str> = findings(&v, "CA021").iter().map(|f| f["evidence"]["source"].as_str().unwrap()).collect();
-    assert_eq!(sources, vec!["agent_database_leases", "state_leases"]);
-    let lease = findings(&v, "CA021")[0];
-    assert_eq!(lease["evidence"]["pid"], me);
-    assert_eq!(lease["evidence"]["agent_id"], "main");
+    let lease = one(&v, "CA021");
+    assert_eq!(lease["evidence"]["source"], "state_leases");
+    assert_eq!(lease["evidence"]["scope"], "core:agent-database-maintenance");
+    assert_eq!(lease["evidence"]["owner"], "doctor-1");
 }
 
 #[test]

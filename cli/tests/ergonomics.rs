@@ -315,7 +315,8 @@ fn plans_lists_planned_transactions_and_discard_retires_them() {
     // a discarded plan can never be applied; only planned transactions can be discarded
     let before = fx.hash();
     let o = fx.run(&["apply", "1", "--yes"]);
-    assert_eq!(o.code, 1, "{}", o.all());
+    assert_eq!(o.code, 3, "a lost claim: {}", o.all());
+    assert!(o.stderr.contains("transaction 1 is rolled back, not planned"), "{}", o.stderr);
     assert_eq!(fx.hash(), before);
     let o = fx.run(&["discard", "3"]);
     assert_eq!(o.code, 1, "{}", o.all());

@@ -483,3 +483,65 @@ fn crash_matrix_sqlite_layouts_every_workflow_every_failpoint_recovers() {
         println!("  {w:<28} points/moments {}", v.join(" "));
     }
 }
+
+/// Kills the crash matrix above does not reach: during the claim of a saved plan (`apply N`),
+/// and during `recover` itself (its own intent, each of its writes, and before it marks the
+/// interrupted transaction rolled back). After a further `recover` the state is all-before,
+/// nothing is left applying, and a claimed-but-killed plan is rolled back, never half-applied.
+#[test]
+fn crash_matrix_kill_during_claim_and_during_recover() {
+    let mut points = 0;
+    for layout in MATRIX_LAYOUTS {
+        let what = format!("claim on {layout:?}");
+        // killed right before the claim: still planned, and applying it later works
+        let fx = standard(*layout);
+        let before = fx.hash();
+        fx.ok(&["profile", "remove", ALICE, "--dry-run"]);
+        let o = run_env(&fx, &["apply", "1", "--yes"], &[("CLAWAUTH_FAILPOINT", "before-claim")]);
+        assert_eq!(o.code, 137, "{what}: {}", o.all());
+        assert_eq!(transactions(&fx)[0]["status"], "planned", "{what}");
+        assert_eq!(fx.hash(), before, "{what}");
+        fx.ok(&["apply", "1", "--yes"]);
+        fx.ok(&["undo", "1", "--yes"]);
+        assert_eq!(fx.hash(), before, "{what}");
+        points += 1;
+        // killed right after the claim: applying, owner dead -> rolled back by the next writer
+        let fx = standard(*layout);
+        fx.ok(&["profile", "remove", ALICE, "--dry-run"]);
+        let o = run_env(&fx, &["apply", "1", "--yes"], &[("CLAWAUTH_FAILPOINT", "after-intent")]);
+        assert_eq!(o.code, 137, "{what}: {}", o.all());
+        assert_eq!(transactions(&fx)[0]["status"], "applying", "{what}");
+        fx.ok(&["recover"]);
+        assert_eq!(transactions(&fx)[0]["status"], "rolled back", "{what}");
+        assert_eq!(fx.hash(), before, "{what}");
+        let o = fx.run(&["apply", "1", "--yes"]);
+        assert_eq!(o.code, 3, "{what}: a rolled-back claim is not applied again: {}", o.all());
+        points += 1;
+
+        // recover killed at each of its own points
+        let reference = standard(*layout);
+        reference.ok(&["profile", "remove", ALICE, "--yes"]);
+        let docs = txn_documents(&reference, 1);
+        assert!(docs.first() != docs.last(), "{what}: {docs:?}");
+        let rpoints: Vec<String> =
+            ["after-intent", "after-step-1", "before-commit", "recover-before-mark"].map(String::from).to_vec();
+        for rp in &rpoints {
+            let what = format!("recover on {layout:?} killed at {rp}");
+            let fx = standard(*layout);
+            let before = fx.hash();
+            // the original run dies after its first document (not its last)
+            let o = run_env(&fx, &["profile", "remove", ALICE, "--yes"], &[("CLAWAUTH_FAILPOINT", "after-step-1")]);
+            assert_eq!(o.code, 137, "{what}");
+            let o = run_env(&fx, &["recover"], &[("CLAWAUTH_FAILPOINT", rp)]);
+            assert_eq!(o.code, 137, "{what}: the recover was not killed: {}", o.all());
+            let r = fx.ok(&["recover"]);
+            let t = transactions(&fx);
+            assert!(t.iter().all(|x| x["status"] != "applying"), "{what}: {t:?}\n{}", r.stdout);
+            assert_eq!(t.iter().find(|x| x["id"] == 1).unwrap()["status"], "rolled back", "{what}");
+            assert_eq!(fx.hash(), before, "{what}: not all-before:\n{}", r.stdout);
+            assert_eq!(fx.ok(&["recover"]).stdout.trim(), "No interrupted transactions.", "{what}");
+            points += 1;
+        }
+    }
+    println!("crash matrix (claim and recover): {points} kill points on layouts A and B, all recovered to all-before");
+}

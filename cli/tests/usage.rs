@@ -347,7 +347,7 @@ fn each_profile_is_asked_with_its_own_credential_and_windows_are_labelled() {
     let tg = sessions.iter().find(|s| s["key"] == "agent:main:telegram:direct:1001").unwrap();
     assert_eq!(
         (tg["effective"].as_str(), tg["usage_source"].as_str(), tg["differs"].as_bool()),
-        (Some(BOB), Some(SLOT), Some(true))
+        (Some(BOB), Some(SLOT), Some(false))
     );
 
     // the text view says the same, without a secret
@@ -368,7 +368,7 @@ fn each_profile_is_asked_with_its_own_credential_and_windows_are_labelled() {
     // the slot and bob are two ids for one login: /status shows another profile, not another quota
     let v = usage(&fx, &srv, &["--json", "--session", "agent:main:telegram:direct:1001"]).json();
     let c = &v["agents"][0]["cross_check"];
-    assert_eq!((c["differs"].as_bool(), c["same_login"].as_bool()), (Some(true), Some(true)), "{c}");
+    assert_eq!((c["differs"].as_bool(), c["same_login"].as_bool()), (Some(false), Some(true)), "{c}");
     assert!(c["message"].as_str().unwrap().contains("the same login, so the quota shown is the one being spent"));
     assert!(!fx.state.join(".clawauth").exists(), "usage without --record writes no journal");
 }
@@ -824,4 +824,31 @@ fn no_proxy_exempts_the_endpoint_host() {
     c.env("HTTP_PROXY", format!("http://{proxy}")).env("NO_PROXY", "127.0.0.1:1");
     assert_eq!(run(c).code, 1);
     assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+/// Issue 20: usage read between a `--dry-run` plan and its `apply` is from before the change;
+/// the transaction spans only its apply, so the snapshot is tagged `before`, not `during`.
+#[test]
+fn a_snapshot_taken_before_a_planned_pin_is_applied_is_before_it() {
+    let fx = Fx::standard(Layout::B);
+    let srv = serve(move |r| {
+        ok(echo_identity(r, win(10.0, 18_000, Some(NOW_S + 3_600), None), win(5.0, 604_800, None, Some(86_400)), false))
+    });
+    let with_now = |when: &str, args: &[&str]| {
+        let mut c = fx.cmd(args);
+        c.env("CLAWAUTH_NOW", when);
+        run(c)
+    };
+    let o = with_now("2026-05-01T12:00:00Z", &["pin", "agent:main:main", BOB, "--dry-run"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let o = with_now("2026-05-01T12:03:00Z", &["usage", "--endpoint", srv.url.as_str(), "--record"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let o = with_now("2026-05-01T12:05:00Z", &["apply", "1", "--yes"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let sj = fx.ok(&["show", "1", "--json"]).json();
+    let snaps = sj["transaction"]["usage_snapshots"].as_array().unwrap();
+    assert_eq!(snaps.len(), 3, "{sj}");
+    for s in snaps {
+        assert_eq!(s["when"], "before", "{s}");
+    }
 }

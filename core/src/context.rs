@@ -33,7 +33,7 @@ impl Context {
             .or_else(|| env.get("USER").cloned())
             .or_else(|| env.get("LOGNAME").cloned())
             .unwrap_or_else(|| format!("uid-{}", unsafe { libc::geteuid() }));
-        let host = env.get("CLAWAUTH_HOST").cloned().unwrap_or_else(hostname);
+        let host = env.get("CLAWAUTH_HOST").cloned().unwrap_or_else(crate::sys::hostname);
         Context { now_ms, user, host, env }
     }
 
@@ -48,14 +48,4 @@ impl Context {
     pub fn now_rfc3339(&self) -> String {
         rfc3339_ms(self.now_ms)
     }
-}
-
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr() as *mut libc::c_char, buf.len()) };
-    if rc != 0 {
-        return "unknown-host".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }

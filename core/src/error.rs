@@ -34,6 +34,10 @@ pub enum Error {
     State(String),
     #[error("{0}")]
     NotFound(String),
+    /// No OpenClaw state where the command looked (a missing or empty state dir): exit 1,
+    /// with a hint saying where else to look.
+    #[error("{what}")]
+    NoState { what: String, hint: String },
     /// A stale plan, a lock held by a live process, an undo conflict: exit 3.
     #[error("{what}")]
     Conflict { what: String, hint: Option<String> },
@@ -68,12 +72,16 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Conflict { hint, .. } => hint.clone(),
+            Error::NoState { hint, .. } => Some(hint.clone()),
             Error::Declined(_) => {
-                Some("re-run with --yes to apply without a terminal, or --dry-run to only plan".into())
+                Some("re-run with --yes to apply without a terminal, or --dry-run to see the plan (saved as a planned transaction)".into())
             }
             _ => None,
         }
     }
 }
+
+/// Where OpenClaw keeps its state, for the hint of a missing or empty state dir.
+pub const STATE_DIR_HINT: &str = "point --state-dir at OpenClaw's state dir (default $OPENCLAW_STATE_DIR, else ~/.openclaw, else ~/.clawdbot), or use --profile NAME for ~/.openclaw-NAME";
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

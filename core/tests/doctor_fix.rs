@@ -10,11 +10,14 @@ use clawauth_core::workflow::{Fix, Repair};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn demo_report() -> doctor::DoctorReport {
+fn demo_report(router: bool) -> doctor::DoctorReport {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo");
     copy(&src, &state);
+    if !router {
+        std::fs::remove_file(state.join("codex-oauth-profiles.json")).unwrap();
+    }
     let env: BTreeMap<String, String> =
         [("CLAWAUTH_NOW", "2026-05-01T12:05:00Z"), ("HOME", tmp.path().to_str().unwrap())]
             .into_iter()
@@ -40,18 +43,22 @@ fn copy(from: &Path, to: &Path) {
 
 #[test]
 fn each_fixable_finding_carries_its_typed_repair() {
-    let r = demo_report();
+    // without its router the demo's `:default` is a stale copy of bob (with the router it is
+    // the active slot, a copy by design: no CA010/CA011, issue 20)
+    let routed = demo_report(true);
+    assert!(!routed.findings.iter().any(|f| f.code == "CA010" || f.code == "CA011"), "{:?}", routed.findings);
+    let r = demo_report(false);
     let by_code = |code: &str| r.findings.iter().find(|f| f.code == code).unwrap_or_else(|| panic!("no {code}"));
     assert_eq!(
         by_code("CA010").repair,
-        Some(Fix::new(None, Repair::ProfileRemove { id: "openai-codex:bob@example.com".into() }))
+        Some(Fix::new(None, Repair::ProfileRemove { id: "openai-codex:default".into() }))
     );
     assert_eq!(by_code("CA003").repair, Some(Fix::new(None, Repair::Resync { session: None, auto_only: true })));
     assert_eq!(
         by_code("CA011").repair,
         Some(Fix::new(
             None,
-            Repair::ProfileMerge { keep: "openai-codex:default".into(), drop: "openai-codex:bob@example.com".into() }
+            Repair::ProfileMerge { keep: "openai-codex:bob@example.com".into(), drop: "openai-codex:default".into() }
         ))
     );
     // report-only findings have none

@@ -16,11 +16,11 @@ pub fn run(
     m: &MutateArgs,
 ) -> Result<i32> {
     let repair = Repair::Activate { repo_profile: repo_profile.clone(), session, force };
-    let outcome = mutate(g, ctx, m, false, &repair)?;
+    let (outcome, code) = mutate(g, ctx, m, false, &repair)?;
     if matches!(outcome, Outcome::Applied(..)) {
         let state = load_state(g, ctx)?;
         let (id, _) = activate::repo_entry(&state, &repo_profile)?;
         eprintln!("{}", crate::output::text(&activate::verify(&state, &id)?));
     }
-    Ok(0)
+    Ok(code)
 }

@@ -22,7 +22,8 @@ pub fn run(g: &Global, args: &DoctorArgs, rules: Option<Rules>, ctx: &Context) -
         rules,
         proc_dir: ctx.var("CLAWAUTH_PROC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/proc")),
     };
-    let report = doctor::run(&state, &opts);
+    let mut report = doctor::run(&state, &opts);
+    report.transactions = super::pending(&g, ctx);
     if args.fix {
         return fix(&g, ctx, &report, &args.m);
     }
@@ -58,6 +59,5 @@ fn fix(g: &Global, ctx: &Context, report: &DoctorReport, m: &MutateArgs) -> Resu
         }
     };
     let outcome = engine.run(&plan, &opts(m, false), &mut tty(g, m), "apply", None)?;
-    crate::output::outcome(&mut engine, &outcome, g.json);
-    Ok(0)
+    Ok(super::finish(g, ctx, &mut engine, &outcome, m))
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 pub(super) fn open(g: &Global, ctx: &Context) -> Result<Option<Journal>> {
     let (_, p) = journal_path(g, ctx)?;
-    Journal::open(&p)
+    Journal::open_read_only(&p)
 }
 
 /// A planned transaction thrown away by `discard` (kept as `rolled back`: nothing of it was

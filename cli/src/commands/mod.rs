@@ -22,10 +22,15 @@ use crate::prompt::Tty;
 use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
 use clawauth_core::layout::discover::{self, Selector};
+use clawauth_core::layout::gateway;
 use clawauth_core::layout::load::{self, LoadOptions};
+use clawauth_core::live;
 use clawauth_core::model::State;
 use clawauth_core::txn::engine::{self, Engine};
 use clawauth_core::txn::journal::{self, Journal};
+use clawauth_core::txn::plan::Plan;
+use clawauth_core::txn::settle;
+use clawauth_core::txn::writer_lock;
 use clawauth_core::workflow::Repair;
 use std::path::PathBuf;
 
@@ -57,10 +62,7 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
         Command::Explain(a) => explain::run(g, &a, g.rules, ctx),
         Command::Doctor(a) => doctor::run(g, &a, g.rules, ctx),
         other => match repair::from_command(other) {
-            Ok((repair, m)) => {
-                mutate(g, ctx, &m, false, &repair)?;
-                Ok(0)
-            }
+            Ok((repair, m)) => Ok(mutate(g, ctx, &m, false, &repair)?.1),
             Err(cmd) => Err(Error::Usage(format!("{cmd:?} is not a command that changes state"))),
         },
     }
@@ -92,16 +94,24 @@ pub fn opts(m: &MutateArgs, force: bool) -> engine::Opts {
 }
 
 pub fn tty(g: &Global, m: &MutateArgs) -> Tty {
-    Tty { yes: m.yes, json: g.json }
+    Tty { yes: m.yes, json: g.json, dry_run: m.dry_run }
 }
 
 /// The state dir (without loading it) and the journal path.
 pub fn journal_path(g: &Global, ctx: &Context) -> Result<(PathBuf, PathBuf)> {
     let (state_dir, src) = discover::state_dir(&selector(g), ctx)?;
     if !state_dir.is_dir() {
-        return Err(Error::NotFound(format!("OpenClaw state dir {} does not exist (from {src})", state_dir.display())));
+        return Err(Error::NoState {
+            what: format!("OpenClaw state dir {} does not exist (from {src})", state_dir.display()),
+            hint: clawauth_core::error::STATE_DIR_HINT.into(),
+        });
     }
-    let j = g.journal.clone().unwrap_or_else(|| journal::default_path(&state_dir));
+    // a relative --journal (even a bare file name) is relative to the working directory
+    let j = match &g.journal {
+        Some(p) if p.is_relative() => std::path::absolute(p).map_err(|e| Error::io(p, e))?,
+        Some(p) => p.clone(),
+        None => journal::default_path(&state_dir),
+    };
     Ok((state_dir, j))
 }
 
@@ -111,33 +121,162 @@ fn engine_for<'a>(ctx: &'a Context, state_dir: &std::path::Path, j: Journal) -> 
     e
 }
 
-/// The engine over an existing journal, if there is one (read-only commands never create it).
+/// The engine over an existing journal, read-only, if there is one (read-only commands never
+/// create it).
 pub fn open_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Option<Engine<'a>>> {
     let (state_dir, jpath) = journal_path(g, ctx)?;
-    Ok(Journal::open(&jpath)?.map(|j| engine_for(ctx, &state_dir, j)))
+    Ok(Journal::open_read_only(&jpath)?.map(|j| engine_for(ctx, &state_dir, j)))
 }
 
-/// The engine for a mutating command: the journal is created when missing, and transactions a
-/// killed process left half-applied are finished first.
-pub fn mutating_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
+/// Interrupted and planned transactions, read from the journal if it exists (never created,
+/// nothing recovered: `status` and `doctor` only tell). A journal that cannot be read is
+/// left to the commands that need it.
+pub fn pending(g: &Global, ctx: &Context) -> Vec<clawauth_core::report::status::PendingTxn> {
+    use clawauth_core::report::status::PendingTxn;
+    let Ok(Some(engine)) = open_engine(g, ctx) else { return vec![] };
+    let mut out = vec![];
+    for status in ["applying", "planned"] {
+        for row in engine.journal.with_status(status).unwrap_or_default() {
+            let stale = match status {
+                "planned" => match engine.journal.plan(&row) {
+                    Ok(plan) => engine.preflight(&plan).err().map(|e| e.to_string()),
+                    Err(e) => Some(e.to_string()),
+                },
+                _ => None,
+            };
+            let command = match (status, &stale) {
+                ("applying", _) => "clawauth recover".to_string(),
+                (_, Some(_)) => format!(
+                    "plan it again (`clawauth {}`); `clawauth apply {}` refuses it",
+                    row.argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" "),
+                    row.id
+                ),
+                _ => format!("clawauth apply {}", row.id),
+            };
+            out.push(PendingTxn {
+                id: row.id,
+                status: status.to_string(),
+                workflow: row.workflow.clone(),
+                summary: row.summary.clone(),
+                created_at: row.created_at.clone(),
+                stale,
+                command,
+            });
+        }
+    }
+    out
+}
+
+/// The engine of a writer: it first takes the state dir's writer lock (held until the engine
+/// is dropped, waiting a bounded time for another clawauth, saying so on stderr) and gets the
+/// journal lazily: it is created only when a transaction is recorded.
+pub fn writer_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
     let (state_dir, jpath) = journal_path(g, ctx)?;
-    let j = Journal::create(&jpath)?;
+    let lock = writer_lock::acquire(&state_dir, ctx, &mut |msg| eprintln!("{msg}"))?;
+    let j = Journal::open_lazy(&jpath)?;
     let mut engine = engine_for(ctx, &state_dir, j);
+    engine.writer = Some(lock);
+    Ok(engine)
+}
+
+/// The engine for a mutating command: the writer lock is taken, and transactions a killed
+/// process left half-applied are finished first (a running gateway is told to reload what a
+/// roll-back wrote).
+pub fn mutating_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
+    let mut engine = writer_engine(g, ctx)?;
     for line in engine.recover(true)? {
         eprintln!("recover: {}", crate::output::text(&line));
     }
+    after_recover(g, ctx, &mut engine, false);
     Ok(engine)
+}
+
+/// Beside a running gateway: reload and settle each recovery transaction `recover` applied.
+pub fn after_recover(g: &Global, ctx: &Context, engine: &mut Engine, json: bool) -> Vec<serde_json::Value> {
+    let mut out = vec![];
+    for id in std::mem::take(&mut engine.recovered) {
+        let Ok(Some(row)) = engine.journal.txn(id) else { continue };
+        let Ok(plan) = engine.journal.plan(&row) else { continue };
+        if let Some(s) = settle(g, ctx, engine, id, &plan, true) {
+            if !json {
+                crate::output::settle(id, &s);
+            }
+            out.push(serde_json::json!({"txn": id, "settle": s}));
+        }
+    }
+    out
+}
+
+/// After transaction `id` was applied: when a gateway serves this state dir, ask it to reload
+/// (unless `reload` is false) and check that the change settled; record the result.
+pub fn settle(
+    g: &Global,
+    ctx: &Context,
+    engine: &mut Engine,
+    id: i64,
+    plan: &Plan,
+    reload: bool,
+) -> Option<settle::Settle> {
+    let install = discover::discover(&selector(g), ctx).ok()?;
+    let gw = gateway::detect(&install.state_dir, &install.config_path, install.config.as_ref(), ctx)?;
+    let agents: Vec<String> = match &plan.agent {
+        Some(a) => vec![a.clone()],
+        None => install.all_agents.iter().map(|a| a.id.clone()).collect(),
+    };
+    if gw.foreign_host {
+        eprintln!(
+            "note: the gateway of this state dir runs on host {}: it was not asked to reload; run `openclaw gateway restart` there",
+            crate::output::text(&gw.host)
+        );
+        return None;
+    }
+    if !reload {
+        eprintln!(
+            "note: gateway pid {} (port {}) was not asked to reload (--no-reload): it serves what it read before until it reloads or restarts (`openclaw gateway restart`)",
+            gw.pid, gw.port
+        );
+        return None;
+    }
+    let token = live::token(install.config.as_ref(), ctx);
+    let beside = settle::Beside { state_dir: &install.state_dir, gateway: &gw, token: token.as_deref() };
+    let s = settle::settle(ctx, &beside, plan, &agents, reload, &mut || load_state(g, ctx));
+    if let Ok(v) = serde_json::to_value(&s) {
+        if let Err(e) = engine.journal.record_settle(id, &v) {
+            eprintln!("warning: could not record the settle check: {}", crate::output::text(&e.to_string()));
+        }
+    }
+    Some(s)
+}
+
+/// Print a transaction's outcome (after the gateway settle check, so `--json` carries it);
+/// returns the exit code: 1 when an applied change did not settle beside a running gateway.
+pub fn finish(g: &Global, ctx: &Context, engine: &mut Engine, outcome: &engine::Outcome, m: &MutateArgs) -> i32 {
+    let settled = match outcome {
+        engine::Outcome::Applied(id, plan) => settle(g, ctx, engine, *id, plan, !m.no_reload).map(|s| (*id, s)),
+        _ => None,
+    };
+    crate::output::outcome(engine, outcome, g.json, settled.as_ref());
+    match &settled {
+        Some((_, s)) if s.reload_requested && !s.settled => 1,
+        _ => 0,
+    }
 }
 
 /// The shape of every mutating command: recover interrupted transactions first, load the
 /// state, plan, then hand the plan to the engine; returns the engine's outcome. A plan
 /// that overrode a safety rule says so in a `forced: ` note and is recorded as forced.
-pub fn mutate(g: &Global, ctx: &Context, m: &MutateArgs, force: bool, repair: &Repair) -> Result<engine::Outcome> {
+pub fn mutate(
+    g: &Global,
+    ctx: &Context,
+    m: &MutateArgs,
+    force: bool,
+    repair: &Repair,
+) -> Result<(engine::Outcome, i32)> {
     let mut engine = mutating_engine(g, ctx)?;
     let state = load_state(g, ctx)?;
     let plan = repair.plan(&state, &engine.journal)?;
     let forced = force || plan.notes.iter().any(|n| n.starts_with("forced: "));
     let outcome = engine.run(&plan, &opts(m, forced), &mut tty(g, m), "apply", None)?;
-    crate::output::outcome(&mut engine, &outcome, g.json);
-    Ok(outcome)
+    let code = finish(g, ctx, &mut engine, &outcome, m);
+    Ok((outcome, code))
 }

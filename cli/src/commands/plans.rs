@@ -1,7 +1,7 @@
 //! `clawauth plans` (planned transactions, each said to be current or stale) and
 //! `clawauth discard TXN...|--all` (throw planned ones away, recorded in the journal).
 
-use super::{log, open_engine};
+use super::{log, open_engine, writer_engine};
 use crate::args::Global;
 use crate::output::print_json;
 use clawauth_core::context::Context;
@@ -59,9 +59,11 @@ pub fn list(g: &Global, ctx: &Context) -> Result<i32> {
 }
 
 pub fn discard(g: &Global, ctx: &Context, ids: &[i64], all: bool) -> Result<i32> {
-    let Some(engine) = open_engine(g, ctx)? else {
+    // a journal write: under the writer lock, like every other change of a transaction's status
+    let engine = writer_engine(g, ctx)?;
+    if !engine.journal.exists() {
         return Err(Error::NotFound("no journal: there are no planned transactions".into()));
-    };
+    }
     let ids: Vec<i64> =
         if all { engine.journal.with_status("planned")?.iter().map(|r| r.id).collect() } else { ids.to_vec() };
     let mut done = vec![];

@@ -8,6 +8,7 @@ use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
 use clawauth_core::model::token;
 use clawauth_core::report::usage;
+use clawauth_core::txn::settle::Settle;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -33,6 +34,7 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
     if g.json {
         let mut v = row_json(&row, steps.len() as i64);
         v["undone_by"] = json!(undone_by);
+        v["settle"] = row.settle.clone().unwrap_or(Value::Null);
         v["steps"] = json!(steps
             .iter()
             .enumerate()
@@ -79,6 +81,44 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
     }
     for n in &row.notes {
         let _ = writeln!(o, "note        {n}");
+    }
+    if let Some(st) = row.settle.as_ref().and_then(|v| serde_json::from_value::<Settle>(v.clone()).ok()) {
+        let _ = writeln!(
+            o,
+            "gateway     pid {} on 127.0.0.1:{}{}",
+            st.gateway_pid,
+            st.gateway_port,
+            st.gateway_version.as_deref().map(|v| format!(" (OpenClaw {v})")).unwrap_or_default()
+        );
+        for r in &st.reloads {
+            let how = match (&r.method, &r.error) {
+                (Some(m), _) => format!("reloaded ({m})"),
+                (None, Some(e)) => format!("reload failed: {e}"),
+                (None, None) => "not reloaded".into(),
+            };
+            let _ = writeln!(o, "reload      agent {}: {how}", r.agent);
+        }
+        for c in &st.checks {
+            let verdict = if c.ok() { "agreed".to_string() } else { "DIFFERED".to_string() };
+            let _ = writeln!(o, "check       {:.1} s after: {verdict}", c.after_ms as f64 / 1000.0);
+            for f in &c.files_changed {
+                let _ = writeln!(o, "            no longer as written: {f}");
+            }
+            for (agent, ps) in &c.gateway_differs {
+                for (p, (want, got)) in ps {
+                    let _ = writeln!(
+                        o,
+                        "            gateway {p} order for {agent}: [{}], on disk [{}]",
+                        got.join(", "),
+                        want.join(", ")
+                    );
+                }
+            }
+            if let Some(e) = &c.gateway_error {
+                let _ = writeln!(o, "            could not ask the gateway: {e}");
+            }
+        }
+        let _ = writeln!(o, "settled     {}", if st.settled { "yes" } else { "NO" });
     }
     for (i, s) in steps.iter().enumerate() {
         let _ = writeln!(o, "\n{}. {} — {}", i + 1, s.location.display(&base), s.title);

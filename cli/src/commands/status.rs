@@ -11,7 +11,8 @@ pub fn cmd_status(g: &Global, a: &StatusArgs, ctx: &Context) -> Result<i32> {
     let rules = g.rules;
     let state = load_state(g, ctx)?;
     let filter = status::SessionFilter { session: a.session.clone(), all: a.all, limit: a.limit };
-    let report = status::build(&state, rules, &filter)?;
+    let mut report = status::build(&state, rules, &filter)?;
+    report.transactions = super::pending(g, ctx);
     if g.json {
         print_json(&report);
     } else {

@@ -29,8 +29,7 @@ pub fn run(
         eprintln!("warning: forced: {}", crate::output::text(w));
     }
     let outcome = engine.run(&undo.plan, &opts(m, undo.forced), &mut tty(g, m), "undo", Some(txn))?;
-    crate::output::outcome(&mut engine, &outcome, g.json);
-    Ok(0)
+    Ok(super::finish(g, ctx, &mut engine, &outcome, m))
 }
 
 /// `--last`: the newest applied repair (not an undo, not a recovery) that no applied undo has

@@ -62,10 +62,10 @@ pub fn state_dir(sel: &Selector, ctx: &Context) -> Result<(PathBuf, String)> {
 pub fn discover(sel: &Selector, ctx: &Context) -> Result<Install> {
     let (state_dir, state_dir_source) = state_dir(sel, ctx)?;
     if !state_dir.exists() {
-        return Err(Error::NotFound(format!(
-            "OpenClaw state dir {} does not exist (from {state_dir_source})",
-            state_dir.display()
-        )));
+        return Err(Error::NoState {
+            what: format!("OpenClaw state dir {} does not exist (from {state_dir_source})", state_dir.display()),
+            hint: crate::error::STATE_DIR_HINT.into(),
+        });
     }
     if !state_dir.is_dir() {
         return Err(Error::bad(&state_dir, "is not a directory"));
@@ -74,6 +74,20 @@ pub fn discover(sel: &Selector, ctx: &Context) -> Result<Install> {
         Some(p) => (expand_tilde(p, ctx), "$OPENCLAW_CONFIG_PATH".to_string()),
         None => (state_dir.join("openclaw.json"), "default".to_string()),
     };
+    // a directory holding nothing OpenClaw writes is not a layout-A state with no profiles
+    let marks = ["openclaw.json", "agents", "state", "codex_profile_id", "codex-oauth-profiles.json"];
+    let holds_state = marks.iter().any(|m| std::fs::symlink_metadata(state_dir.join(m)).is_ok())
+        || std::fs::symlink_metadata(&config_path).is_ok()
+        || ctx.var("OPENCLAW_AGENT_DIR").is_some();
+    if !holds_state {
+        return Err(Error::NoState {
+            what: format!(
+                "no OpenClaw state in {} (from {state_dir_source}): no openclaw.json, agents/ or state/ in it",
+                state_dir.display()
+            ),
+            hint: crate::error::STATE_DIR_HINT.into(),
+        });
+    }
     let mut warnings = vec![];
     let mut config_unreadable = None;
     let config = read_config(&config_path, &mut warnings, &mut config_unreadable);

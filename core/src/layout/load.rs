@@ -94,9 +94,20 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
     let provider = agents.first().map(|a| a.provider.clone()).unwrap_or_else(|| "openai-codex".into());
     let (active_slot, active_slot_explicit) = match &opts.active_slot {
         Some(s) => (s.clone(), true),
-        None => (format!("{provider}:default"), false),
+        None => {
+            let default = format!("{provider}:default");
+            // a router may copy into another id than `<provider>:default`: find it by content
+            let found = repo
+                .as_ref()
+                .zip(agents.first())
+                .and_then(|(r, a)| crate::model::slot::detect(r, &a.auth.profiles, &default));
+            (found.unwrap_or(default), false)
+        }
     };
+    let gateway =
+        crate::layout::gateway::detect(&install.state_dir, &install.config_path, install.config.as_ref(), ctx);
     Ok(State {
+        gateway,
         install,
         now_ms: ctx.now_ms,
         agents,

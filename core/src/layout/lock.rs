@@ -16,13 +16,7 @@ pub enum Holder {
     Stale { pid: Option<i64>, created_at: Option<String>, why: String },
 }
 
-pub fn pid_alive(pid: i64) -> bool {
-    if pid <= 0 || pid > i32::MAX as i64 {
-        return false;
-    }
-    let rc = unsafe { libc::kill(pid as i32, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
+pub use crate::sys::pid_alive;
 
 /// Classify an existing lock file the way OpenClaw does.
 pub fn inspect(path: &Path, now_ms: i64) -> Option<Holder> {

@@ -1,8 +1,10 @@
 //! Where OpenClaw keeps its state and how each storage era reads: discovery of the state dir
 //! and agents, loading into the model, the JSON and SQLite stores, session scanning and
-//! OpenClaw's own lock files.
+//! OpenClaw's own lock files, its SQLite leases and the gateway that serves a state dir.
 
 pub mod discover;
+pub mod gateway;
+pub mod lease;
 pub mod load;
 pub mod lock;
 pub mod schema;

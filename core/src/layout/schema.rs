@@ -83,6 +83,13 @@ pub(crate) fn has_table(conn: &Connection, db: &Path, table: &str) -> Result<boo
     .map_err(|e| q(db, e))
 }
 
+/// The column names of a table, in order (empty when it does not exist).
+pub(crate) fn columns(conn: &Connection, db: &Path, table: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT name FROM pragma_table_info(?1)").map_err(|e| q(db, e))?;
+    let rows = st.query_map([table], |r| r.get(0)).map_err(|e| q(db, e))?;
+    rows.collect::<rusqlite::Result<_>>().map_err(|e| q(db, e))
+}
+
 /// Read the schema markers and the shape of the written tables through `conn` (a read-only
 /// connection, or the writer's own transaction) and decide.
 pub fn verdict(conn: &Connection, db: &Path) -> Result<Verdict> {
@@ -135,12 +142,7 @@ fn refusal(conn: &Connection, db: &Path, uv: i64, meta: &[(String, String, i64)]
         if !has_table(conn, db, table)? {
             continue;
         }
-        let mut st = conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')")).map_err(|e| q(db, e))?;
-        let have: Vec<String> = st
-            .query_map([], |r| r.get(0))
-            .map_err(|e| q(db, e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| q(db, e))?;
+        let have = columns(conn, db, table)?;
         if let Some(c) = cols.iter().find(|c| !have.iter().any(|h| h == *c)) {
             return Ok(Some(format!("table {table} has no column {c}, which every verified release has")));
         }

@@ -226,11 +226,11 @@ pub fn cell_expr(value_col: &str) -> String {
 
 impl RoDb {
     pub fn has_table(&self, table: &str) -> Result<bool> {
-        self.conn
-            .query_row("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", [table], |_| Ok(()))
-            .optional()
-            .map(|o| o.is_some())
-            .map_err(|e| Error::sqlite(&self.path, e))
+        crate::layout::schema::has_table(&self.conn, &self.path, table)
+    }
+
+    pub fn columns(&self, table: &str) -> Result<Vec<String>> {
+        crate::layout::schema::columns(&self.conn, &self.path, table)
     }
 
     pub fn user_version(&self) -> Result<i64> {

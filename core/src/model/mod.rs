@@ -3,6 +3,8 @@
 //! that live beside them (config auth, stored preference, external repo, active slot). Raw
 //! credential JSON is kept as-is so nothing OpenClaw wrote is lost.
 
+pub mod gateway;
+pub mod identity;
 pub mod install;
 pub mod location;
 pub mod release;
@@ -323,12 +325,23 @@ pub struct State {
     pub active_slot: String,
     pub active_slot_explicit: bool,
     pub warnings: Vec<String>,
+    /// The OpenClaw gateway serving this state dir, if one runs (`layout::gateway`).
+    pub gateway: Option<gateway::Gateway>,
 }
 
 impl State {
     pub fn agent(&self, id: &str) -> Option<&AgentState> {
         self.agents.iter().find(|a| a.paths.id == id)
     }
+}
+
+/// A migration archive or backup that can hold credentials (an auth store or routing state
+/// copy), not a session store or a chat transcript (`*.jsonl.imported-*`, tens of MB of chat).
+pub fn is_credential_archive(p: &std::path::Path) -> bool {
+    let n = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    !n.contains("sessions.json")
+        && !n.contains(".jsonl")
+        && !p.components().any(|c| c.as_os_str() == "session-sqlite-import-archive")
 }
 
 impl AgentState {

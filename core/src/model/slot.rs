@@ -21,9 +21,14 @@ impl RepoMatch {
 }
 
 pub fn repo_matches(state: &State, slot_cred: Option<&Value>) -> Vec<RepoMatch> {
-    let (Some(repo), Some(slot)) = (&state.repo, slot_cred) else {
-        return vec![];
-    };
+    match (&state.repo, slot_cred) {
+        (Some(repo), Some(slot)) => matches_in(repo, slot),
+        _ => vec![],
+    }
+}
+
+/// The repo entries a credential matches (any of account, access, refresh).
+pub fn matches_in(repo: &crate::model::Repo, slot: &Value) -> Vec<RepoMatch> {
     let sig = |c: &Value| {
         let access = str_field(c, "access");
         (
@@ -48,4 +53,29 @@ pub fn repo_matches(state: &State, slot_cred: Option<&Value>) -> Vec<RepoMatch> 
         })
         .filter(|m| m.account_id || m.access || m.refresh)
         .collect()
+}
+
+/// The same profile name under either Codex spelling (`openai-codex:x` / `openai:x`).
+fn same_name(a: &str, b: &str) -> bool {
+    let rest = |x: &str| x.split_once(':').map(|(p, r)| (crate::model::resolve::normalize_provider(p), r.to_string()));
+    a == b || rest(a).is_some_and(|x| rest(b).is_some_and(|y| x == y))
+}
+
+/// Find the active slot when none was named: `<provider>:default` if it exists; else the one
+/// live profile that holds a full copy of a repo entry under an id the repo does not use
+/// (a router configured with another slot id). `None`: keep the default.
+pub fn detect(repo: &crate::model::Repo, live: &serde_json::Map<String, Value>, default: &str) -> Option<String> {
+    if live.contains_key(default) {
+        return None;
+    }
+    let hits: Vec<&String> = live
+        .iter()
+        .filter(|(id, _)| !repo.profiles.keys().any(|r| same_name(r, id)))
+        .filter(|(_, c)| matches_in(repo, c).iter().any(RepoMatch::full))
+        .map(|(id, _)| id)
+        .collect();
+    match hits.as_slice() {
+        [one] => Some((*one).clone()),
+        _ => None,
+    }
 }

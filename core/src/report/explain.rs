@@ -17,54 +17,7 @@ use std::fmt::Write as _;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Who a credential really is: accountId (stored, else the token's), user id, email.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Identity {
-    pub account_id: Option<String>,
-    pub user_id: Option<String>,
-    pub email: Option<String>,
-}
-
-impl Identity {
-    pub fn of(v: &ProfileView) -> Identity {
-        Identity {
-            account_id: v.account().map(str::to_owned),
-            user_id: v.user_id().map(str::to_owned),
-            email: v.claim_email().map(str::to_owned).or_else(|| v.email.clone()),
-        }
-    }
-    pub fn of_raw(id: &str, raw: &Value, now: i64) -> Identity {
-        Identity::of(&ProfileView::new(id, raw, now, false))
-    }
-    /// Same identity: accountId and user id when both sides have them (two users can share a
-    /// team workspace), else accountId, else email.
-    pub fn same(&self, o: &Identity) -> bool {
-        match (&self.account_id, &o.account_id) {
-            (Some(a), Some(b)) => {
-                a == b
-                    && match (&self.user_id, &o.user_id) {
-                        (Some(x), Some(y)) => x == y,
-                        _ => true,
-                    }
-            }
-            _ => self.email.is_some() && self.email == o.email,
-        }
-    }
-    pub fn short(&self) -> String {
-        let mut parts = vec![];
-        if let Some(e) = &self.email {
-            parts.push(e.clone());
-        }
-        if let Some(a) = &self.account_id {
-            parts.push(format!("account {a}"));
-        }
-        if parts.is_empty() {
-            "unknown identity".into()
-        } else {
-            parts.join(", ")
-        }
-    }
-}
+pub use crate::model::identity::Identity;
 
 #[derive(Debug, Serialize)]
 pub struct ExplainReport {
@@ -185,7 +138,10 @@ pub struct ReplyStep {
 #[derive(Debug, Serialize)]
 pub struct UsageStep {
     pub profile: Option<String>,
+    /// Another identity than the next reply's (not merely another profile id).
     pub differs: bool,
+    /// Another profile id holding the same login as the next reply.
+    pub same_login: bool,
     pub identity: Option<Identity>,
 }
 
@@ -371,7 +327,12 @@ pub fn build(state: &State, key: &str, new_session: bool, rules_override: Option
     let plain = resolve::resolve_order(&inp, &provider, &resolve::ModelScope::Unscoped);
     let usage_profile = resolve::usage_source(&inp, &plain, Some(s));
     let usage = UsageStep {
-        differs: trace.profile.is_some() && usage_profile.is_some() && trace.profile != usage_profile,
+        differs: trace.profile.is_some()
+            && usage_profile.is_some()
+            && !agent.same_identity(trace.profile.as_deref(), usage_profile.as_deref(), now),
+        same_login: trace.profile.is_some()
+            && trace.profile != usage_profile
+            && agent.same_identity(trace.profile.as_deref(), usage_profile.as_deref(), now),
         identity: identity_in(agent, usage_profile.as_deref(), now),
         profile: usage_profile,
     };
@@ -822,6 +783,10 @@ pub fn render(r: &ExplainReport, now: i64) -> String {
         None => "none (no oauth/token profile in the order)".into(),
         Some(u) if r.usage.differs => format!(
             "{u} — DIFFERS from the reply profile: /status shows the quota of {}",
+            r.usage.identity.as_ref().map(|i| i.short()).unwrap_or_else(|| u.clone())
+        ),
+        Some(u) if r.usage.same_login => format!(
+            "{u} — another profile id, the same login as the reply profile ({}): the quota shown is the one being spent",
             r.usage.identity.as_ref().map(|i| i.short()).unwrap_or_else(|| u.clone())
         ),
         Some(u) => format!("{u} — same as the reply profile"),

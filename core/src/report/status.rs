@@ -29,7 +29,89 @@ pub struct StatusReport {
     pub preference: PreferenceInfo,
     pub active_slot: SlotInfo,
     pub warnings: Vec<String>,
+    /// The OpenClaw gateway serving this state dir, if one runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayInfo>,
+    /// Transactions in the journal an operator must know about now: interrupted (`applying`)
+    /// or planned (and whether still applicable). Filled by the caller from the journal, read
+    /// only; empty when there is no journal.
+    pub transactions: Vec<PendingTxn>,
     pub agents: Vec<AgentReport>,
+}
+
+/// A transaction left `applying` (a killed process, or one still running) or saved `planned`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingTxn {
+    pub id: i64,
+    /// `applying` or `planned`
+    pub status: String,
+    pub workflow: String,
+    pub summary: String,
+    pub created_at: String,
+    /// A planned transaction that can no longer apply, and why (`apply` would refuse it).
+    pub stale: Option<String>,
+    /// What to run: `clawauth recover`, `clawauth apply N`, or plan it again.
+    pub command: String,
+}
+
+/// The lines a read-only report prints for pending transactions.
+pub fn pending_lines(txns: &[PendingTxn]) -> Vec<String> {
+    txns.iter()
+        .map(|t| match (t.status.as_str(), &t.stale) {
+            ("applying", _) => format!(
+                "transaction {} ({}: {}) was interrupted while applying: run `{}` to finish or roll it back",
+                t.id, t.workflow, t.summary, t.command
+            ),
+            (_, Some(why)) => format!(
+                "planned transaction {} ({}) is stale and will not apply ({why}): {}",
+                t.id, t.summary, t.command
+            ),
+            _ => format!("planned transaction {} ({}) is waiting: `{}`", t.id, t.summary, t.command),
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize)]
+pub struct GatewayInfo {
+    pub pid: i64,
+    pub host: String,
+    pub port: u16,
+    /// Where the port came from: `lease`, `lock file`, `config`, `OPENCLAW_GATEWAY_PORT`, `default`.
+    pub port_source: String,
+    /// What showed it: `state_leases gateway-owner (<db>)` or `lock file <path>`.
+    pub found_by: String,
+    pub since: Option<String>,
+    pub lease_expires: Option<String>,
+    pub mode: Option<String>,
+    /// What it means for repairs.
+    pub writes: String,
+}
+
+pub fn gateway_info(state: &State) -> Option<GatewayInfo> {
+    let g = state.gateway.as_ref()?;
+    let sqlite = state.agents.iter().any(|a| a.layout.is_sqlite());
+    let found_by = match &g.source {
+        crate::model::gateway::Source::Lease(db) => format!("state_leases gateway-owner ({})", rel(state, db)),
+        crate::model::gateway::Source::LockFile(p) => format!("lock file {}", p.display()),
+    };
+    let writes = if g.foreign_host {
+        format!("it runs on host {}: clawauth cannot ask it to reload; restart it there after a repair", g.host)
+    } else if sqlite {
+        "repairs are written beside it (short SQLite transactions) and it is asked to reload (models.authRefresh), then checked".into()
+    } else {
+        "repairs are written under OpenClaw's locks; it is asked to reload, and the files are re-checked after it (it may write its in-memory copy back)".into()
+    };
+    Some(GatewayInfo {
+        pid: g.pid,
+        host: g.host.clone(),
+        port: g.port,
+        port_source: g.port_source.into(),
+        found_by,
+        since: g.since_ms.map(rfc3339_ms),
+        lease_expires: g.expires_ms.map(rfc3339_ms),
+        mode: g.mode.clone(),
+        writes,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -100,13 +182,20 @@ pub struct SessionReport {
     pub updated_at: Option<i64>,
     pub chat_type: Option<String>,
     pub pin: Option<String>,
+    /// The pin names a profile that does not exist here (`None` when unpinned): `missing`, or
+    /// `retired` for an `openai-codex:*` id left behind by OpenClaw's provider migration.
+    pub pin_dangling: Option<&'static str>,
     pub pin_source: Option<String>,
     pub pin_source_inferred: bool,
     pub effective: Option<String>,
     pub effective_source: Option<String>,
     pub would_write: resolve::PinWrite,
     pub usage_source: Option<String>,
+    /// `/status` shows another identity's quota than the one replying (not merely another id).
     pub usage_differs: bool,
+    /// Another profile id than the reply's, holding the same login: the quota shown is the
+    /// one being spent.
+    pub usage_same_login: bool,
     pub label: Option<String>,
     pub label_source: Option<String>,
 }
@@ -277,9 +366,21 @@ pub fn build(
                     updated_at: s.updated_at,
                     chat_type: s.chat_type.clone(),
                     pin: s.pin.clone(),
+                    pin_dangling: s.pin.as_deref().filter(|p| !a.auth.profiles.contains_key(*p)).map(|p| {
+                        if p.starts_with("openai-codex:") && a.provider == "openai" {
+                            "retired"
+                        } else {
+                            "missing"
+                        }
+                    }),
                     pin_source: t.pin_source.clone(),
                     pin_source_inferred: t.pin_source_inferred,
-                    usage_differs: t.profile.is_some() && usage.is_some() && t.profile != usage,
+                    usage_differs: t.profile.is_some()
+                        && usage.is_some()
+                        && !a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
+                    usage_same_login: t.profile.is_some()
+                        && t.profile != usage
+                        && a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
                     effective: t.profile.clone(),
                     effective_source: t.source.clone(),
                     would_write: t.write.clone(),
@@ -303,7 +404,13 @@ pub fn build(
             files: a.files.clone(),
             schemas: a.schemas.clone(),
             stranded: a.stranded.iter().map(|p| rel(state, p)).collect(),
-            archives: a.archives.iter().map(|p| rel(state, p)).collect(),
+            // restore sources are credentials only: not session stores or chat transcripts
+            archives: a
+                .archives
+                .iter()
+                .filter(|p| crate::model::is_credential_archive(p))
+                .map(|p| rel(state, p))
+                .collect(),
             order: order_report(a, &trace),
             last_good: a.auth.last_good.clone(),
             profiles,
@@ -316,6 +423,7 @@ pub fn build(
     }
     let pref_exists = state.preference.as_ref().map(|p| first.map(|a| a.map_profile_id(p).is_some()).unwrap_or(false));
     Ok(StatusReport {
+        transactions: vec![],
         schema_version: SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION"),
         now: rfc3339_ms(now),
@@ -341,6 +449,7 @@ pub fn build(
             candidates,
         },
         warnings: state.warnings.clone(),
+        gateway: gateway_info(state),
         agents,
     })
 }
@@ -400,6 +509,18 @@ pub fn render(r: &StatusReport, now: i64) -> String {
         }
     };
     let _ = writeln!(o, "active slot     {slot_line}");
+    if let Some(g) = &r.gateway {
+        let since = g.since.as_deref().map(|s| format!(", since {s}")).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "gateway         pid {} on 127.0.0.1:{} (port from {}; found by {}{since})",
+            g.pid, g.port, g.port_source, g.found_by
+        );
+        let _ = writeln!(o, "                {}", g.writes);
+    }
+    for l in pending_lines(&r.transactions) {
+        let _ = writeln!(o, "transaction     {l}");
+    }
     for w in &r.warnings {
         let _ = writeln!(o, "warning: {w}");
     }
@@ -447,7 +568,10 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             );
         }
         if !a.archives.is_empty() {
-            let _ = writeln!(o, "  archives (restore sources): {}", a.archives.join(", "));
+            let _ = writeln!(o, "  archives (restore sources):");
+            for p in &a.archives {
+                let _ = writeln!(o, "    {p}");
+            }
         }
         let ord = &a.order;
         let _ = writeln!(o, "  order ({}):", ord.provider);
@@ -559,7 +683,12 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             for s in &a.sessions {
                 rows.push(vec![
                     s.key.clone(),
-                    s.pin.clone().unwrap_or_else(|| "—".into()),
+                    match (&s.pin, s.pin_dangling) {
+                        (Some(p), Some("retired")) => format!("{p} (MISSING: retired id)"),
+                        (Some(p), Some(_)) => format!("{p} (MISSING)"),
+                        (Some(p), None) => p.clone(),
+                        (None, _) => "—".into(),
+                    },
                     s.pin_source
                         .clone()
                         .map(|x| if s.pin_source_inferred { format!("{x}*") } else { x })
@@ -570,6 +699,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                         .unwrap_or_else(|| "none".into()),
                     match (&s.usage_source, s.usage_differs) {
                         (Some(u), true) => format!("{u} (differs!)"),
+                        (Some(u), false) if s.usage_same_login => format!("{u} (same login)"),
                         (Some(u), false) => u.clone(),
                         (None, _) => "—".into(),
                     },
@@ -580,6 +710,12 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 ]);
             }
             o.push_str(&table(&rows, "    "));
+            if a.sessions.iter().any(|s| s.pin_dangling.is_some()) {
+                let _ = writeln!(
+                    o,
+                    "    MISSING: the pin names a profile that does not exist; see EFFECTIVE for what OpenClaw does with it (`clawauth resync` moves a retired id to the same identity's live id)"
+                );
+            }
             if a.sessions.iter().any(|s| s.pin_source_inferred) {
                 let _ = writeln!(o, "    * source not stored; inferred the way OpenClaw infers it");
             }

@@ -265,58 +265,15 @@ pub fn write_file(doc: &Doc, content: Option<&[u8]>) -> Result<()> {
     fsync_dir(dir)
 }
 
-/// Refuse while a running OpenClaw holds the SQLite store (spec section 0).
+/// Refuse while OpenClaw holds its databases exclusively (its doctor or maintenance, or a
+/// starting gateway's migrations: `layout::lease`). A running gateway's ownership lease and the
+/// processes' registrations are no reason to refuse: clawauth writes beside them in short
+/// `BEGIN IMMEDIATE` transactions that re-check every value, as OpenClaw's own CLI does.
 pub fn check_leases(state_dir: &Path, now_ms: i64) -> Result<()> {
-    let p = crate::layout::load::state_db_path(state_dir);
-    if !p.exists() {
-        return Ok(());
+    match crate::layout::lease::read(state_dir, now_ms)? {
+        Some(l) => l.check_writable(),
+        None => Ok(()),
     }
-    let db = store::open_ro(&p)?;
-    if db.has_table("agent_database_leases")? {
-        let mut st = db
-            .conn
-            .prepare("SELECT agent_id, path, owner_pid FROM agent_database_leases")
-            .map_err(|e| Error::sqlite(&p, e))?;
-        let rows = st
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
-            .map_err(|e| Error::sqlite(&p, e))?;
-        for r in rows {
-            let (agent, path, pid) = r.map_err(|e| Error::sqlite(&p, e))?;
-            if crate::layout::lock::pid_alive(pid) {
-                return Err(Error::conflict_hint(
-                    format!(
-                        "{}: agent_database_leases says live process pid {pid} holds agent '{agent}' ({path})",
-                        p.display()
-                    ),
-                    "a running OpenClaw would write its own copy back; stop the gateway and try again",
-                ));
-            }
-        }
-    }
-    if db.has_table("state_leases")? {
-        let mut st = db
-            .conn
-            .prepare("SELECT scope, lease_key, owner, expires_at FROM state_leases WHERE expires_at IS NOT NULL AND expires_at > ?1")
-            .map_err(|e| Error::sqlite(&p, e))?;
-        let first = st
-            .query_map([now_ms], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
-            })
-            .map_err(|e| Error::sqlite(&p, e))?
-            .next();
-        if let Some(r) = first {
-            let (scope, key, owner, exp) = r.map_err(|e| Error::sqlite(&p, e))?;
-            return Err(Error::conflict_hint(
-                format!(
-                    "{}: state_leases holds an unexpired lease {scope}/{key} by {owner} until {}",
-                    p.display(),
-                    crate::text::rfc3339_ms(exp)
-                ),
-                "a running OpenClaw holds the state database; stop it and try again",
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The timestamp OpenClaw keeps beside a cell. Auth rows carry the time of the write

@@ -40,6 +40,11 @@ pub struct Engine<'a> {
     pub notes: Vec<String>,
     /// Called with a failpoint's name right before the process kills itself (tests read it).
     pub on_failpoint: fn(&str),
+    /// The state dir's writer lock, held for the engine's whole life by a mutating command.
+    pub writer: Option<crate::txn::writer_lock::WriterLock>,
+    /// Recovery transactions `recover` applied (roll-backs written), for the caller to tell a
+    /// running gateway about.
+    pub recovered: Vec<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -162,7 +167,16 @@ pub fn step_groups(steps: &[Step]) -> Vec<std::ops::Range<usize>> {
 
 impl<'a> Engine<'a> {
     pub fn new(ctx: &'a Context, journal: Journal, state_dir: &Path, argv: Vec<String>) -> Self {
-        Engine { ctx, journal, state_dir: state_dir.to_path_buf(), argv, notes: vec![], on_failpoint: |_| {} }
+        Engine {
+            ctx,
+            journal,
+            state_dir: state_dir.to_path_buf(),
+            argv,
+            notes: vec![],
+            on_failpoint: |_| {},
+            writer: None,
+            recovered: vec![],
+        }
     }
 
     /// Verify every step's `before` values against disk without writing.
@@ -402,7 +416,10 @@ impl<'a> Engine<'a> {
         let row = self.txn(id)?;
         self.same_state_dir(&row)?;
         if row.status != "planned" {
-            return Err(Error::State(format!("transaction {id} is {}, not planned", row.status)));
+            return Err(Error::conflict_hint(
+                format!("transaction {id} is {}, not planned", row.status),
+                format!("only a planned transaction can be applied; see `clawauth show {id}`"),
+            ));
         }
         let plan = self.journal.plan(&row)?;
         let mut docs = DocCache::new();
@@ -417,8 +434,8 @@ impl<'a> Engine<'a> {
         ui.confirm(&format!("Apply planned transaction {id}?"))?;
         // the pre-images are taken now, right before writing
         let snaps = plan.steps.iter().map(|s| snapshot(&s.location)).collect::<Result<Vec<_>>>()?;
-        self.journal.add_snapshots(id, &snaps)?;
-        self.intent(&plan, &row.kind, row.reverts_txn, row.forced, Some(id))?;
+        failpoint(self.ctx, "before-claim", self.on_failpoint);
+        self.journal.claim_planned(self.ctx, id, &snaps)?;
         failpoint(self.ctx, "after-intent", self.on_failpoint);
         self.apply_recorded(id, &plan)?;
         Ok(Outcome::Applied(id, plan))
@@ -513,6 +530,18 @@ impl<'a> Engine<'a> {
             forced |= !warnings.is_empty();
             plan.push(s.location.clone(), format!("revert: {}", s.title), inv);
         }
+        if conflicts.is_empty() && plan.is_empty() {
+            // everything is back already: say by whom, so the loser of two racing `undo N`
+            // does not report success for the winner's work
+            for u in self.journal.reverted_by(id)? {
+                if self.journal.reverted_by(u)?.is_empty() {
+                    return Err(Error::conflict_hint(
+                        format!("transaction {id} was already undone by transaction {u}"),
+                        format!("undo {u} to apply it again"),
+                    ));
+                }
+            }
+        }
         if !conflicts.is_empty() {
             return Err(Error::conflict_hint(
                 format!("cannot undo transaction {id}; changed since:\n  {}", conflicts.join("\n  ")),
@@ -593,6 +622,20 @@ impl<'a> Engine<'a> {
                 report.push(format!("transaction {} left alone: {e}", row.id));
                 continue;
             }
+            // the writer lock is held, so on this host no live clawauth can own it; still,
+            // never touch one whose owner is provably alive or on a host we cannot see
+            if let Some(owner) = &row.owner {
+                match crate::txn::writer_lock::liveness(owner) {
+                    crate::txn::writer_lock::Liveness::Gone(_) => {}
+                    crate::txn::writer_lock::Liveness::Alive(why) | crate::txn::writer_lock::Liveness::Foreign(why) => {
+                        report.push(format!(
+                            "transaction {} left alone: it is still applying and {why}; run `clawauth recover` where it ran once it has ended",
+                            row.id
+                        ));
+                        continue;
+                    }
+                }
+            }
             let steps = self.journal.steps(row.id)?;
             let mut standings = vec![];
             let mut neither = vec![];
@@ -644,6 +687,7 @@ impl<'a> Engine<'a> {
             if !plan.is_empty() {
                 let id = self.intent(&plan, "recover", Some(row.id), false, None)?;
                 self.apply_recorded(id, &plan)?;
+                self.recovered.push(id);
                 report.push(format!(
                     "transaction {} was interrupted: rolled back {} document(s) in recovery transaction {id}",
                     row.id,
@@ -655,6 +699,7 @@ impl<'a> Engine<'a> {
                     row.id
                 ));
             }
+            failpoint(self.ctx, "recover-before-mark", self.on_failpoint);
             self.journal.set_status(self.ctx, row.id, "rolled back", Some("interrupted; rolled back by recover"))?;
         }
         if report.is_empty() && !quiet_if_none {

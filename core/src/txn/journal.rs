@@ -7,20 +7,30 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::layout::store::Location;
 use crate::txn::plan::{Change, Plan, Step};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::txn::writer_lock::Owner;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-pub const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/0001_journal.sql"), include_str!("../../migrations/0002_usage.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_journal.sql"),
+    include_str!("../../migrations/0002_usage.sql"),
+    include_str!("../../migrations/0003_owner.sql"),
+    include_str!("../../migrations/0004_settle.sql"),
+];
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+/// `PRAGMA application_id` of a clawauth journal ("ClAu"), set by migration 3.
+pub const APPLICATION_ID: i64 = 0x436c_4175;
 /// Documents up to this size get a full byte pre-image.
 pub const SNAPSHOT_LIMIT: u64 = 256 * 1024;
 
 pub struct Journal {
     pub conn: Connection,
     pub path: PathBuf,
+    /// No journal file yet: an empty in-memory one stands in until the first transaction is
+    /// recorded, so a run that records nothing leaves the state dir untouched.
+    pending: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +53,11 @@ pub struct TxnRow {
     pub forced: bool,
     pub error: Option<String>,
     pub notes: Vec<String>,
+    /// What the running gateway made of it (`txn::settle::Settle` as JSON), if one ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle: Option<serde_json::Value>,
+    #[serde(skip)]
+    pub owner: Option<Owner>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +74,124 @@ pub fn default_path(state_dir: &Path) -> PathBuf {
 
 fn j(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::journal(path, e)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// What an SQLite file is, judged from its header fields and tables without writing a byte.
+fn identify(conn: &Connection, path: &Path) -> Result<()> {
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| j(path, e))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| j(path, e))?;
+    let mut st = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .map_err(|e| j(path, format!("cannot read it as a database: {e}")))?;
+    let tables: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .and_then(|r| r.collect())
+        .map_err(|e| j(path, format!("cannot read it as a database: {e}")))?;
+    let has = |t: &str| tables.iter().any(|x| x == t);
+    let ours = app == APPLICATION_ID
+        // journals of schema 1 and 2 predate the application_id
+        || (app == 0 && (1..=2).contains(&version) && ["txn", "step", "change", "snapshot"].iter().all(|t| has(t)))
+        || (app == 0 && version == 0 && tables.is_empty());
+    if ours {
+        if version > SCHEMA_VERSION {
+            return Err(j(
+                path,
+                format!(
+                    "schema version {version} is newer than this clawauth understands ({SCHEMA_VERSION}); upgrade clawauth"
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    let shown: Vec<&str> = tables.iter().take(6).map(String::as_str).collect();
+    let what = if has("session_nodes") || has("auth_profile_store") || has("config_machine_state") {
+        format!("this is OpenClaw's agent database (tables {}), not a clawauth journal", shown.join(", "))
+    } else if app != 0 {
+        format!("this SQLite database belongs to another program (application_id {app:#x}), not clawauth")
+    } else if tables.is_empty() {
+        format!("this SQLite database has no tables but user_version {version}: not a clawauth journal")
+    } else {
+        format!("this SQLite database (tables {}) is not a clawauth journal", shown.join(", "))
+    };
+    Err(Error::conflict_hint(
+        format!("{}: {what}; nothing was written to it", path.display()),
+        "point --journal at clawauth's own journal, or at a path that does not exist yet",
+    ))
+}
+
+fn check_header(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let n = f.read(&mut head).map_err(|e| Error::io(path, e))?;
+    if n > 0 && (n < 16 || &head != b"SQLite format 3\0") {
+        return Err(j(path, "is not an SQLite database (corrupted journal?); move it aside to start a new one"));
+    }
+    Ok(())
+}
+
+/// `file:` URI of `path` opened `immutable`: SQLite then takes no lock and creates no `-wal` or
+/// `-shm` — the way to look at a database that may not be ours without touching it.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'_' | b'-' | b'~' => uri.push(*b as char),
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+fn ro_flags() -> rusqlite::OpenFlags {
+    use rusqlite::OpenFlags;
+    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+}
+
+/// Judge a database without writing a byte (no WAL switch, no `-shm`, no checkpoint on close).
+fn identify_untouched(path: &Path) -> Result<()> {
+    let conn = Connection::open_with_flags(immutable_uri(path), ro_flags()).map_err(|e| j(path, e))?;
+    identify(&conn, path)
+}
+
+fn writable(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else { return false };
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// A reader's connection to our own journal (it only ever reads). Where the directory is
+/// writable, an ordinary connection: beside a running writer it shares the WAL, and as the last
+/// to close it removes the `-wal`/`-shm` it made, leaving the directory as it found it.
+/// Elsewhere read-only; with no `-shm` makeable and no `-wal` the main file is complete: read it
+/// immutable.
+fn connect_read_only(path: &Path) -> Result<Connection> {
+    if writable(parent_dir(path)) && writable(path) {
+        let conn = Connection::open(path).map_err(|e| j(path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| j(path, e))?;
+        return Ok(conn);
+    }
+    let conn = Connection::open_with_flags(path, ro_flags()).map_err(|e| j(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| j(path, e))?;
+    match conn.query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => Ok(conn),
+        Err(e) if with_suffix(path, "-wal").exists() => Err(j(path, e)),
+        Err(_) => {
+            drop(conn);
+            Connection::open_with_flags(immutable_uri(path), ro_flags()).map_err(|e| j(path, e))
+        }
+    }
 }
 
 impl Journal {
@@ -99,47 +232,115 @@ impl Journal {
             if !create {
                 return Ok(None);
             }
-            let dir = path.parent().unwrap_or(Path::new("."));
-            if !dir.exists() {
-                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(dir, e))?;
-            }
-            // create the file 0600 before SQLite does, so no window exists with wider modes
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode_0600()
-                .open(path)
-                .map_err(|e| Error::io(path, e))?;
+            Self::create_file(path)?;
         }
-        let mut head = [0u8; 16];
+        Self::open_existing(path).map(Some)
+    }
+
+    /// The journal for a writer: the file when it exists, else an empty stand-in that becomes
+    /// the file when the first transaction is recorded.
+    pub fn open_lazy(path: &Path) -> Result<Journal> {
+        if path.exists() {
+            return Self::open_existing(path);
+        }
+        let conn = Connection::open_in_memory().map_err(|e| j(path, e))?;
+        let mut jr = Journal { conn, path: path.to_path_buf(), pending: true };
+        jr.migrate()?;
+        Ok(jr)
+    }
+
+    /// For `log`, `show` and other readers: read-only, no migration, works in a read-only
+    /// directory and beside a running writer. `Ok(None)` when absent.
+    pub fn open_read_only(path: &Path) -> Result<Option<Journal>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        check_header(path)?;
+        identify_untouched(path)?;
+        let conn = connect_read_only(path)?;
+        identify(&conn, path)?;
+        Ok(Some(Journal { conn, path: path.to_path_buf(), pending: false }))
+    }
+
+    /// Whether the journal file exists (a writer's journal is created lazily).
+    pub fn exists(&self) -> bool {
+        !self.pending
+    }
+
+    /// Create the journal file if it is still pending: built complete under a temp name and
+    /// linked into place without replacing, so parallel first uses all end up on one journal.
+    fn materialize(&mut self) -> Result<()> {
+        if !self.pending {
+            return Ok(());
+        }
+        if !self.path.exists() {
+            Self::create_file(&self.path)?;
+        }
+        *self = Self::open_existing(&self.path)?;
+        Ok(())
+    }
+
+    fn create_file(path: &Path) -> Result<()> {
+        let dir = parent_dir(path);
+        if !dir.exists() {
+            match std::fs::create_dir(dir) {
+                Ok(()) => {
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                        .map_err(|e| Error::io(dir, e))?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(_) => std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?,
+            }
+        }
+        // tempfile creates it 0600: no window exists with wider modes
+        let tmp = tempfile::Builder::new()
+            .prefix(".clawauth-journal-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?;
         {
-            use std::io::Read;
-            let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            let n = f.read(&mut head).map_err(|e| Error::io(path, e))?;
-            if n > 0 && (n < 16 || &head != b"SQLite format 3\0") {
-                return Err(j(
-                    path,
-                    "is not an SQLite database (corrupted journal?); move it aside to start a new one",
-                ));
-            }
+            let conn = Connection::open(tmp.path()).map_err(|e| j(path, e))?;
+            conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| j(path, format!("cannot use it: {e}")))?;
+            let mut jr = Journal { conn, path: tmp.path().to_path_buf(), pending: false };
+            jr.migrate()?;
         }
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(with_suffix(tmp.path(), suffix));
+        }
+        match tmp.persist_noclobber(path) {
+            Ok(f) => {
+                let _ = f.sync_all();
+                if let Ok(d) = std::fs::File::open(dir) {
+                    let _ = d.sync_all();
+                }
+                Ok(())
+            }
+            // another process created it first: use that one
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(Error::io(path, e.error)),
+        }
+    }
+
+    fn open_existing(path: &Path) -> Result<Journal> {
+        check_header(path)?;
+        // judged read-only first: a database that is not ours is refused without a byte
+        // written (not even the WAL switch or a checkpoint of its `-wal` on close)
+        identify_untouched(path)?;
         let conn = Connection::open(path).map_err(|e| j(path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| j(path, e))?;
+        identify(&conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| j(path, format!("cannot use it: {e}")))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| j(path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| j(path, e))?;
-        let mut jr = Journal { conn, path: path.to_path_buf() };
+        let mut jr = Journal { conn, path: path.to_path_buf(), pending: false };
         jr.migrate()?;
         for suffix in ["", "-wal", "-shm"] {
-            let mut p = path.as_os_str().to_owned();
-            p.push(suffix);
-            let p = PathBuf::from(p);
+            let p = with_suffix(path, suffix);
             if p.exists() {
                 let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
             }
         }
-        Ok(Some(jr))
+        Ok(jr)
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -156,7 +357,13 @@ impl Journal {
         if v == SCHEMA_VERSION {
             return Ok(());
         }
-        let tx = self.conn.transaction().map_err(|e| j(&path, e))?;
+        // IMMEDIATE and re-read inside: of two processes upgrading at once, one migrates and
+        // the other finds it done
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| j(&path, e))?;
+        let v: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| j(&path, e))?;
+        if v >= SCHEMA_VERSION {
+            return Ok(());
+        }
         for (i, m) in MIGRATIONS.iter().enumerate().skip(v as usize) {
             tx.execute_batch(m).map_err(|e| j(&path, format!("migration {}: {e}", i + 1)))?;
         }
@@ -179,12 +386,20 @@ impl Journal {
         forced: bool,
         snapshots: &[Snapshot],
     ) -> Result<i64> {
+        self.materialize()?;
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| j(&path, e))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| j(&path, e))?;
+        if status == "applying" && kind == "undo" {
+            if let Some(n) = reverts {
+                claim_undo(&tx, &path, n)?;
+            }
+        }
         let now = ctx.now_rfc3339();
+        let me = Owner::me();
         tx.execute(
-            "INSERT INTO txn (kind, workflow, summary, argv, user, host, tool_version, state_dir, agent, created_at, started_at, status, reverts_txn, forced, notes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            "INSERT INTO txn (kind, workflow, summary, argv, user, host, tool_version, state_dir, agent, created_at, started_at, status, reverts_txn, forced, notes, owner_pid, owner_start, owner_host, owner_boot, claim_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                     CASE WHEN ?12 = 'applying' THEN (SELECT COALESCE(MAX(claim_seq), 0) + 1 FROM txn) END)",
             params![
                 kind,
                 plan.workflow,
@@ -201,6 +416,10 @@ impl Journal {
                 reverts,
                 forced as i64,
                 serde_json::to_string(&plan.notes).unwrap_or_default(),
+                me.pid,
+                me.start,
+                me.host,
+                me.boot_id,
             ],
         )
         .map_err(|e| j(&path, e))?;
@@ -230,6 +449,55 @@ impl Journal {
         Ok(id)
     }
 
+    /// `planned -> applying` in one conditional write, with the pre-images taken now and this
+    /// process as owner: of two processes applying one saved plan exactly one wins; the other
+    /// gets a conflict naming the status it found.
+    pub fn claim_planned(&mut self, ctx: &Context, id: i64, snapshots: &[Snapshot]) -> Result<()> {
+        let path = self.path.clone();
+        let me = Owner::me();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| j(&path, e))?;
+        let row: Option<(String, String, Option<i64>)> = tx
+            .query_row("SELECT status, kind, reverts_txn FROM txn WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(|e| j(&path, e))?;
+        let Some((status, kind, reverts)) = row else {
+            return Err(Error::NotFound(format!("no transaction {id} in {}", path.display())));
+        };
+        if status != "planned" {
+            return Err(Error::conflict_hint(
+                format!("transaction {id} is {status}, not planned: another clawauth took it first"),
+                format!("see `clawauth show {id}`"),
+            ));
+        }
+        if kind == "undo" {
+            if let Some(n) = reverts {
+                claim_undo(&tx, &path, n)?;
+            }
+        }
+        let n = tx
+            .execute(
+                "UPDATE txn SET status = 'applying', started_at = ?2, owner_pid = ?3, owner_start = ?4, owner_host = ?5, owner_boot = ?6,
+                 claim_seq = (SELECT COALESCE(MAX(claim_seq), 0) + 1 FROM txn) WHERE id = ?1 AND status = 'planned'",
+                params![id, ctx.now_rfc3339(), me.pid, me.start, me.host, me.boot_id],
+            )
+            .map_err(|e| j(&path, e))?;
+        if n != 1 {
+            return Err(Error::conflict(format!(
+                "transaction {id} is no longer planned: another clawauth took it first"
+            )));
+        }
+        for (i, s) in snapshots.iter().enumerate() {
+            tx.execute(
+                "INSERT OR REPLACE INTO snapshot (txn_id, step_no, existed, sha256, mode, size, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, i as i64 + 1, s.existed as i64, s.sha256, s.mode, s.content.as_ref().map(|c| c.len() as i64), s.content],
+            )
+            .map_err(|e| j(&path, e))?;
+        }
+        tx.commit().map_err(|e| j(&path, e))
+    }
+
     pub fn add_snapshots(&mut self, id: i64, snapshots: &[Snapshot]) -> Result<()> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| j(&path, e))?;
@@ -251,6 +519,14 @@ impl Journal {
                 "UPDATE txn SET status = ?2, error = COALESCE(?3, error), ended_at = COALESCE(?4, ended_at), started_at = COALESCE(?5, started_at) WHERE id = ?1",
                 params![id, status, error, ended, started],
             )
+            .map_err(|e| j(&self.path, e))?;
+        Ok(())
+    }
+
+    /// Record what the running gateway made of transaction `id`.
+    pub fn record_settle(&self, id: i64, settle: &serde_json::Value) -> Result<()> {
+        self.conn
+            .execute("UPDATE txn SET settle = ?2 WHERE id = ?1", params![id, settle.to_string()])
             .map_err(|e| j(&self.path, e))?;
         Ok(())
     }
@@ -277,6 +553,15 @@ impl Journal {
             forced: r.get::<_, i64>("forced")? != 0,
             error: r.get("error")?,
             notes: serde_json::from_str(&notes).unwrap_or_default(),
+            // absent before schema 4
+            settle: r.get::<_, Option<String>>("settle").ok().flatten().and_then(|s| serde_json::from_str(&s).ok()),
+            // absent in journals of schema 1 and 2 (read-only readers do not migrate)
+            owner: r.get::<_, Option<i64>>("owner_pid").ok().flatten().map(|pid| Owner {
+                pid,
+                start: r.get("owner_start").ok().flatten(),
+                host: r.get::<_, Option<String>>("owner_host").ok().flatten().unwrap_or_default(),
+                boot_id: r.get("owner_boot").ok().flatten(),
+            }),
         })
     }
 
@@ -392,12 +677,30 @@ impl Journal {
     }
 }
 
-trait Mode0600 {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-impl Mode0600 for std::fs::OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.mode(0o600)
+/// `applied -> being undone`, checked inside the transaction that records the undo: the
+/// transaction must still be applied and no other undo of it may be under way.
+fn claim_undo(tx: &rusqlite::Transaction, path: &Path, n: i64) -> Result<()> {
+    let st: Option<String> =
+        tx.query_row("SELECT status FROM txn WHERE id = ?1", [n], |r| r.get(0)).optional().map_err(|e| j(path, e))?;
+    if st.as_deref() != Some("applied") {
+        return Err(Error::conflict(format!(
+            "transaction {n} is {}, no longer applied: another clawauth changed it while this undo was planned",
+            st.as_deref().unwrap_or("gone")
+        )));
     }
+    let busy: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM txn WHERE reverts_txn = ?1 AND kind = 'undo' AND status = 'applying' ORDER BY id LIMIT 1",
+            [n],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| j(path, e))?;
+    if let Some(u) = busy {
+        return Err(Error::conflict_hint(
+            format!("transaction {n} is being undone by transaction {u} (another clawauth)"),
+            format!("wait for it, then see `clawauth show {u}`"),
+        ));
+    }
+    Ok(())
 }

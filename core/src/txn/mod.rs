@@ -5,3 +5,5 @@ pub mod docio;
 pub mod engine;
 pub mod journal;
 pub mod plan;
+pub mod settle;
+pub mod writer_lock;

@@ -97,17 +97,69 @@ pub fn session_keys(agent: &AgentState, key: &str) -> Result<Vec<String>> {
     Ok(keys)
 }
 
-/// Sessions whose effective profile changes when the auth state changes: the blast radius.
-pub fn blast_radius(state: &State, agent: &AgentState, after: &AgentState) -> Vec<String> {
+/// What a planned change does to the chats: the blast radius. `accounts`: sessions whose
+/// *effective identity* changes (compared by `model::identity`, so the same profile id holding
+/// another login counts, and another id of the same login does not); `pins`: sessions whose
+/// pin the plan or OpenClaw's next turn drops or moves; `same_login`: sessions moving to another
+/// profile id of the same login (no account change, shown so the move is not a surprise).
+#[derive(Debug, Default, Clone)]
+pub struct Radius {
+    pub accounts: Vec<String>,
+    pub pins: Vec<String>,
+    pub same_login: Vec<String>,
+}
+
+/// The blast radius of going from `agent` to `after` (the planned auth state *and* session
+/// pins; sessions are matched by key). Each session is resolved before and after with the
+/// agent's rules.
+pub fn blast_radius(state: &State, agent: &AgentState, after: &AgentState) -> Radius {
+    // after's sessions are usually the same list, in the same order: index by key only if not
+    let same_keys = after.sessions.len() == agent.sessions.len()
+        && after.sessions.iter().zip(&agent.sessions).all(|(a, b)| a.key == b.key);
+    let by_key: std::collections::HashMap<&str, &crate::model::Session> =
+        if same_keys { Default::default() } else { after.sessions.iter().map(|s| (s.key.as_str(), s)).collect() };
+    let pairs = agent.sessions.iter().enumerate().map(|(i, s)| {
+        let a_s: &crate::model::Session =
+            if same_keys { &after.sessions[i] } else { by_key.get(s.key.as_str()).copied().unwrap_or(s) };
+        (s, a_s)
+    });
+    radius_of(state, agent, after, pairs)
+}
+
+/// The radius of a plan that changes only the pins of a few sessions (`pin`, `unpin`): each
+/// pair is (the session as stored, the session as the plan leaves it); auth is unchanged.
+pub fn pin_radius(
+    state: &State,
+    agent: &AgentState,
+    changed: &[(crate::model::Session, crate::model::Session)],
+) -> Radius {
+    radius_of(state, agent, agent, changed.iter().map(|(b, a)| (b, a)))
+}
+
+fn radius_of<'a>(
+    state: &State,
+    agent: &AgentState,
+    after: &AgentState,
+    pairs: impl Iterator<Item = (&'a crate::model::Session, &'a crate::model::Session)>,
+) -> Radius {
+    use crate::model::identity::Identity;
     let cfg = state.install.config.as_ref();
     let rules = agent.rules();
-    let before_in = Inputs::new(agent, cfg, rules, state.now_ms);
-    let after_in = Inputs::new(after, cfg, rules, state.now_ms);
+    let now = state.now_ms;
+    let before_in = Inputs::new(agent, cfg, rules, now);
+    let after_in = Inputs::new(after, cfg, rules, now);
     // the order depends only on the session's model scope: resolve it once per scope
     let mut orders: std::collections::HashMap<resolve::ModelScope, (resolve::OrderTrace, resolve::OrderTrace)> =
         std::collections::HashMap::new();
-    let mut out = vec![];
-    for s in &agent.sessions {
+    let mut idents: std::collections::HashMap<(bool, String), Option<Identity>> = std::collections::HashMap::new();
+    let mut ident = |after_side: bool, id: &str| -> Option<Identity> {
+        idents
+            .entry((after_side, id.to_string()))
+            .or_insert_with(|| if after_side { after.identity_of(id, now) } else { agent.identity_of(id, now) })
+            .clone()
+    };
+    let mut out = Radius::default();
+    for (s, a_s) in pairs {
         let scope = resolve::session_scope_of(rules, s);
         let (ob, oa) = orders
             .entry(scope.clone())
@@ -119,9 +171,47 @@ pub fn blast_radius(state: &State, agent: &AgentState, after: &AgentState) -> Ve
             })
             .clone();
         let b = resolve::resolve_session_with_order(&before_in, &agent.provider, s, false, ob);
-        let a = resolve::resolve_session_with_order(&after_in, &agent.provider, s, false, oa);
-        if a.profile != b.profile {
-            out.push(format!(
+        let a = resolve::resolve_session_with_order(&after_in, &agent.provider, a_s, false, oa);
+        // pins: what the plan writes, else what OpenClaw's next turn would write
+        if let Some(pin) = s.pin.as_deref() {
+            let src = b.pin_source.as_deref().unwrap_or("user");
+            match (a_s.pin.as_deref(), &a.write) {
+                (None, _) => out.pins.push(format!("{}: {src} pin on {pin} dropped", s.key)),
+                (Some(np), _) if np != pin => out.pins.push(format!("{}: {src} pin on {pin} re-homed to {np}", s.key)),
+                (Some(_), resolve::PinWrite::Clear) if b.write != resolve::PinWrite::Clear => {
+                    out.pins.push(format!("{}: {src} pin on {pin} dropped by OpenClaw's next turn", s.key))
+                }
+                (Some(_), resolve::PinWrite::SetAuto { profile, .. }) if profile != pin && b.write != a.write => out
+                    .pins
+                    .push(format!("{}: {src} pin on {pin} re-homed to {profile} by OpenClaw's next turn", s.key)),
+                _ => {}
+            }
+        } else if let Some(np) = a_s.pin.as_deref() {
+            out.pins.push(format!("{}: pinned to {np} (was unpinned)", s.key));
+        }
+        let (bi, ai) =
+            (b.profile.as_deref().and_then(|p| ident(false, p)), a.profile.as_deref().and_then(|p| ident(true, p)));
+        let raw_same = |p: &str| agent.auth.profiles.get(p) == after.auth.profiles.get(p);
+        let same = match (b.profile.as_deref(), a.profile.as_deref()) {
+            (None, None) => true,
+            (Some(x), Some(y)) if x == y && raw_same(x) => true,
+            (Some(_), Some(_)) => matches!((&bi, &ai), (Some(i), Some(j)) if i.same(j)),
+            _ => false,
+        };
+        let show = |p: Option<&str>, i: &Option<Identity>| match (p, i) {
+            (None, _) => "(none)".to_string(),
+            (Some(p), Some(i)) if !i.is_unknown() => format!("{p} ({})", i.short()),
+            (Some(p), _) => p.to_string(),
+        };
+        if !same {
+            out.accounts.push(format!(
+                "{}: {} -> {}",
+                s.key,
+                show(b.profile.as_deref(), &bi),
+                show(a.profile.as_deref(), &ai)
+            ));
+        } else if b.profile != a.profile {
+            out.same_login.push(format!(
                 "{}: {} -> {}",
                 s.key,
                 b.profile.as_deref().unwrap_or("(none)"),
@@ -132,16 +222,41 @@ pub fn blast_radius(state: &State, agent: &AgentState, after: &AgentState) -> Ve
     out
 }
 
-/// Turn a blast radius into plan notes (capped, with a count).
-pub fn radius_notes(radius: Vec<String>) -> Vec<String> {
-    if radius.is_empty() {
-        return vec!["blast radius: no session's effective profile changes".into()];
+/// Turn a blast radius into plan notes (each list capped, with a count).
+pub fn radius_notes(radius: Radius) -> Vec<String> {
+    fn capped(notes: &mut Vec<String>, head: String, items: Vec<String>) {
+        let n = items.len();
+        notes.push(head);
+        notes.extend(items.into_iter().take(20).map(|r| format!("  {r}")));
+        if n > 20 {
+            notes.push(format!("  … and {} more", n - 20));
+        }
     }
-    let n = radius.len();
-    let mut notes = vec![format!("blast radius: {n} session(s) change effective profile:")];
-    notes.extend(radius.into_iter().take(20).map(|r| format!("  {r}")));
-    if n > 20 {
-        notes.push(format!("  … and {} more", n - 20));
+    let mut notes = vec![];
+    if radius.accounts.is_empty() {
+        notes.push("blast radius: no session changes account".into());
+    } else {
+        capped(
+            &mut notes,
+            format!(
+                "blast radius: {} session(s) change account (effective profile and identity):",
+                radius.accounts.len()
+            ),
+            radius.accounts,
+        );
+    }
+    if !radius.pins.is_empty() {
+        capped(&mut notes, format!("blast radius: {} pin(s) dropped or re-homed:", radius.pins.len()), radius.pins);
+    }
+    if !radius.same_login.is_empty() {
+        capped(
+            &mut notes,
+            format!(
+                "blast radius: {} session(s) move to another profile id of the same login (no account change):",
+                radius.same_login.len()
+            ),
+            radius.same_login,
+        );
     }
     notes
 }

@@ -4,6 +4,7 @@
 //! `updatedAt` bumped, on the session's key and its case-folded aliases.
 
 use super::*;
+use crate::model::Session;
 use crate::txn::plan::Plan;
 use serde_json::json;
 
@@ -50,6 +51,8 @@ pub fn pin(state: &State, key: &str, profile: &str, source: &str) -> Result<Plan
     if keys.len() > 1 {
         plan.notes.push(format!("the chat is stored under {} case-variant keys; all are pinned together", keys.len()));
     }
+    let changed = changed_pins(agent, &keys, Some((&id, source)));
+    plan.notes.extend(radius_notes(pin_radius(state, agent, &changed)));
     Ok(plan)
 }
 
@@ -64,5 +67,22 @@ pub fn unpin(state: &State, key: &str) -> Result<Plan> {
         let changes = pin_field_changes(agent.session(k), &loc, &prefix, [None, None, None], state.now_ms)?;
         plan.push(loc, format!("unpin {k}"), changes);
     }
+    let changed = changed_pins(agent, &keys, None);
+    plan.notes.extend(radius_notes(pin_radius(state, agent, &changed)));
     Ok(plan)
+}
+
+/// Each named session as stored and as the plan leaves it (pinned to `to`, or unpinned).
+fn changed_pins(agent: &AgentState, keys: &[String], to: Option<(&str, &str)>) -> Vec<(Session, Session)> {
+    keys.iter()
+        .filter_map(|k| agent.session(k))
+        .map(|s| {
+            let mut a = s.clone();
+            a.stored = None;
+            a.pin = to.map(|t| t.0.to_string());
+            a.pin_source = to.map(|t| t.1.to_string());
+            a.pin_compaction = to.filter(|t| t.1 == "auto").map(|_| json!(s.compaction_count.unwrap_or(0)));
+            (s.clone(), a)
+        })
+        .collect()
 }

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::json::pointer;
-use crate::model::{num_field, ProfileView, Session};
+use crate::model::{num_field, Session};
 use crate::txn::plan::{Change, Plan};
 
 fn refuse_inherited(agent: &AgentState, id: &str) -> Result<()> {
@@ -87,6 +87,7 @@ pub fn remove(state: &State, id: &str) -> Result<Plan> {
     let cfg = state.install.config.as_ref();
     let rules = agent.rules();
     let inp = resolve::Inputs::new(&after, cfg, rules, state.now_ms);
+    let mut repinned: Vec<(String, Option<String>)> = vec![];
     for s in agent.sessions.iter().filter(|s| s.pin.as_deref() == Some(id.as_str())) {
         let trace = resolve::resolve_session(&inp, &agent.provider, s, false);
         let (wanted, what) = match &trace.write {
@@ -94,11 +95,26 @@ pub fn remove(state: &State, id: &str) -> Result<Plan> {
                 pin_values(profile, "auto", Some(*compaction_count)),
                 format!("re-pin to {profile} (auto), as OpenClaw would pick"),
             ),
-            _ => ([None, None, None], "unpin (OpenClaw would pick no profile for it)".to_string()),
+            _ => (
+                [None, None, None],
+                // where the chat lands once unpinned (the trace above still reads the pin)
+                match resolve::resolve_session(&inp, &agent.provider, &unpinned(s), false).profile {
+                    Some(p) => format!("unpin (OpenClaw then picks {p} from the order)"),
+                    None => "unpin (OpenClaw would pick no profile for it)".to_string(),
+                },
+            ),
         };
+        repinned.push((s.key.clone(), wanted[0].as_ref().and_then(|v| v.as_str()).map(str::to_owned)));
         let (loc, prefix) = session_location(agent, &s.key)?;
         let changes = pin_field_changes(Some(s), &loc, &prefix, wanted, state.now_ms)?;
         plan.push_step(loc, format!("{}: pinned to {id}: {what}", s.key), changes);
+    }
+    // the radius sees the pins as the plan leaves them
+    for (key, pin) in repinned {
+        if let Some(s) = after.sessions.iter_mut().find(|s| s.key == key) {
+            s.pin_source = pin.as_ref().map(|_| "auto".to_string());
+            s.pin = pin;
+        }
     }
     if state.preference.as_deref() == Some(id.as_str()) {
         plan.notes
@@ -107,6 +123,16 @@ pub fn remove(state: &State, id: &str) -> Result<Plan> {
     side_notes(&mut plan, state, &id);
     plan.notes.extend(radius_notes(blast_radius(state, agent, &after)));
     Ok(plan)
+}
+
+/// A session as it reads with its pin removed.
+fn unpinned(s: &Session) -> Session {
+    let mut u = s.clone();
+    u.pin = None;
+    u.pin_source = None;
+    u.pin_compaction = None;
+    u.stored = None;
+    u
 }
 
 /// `profile rename OLD NEW`: the credential moves to the new id; every reference follows,
@@ -121,7 +147,8 @@ pub fn rename(state: &State, old: &str, new: &str) -> Result<Plan> {
         return Err(Error::Usage(format!("'{new}' is not a profile id: expected <provider>:<name>")));
     }
     if agent.auth.profiles.contains_key(&new) {
-        return Err(Error::Usage(format!(
+        // the command line is fine; the state has the id already: an error, not a usage error
+        return Err(Error::State(format!(
             "profile {new} already exists in agent {}; use `profile merge` to fold two ids of one identity",
             agent.paths.id
         )));
@@ -167,18 +194,15 @@ pub fn rename(state: &State, old: &str, new: &str) -> Result<Plan> {
     for s in renamed.sessions.iter_mut().filter(|s| s.pin.as_deref() == Some(old.as_str())) {
         s.pin = Some(new.clone());
     }
-    plan.notes.extend(radius_notes(radius_with_sessions(state, agent, &renamed, Some((&old, &new)))));
+    plan.notes.extend(radius_notes(blast_radius(state, agent, &renamed)));
     Ok(plan)
 }
 
-/// The identity a credential holds: (accountId, user id, email).
+/// The identity a credential holds as (accountId, user id, lower-cased email): the fields of
+/// `model::identity::Identity`, the one notion of identity, for the matchers that rank by field.
 pub fn identity(id: &str, cred: &Value, now_ms: i64) -> (Option<String>, Option<String>, Option<String>) {
-    let v = ProfileView::new(id, cred, now_ms, false);
-    (
-        v.account().map(str::to_owned),
-        v.user_id().map(str::to_owned),
-        v.claim_email().map(str::to_owned).or(v.email.clone()).map(|e| e.to_lowercase()),
-    )
+    let i = crate::model::identity::Identity::of_raw(id, cred, now_ms);
+    (i.account_id, i.user_id, i.email.map(|e| e.to_lowercase()))
 }
 
 /// How fresh a credential is: stored `expires`, else the access token's `exp`.
@@ -210,7 +234,13 @@ pub fn merge(state: &State, keep: &str, drop: &str) -> Result<Plan> {
     let kc = current(&store, &pointer(&["profiles", &keep]))?.unwrap_or(Value::Null);
     let dc = current(&store, &pointer(&["profiles", &drop]))?.unwrap_or(Value::Null);
     let (ki, di) = (identity(&keep, &kc, state.now_ms), identity(&drop, &dc, state.now_ms));
-    let same = ki.0.is_some() && ki.0 == di.0 && (ki.1 == di.1) && (ki.1.is_some() || ki.2 == di.2);
+    let one = |i: &(Option<String>, Option<String>, Option<String>)| crate::model::identity::Identity {
+        account_id: i.0.clone(),
+        user_id: i.1.clone(),
+        email: i.2.clone(),
+    };
+    // merging needs a known account on both sides, not only a matching email
+    let same = ki.0.is_some() && one(&ki).same(&one(&di));
     if !same {
         let show = |i: &(Option<String>, Option<String>, Option<String>)| {
             format!(
@@ -220,7 +250,7 @@ pub fn merge(state: &State, keep: &str, drop: &str) -> Result<Plan> {
                 i.2.as_deref().unwrap_or("?")
             )
         };
-        return Err(Error::Usage(format!(
+        return Err(Error::State(format!(
             "{keep} and {drop} hold different identities ({keep}: {}; {drop}: {}); only two ids of one identity can be merged",
             show(&ki),
             show(&di)
@@ -262,39 +292,6 @@ pub fn merge(state: &State, keep: &str, drop: &str) -> Result<Plan> {
     for s in after.sessions.iter_mut().filter(|s| s.pin.as_deref() == Some(drop.as_str())) {
         s.pin = Some(keep.clone());
     }
-    plan.notes.extend(radius_notes(radius_with_sessions(state, agent, &after, Some((&drop, &keep)))));
+    plan.notes.extend(radius_notes(blast_radius(state, agent, &after)));
     Ok(plan)
-}
-
-/// Blast radius where the planned state also changes pins: each session is resolved before
-/// with its old entry and after with its new one (matched by key). `alias` (old id, new id)
-/// names one profile moved to another id: that is not a change of account.
-pub fn radius_with_sessions(
-    state: &State,
-    agent: &AgentState,
-    after: &AgentState,
-    alias: Option<(&str, &str)>,
-) -> Vec<String> {
-    let cfg = state.install.config.as_ref();
-    let rules = agent.rules();
-    let bi = resolve::Inputs::new(agent, cfg, rules, state.now_ms);
-    let ai = resolve::Inputs::new(after, cfg, rules, state.now_ms);
-    let mut out = vec![];
-    for s in &agent.sessions {
-        let a_s: &Session = after.session(&s.key).unwrap_or(s);
-        let b = resolve::resolve_session(&bi, &agent.provider, s, false).profile.map(|p| match alias {
-            Some((from, to)) if p == from => to.to_string(),
-            _ => p,
-        });
-        let a = resolve::resolve_session(&ai, &agent.provider, a_s, false).profile;
-        if a != b {
-            out.push(format!(
-                "{}: {} -> {}",
-                s.key,
-                b.as_deref().unwrap_or("(none)"),
-                a.as_deref().unwrap_or("(none)")
-            ));
-        }
-    }
-    out
 }

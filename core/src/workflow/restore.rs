@@ -149,8 +149,8 @@ fn sources(state: &State, agent: &AgentState, from: &[PathBuf]) -> Result<(Vec<S
     let mut out = vec![];
     let mut warnings = vec![];
     for p in &agent.archives {
-        // session archives hold chats, not credentials, and can be tens of MB
-        if p.file_name().is_some_and(|n| n.to_string_lossy().contains("sessions.json")) {
+        // session archives and transcripts hold chats, not credentials, and can be tens of MB
+        if !crate::model::is_credential_archive(p) {
             continue;
         }
         match file_source("archive", p, base) {
@@ -385,7 +385,10 @@ pub fn render_listing(l: &Listing, now_ms: i64) -> String {
         u.as_deref().unwrap_or("?"),
         e.as_deref().unwrap_or("?")
     );
-    let _ = writeln!(out, "searched {} source(s)", l.searched.len());
+    let _ = writeln!(out, "searched {} source(s):", l.searched.len());
+    for src in &l.searched {
+        let _ = writeln!(out, "  {src}");
+    }
     if l.candidates.is_empty() {
         let _ = writeln!(out, "no candidate holds this identity");
     }

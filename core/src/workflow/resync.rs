@@ -141,7 +141,7 @@ pub fn resync(state: &State, session: Option<&str>, auto_only: bool) -> Result<P
         ));
     }
     if !plan.is_empty() {
-        plan.notes.extend(radius_notes(super::profile::radius_with_sessions(state, agent, &after, None)));
+        plan.notes.extend(radius_notes(super::blast_radius(state, agent, &after)));
     }
     Ok(plan)
 }

@@ -119,17 +119,15 @@ pub(super) fn credentials(out: &mut Out, a: &AgentState) {
     let slot = &out.state.active_slot;
     let router = out.state.repo.is_some();
     for ((acct, user), group) in &by_identity {
+        // on a router the active slot is a copy of a repo identity by design (every
+        // `activate` makes one): it is no duplicate, and nothing is ever merged into or out of it
+        let group: Vec<&ProfileView> = group.iter().copied().filter(|v| !(router && v.id == *slot)).collect();
         if group.len() < 2 || group.iter().all(|v| v.inherited) {
             continue;
         }
         let ids: Vec<String> = group.iter().map(|v| v.id.clone()).collect();
-        // with an external router the slot is the copy that must stay; otherwise a stale
-        // `<provider>:default` beside a named profile is the one to drop (openclaw#59704)
-        let keep = if router && ids.contains(slot) {
-            slot.clone()
-        } else {
-            ids.iter().find(|i| !i.ends_with(":default")).cloned().unwrap_or_else(|| ids[0].clone())
-        };
+        // a stale `<provider>:default` beside a named profile is the one to drop (openclaw#59704)
+        let keep = ids.iter().find(|i| !i.ends_with(":default")).cloned().unwrap_or_else(|| ids[0].clone());
         let drops: Vec<&String> = ids.iter().filter(|i| **i != keep).collect();
         let merge = |d: &String| Repair::ProfileMerge { keep: keep.clone(), drop: d.clone() };
         let fix = remedy(&flag, merge(drops[0]));
@@ -177,6 +175,13 @@ pub(super) fn shared_refresh_tokens(out: &mut Out) {
                 seen.entry(token::secret_hash(r)).or_default().push((a, id.as_str(), raw));
             }
         }
+    }
+    // on a router the active slot holding a full copy of a repo identity shares that
+    // identity's refresh token by design: the router's helper owns the rotation
+    let by_design = super::router_view(state).filter(|r| r.holds.is_some()).map(|r| r.slot);
+    let first = state.agents.first().map(|a| a.paths.id.clone());
+    for copies in seen.values_mut() {
+        copies.retain(|c| !(by_design.as_deref() == Some(c.1) && Some(&c.0.paths.id) == first.as_ref()));
     }
     for copies in seen.values().filter(|c| c.len() > 1) {
         let fp = copies[0].2.get("refresh").and_then(Value::as_str).map(token::fingerprint).unwrap_or_default();

@@ -41,6 +41,7 @@ pub fn repairs(report: &DoctorReport) -> Vec<(&Fix, Vec<&'static str>)> {
 /// Plan every repair with `plan_one` and combine them into one `doctor --fix` plan.
 pub fn plan(report: &DoctorReport, mut plan_one: impl FnMut(&Fix) -> Result<Plan>) -> FixPlan {
     let mut merged: Option<Plan> = None;
+    let mut accepted: Vec<Plan> = vec![];
     let mut skipped: Vec<String> = vec![];
     let mut fixed_codes: Vec<&'static str> = vec![];
     for (fix, codes) in repairs(report) {
@@ -60,19 +61,17 @@ pub fn plan(report: &DoctorReport, mut plan_one: impl FnMut(&Fix) -> Result<Plan
                 ))
             }
             Ok(p) => {
-                let combined = match merged.take() {
-                    None => Ok(p),
-                    Some(prev) => merge_plans(vec![prev.clone(), p]).map_err(|e| (prev, e)),
-                };
-                match combined {
+                // always combine the original plans, never a combination again: each step is
+                // labelled once by its own workflow (not "resync + resync: resync: ...")
+                let mut with = accepted.clone();
+                with.push(p.clone());
+                match merge_plans(with) {
                     Ok(c) => {
                         merged = Some(c);
+                        accepted.push(p);
                         fixed_codes.extend(codes.iter().copied());
                     }
-                    Err((prev, e)) => {
-                        merged = Some(prev);
-                        skipped.push(format!("skipped `{cmd}` ({}): {e}", codes.join(", ")));
-                    }
+                    Err(e) => skipped.push(format!("skipped `{cmd}` ({}): {e}", codes.join(", "))),
                 }
             }
             Err(e) => skipped.push(format!("skipped `{cmd}` ({}): {e}", codes.join(", "))),

@@ -19,7 +19,6 @@ use runtime::*;
 use sessions::*;
 
 use crate::layout::lock::{self, Holder};
-use crate::layout::store;
 use crate::model::resolve::{self, Inputs, ModelScope, OrderTrace, Rules};
 use crate::model::token::{self, TokenState};
 use crate::model::*;
@@ -115,6 +114,7 @@ pub const CODES: &[(&str, Severity, &[&str], &str)] = &[
     ("CA023", Severity::Error, &["routing state", "auth order"], "routing state keyed by retired openai-codex ids"),
     ("CA024", Severity::Error, &["session override", "storage"], "a session row OpenClaw refuses to run"),
     ("CA025", Severity::Error, &["storage"], "a live state file cannot be read"),
+    ("CA026", Severity::Info, &["runtime"], "a running gateway serves this state dir (repairs write beside it)"),
 ];
 
 fn catalogue(code: &str) -> (Severity, &'static [&'static str], &'static str) {
@@ -172,6 +172,35 @@ pub struct DoctorReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub findings: Vec<Finding>,
+    /// An external router setup: the active slot and the repo identity it holds. Its copies
+    /// of that identity are by design: no CA010/CA011 for them, and no merge into the slot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub router: Option<RouterView>,
+    /// Interrupted or planned transactions (see `status::PendingTxn`), filled by the caller.
+    pub transactions: Vec<status::PendingTxn>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RouterView {
+    pub slot: String,
+    /// Named with `--active-slot`, or found (the default id, else by content).
+    pub slot_explicit: bool,
+    pub slot_exists: bool,
+    /// The repo profile the slot holds a full copy of (accountId, workspace, access, refresh).
+    pub holds: Option<String>,
+}
+
+/// On a router setup (a repo exists), the active slot and which repo identity it holds.
+pub(super) fn router_view(state: &State) -> Option<RouterView> {
+    state.repo.as_ref()?;
+    let cred = state.agents.first().and_then(|a| a.auth.profiles.get(&state.active_slot));
+    let holds = crate::model::slot::repo_matches(state, cred).into_iter().find(|m| m.full()).map(|m| m.repo_id);
+    Some(RouterView {
+        slot: state.active_slot.clone(),
+        slot_explicit: state.active_slot_explicit,
+        slot_exists: cred.is_some(),
+        holds,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -327,6 +356,8 @@ pub fn run(state: &State, opts: &Options) -> DoctorReport {
         exit_code,
         warnings: state.warnings.clone(),
         findings,
+        router: router_view(state),
+        transactions: vec![],
     }
 }
 

@@ -45,6 +45,17 @@ pub fn render(r: &DoctorReport) -> String {
         .collect();
     let _ = writeln!(o, "clawauth doctor  {}", r.state_dir);
     let _ = writeln!(o, "agents           {}", agents.join("; "));
+    if let Some(rt) = &r.router {
+        let held = match (&rt.holds, rt.slot_exists) {
+            (Some(h), _) => format!("holds repo identity {h}; its copies of that login are by design"),
+            (None, true) => "holds no repo identity".to_string(),
+            (None, false) => "does not exist".to_string(),
+        };
+        let _ = writeln!(o, "router           active slot {} {held}", rt.slot);
+    }
+    for l in crate::report::status::pending_lines(&r.transactions) {
+        let _ = writeln!(o, "transaction      {l}");
+    }
     for w in &r.warnings {
         let _ = writeln!(o, "warning          {w}");
     }

@@ -62,52 +62,74 @@ pub(super) fn locks(out: &mut Out) {
     }
 }
 
+/// The gateway serving this state dir (its `gateway-owner` lease or lock file) and OpenClaw's
+/// exclusive leases. Processes' `agent_database_leases` registrations are no finding: every
+/// process that opens a database has one.
 pub(super) fn leases(out: &mut Out) {
     let state = out.state;
-    let p = crate::layout::load::state_db_path(&state.install.state_dir);
-    if !p.exists() {
-        return;
-    }
-    let rel = out.rel(&p);
-    let Ok(db) = store::open_ro(&p) else { return };
-    let mut found: Vec<(String, Value)> = vec![];
-    if db.has_table("agent_database_leases").unwrap_or(false) {
-        if let Ok(mut st) = db.conn.prepare("SELECT agent_id, path, owner_pid FROM agent_database_leases") {
-            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)));
-            for (agent, path, pid) in rows.into_iter().flatten().flatten() {
-                if lock::pid_alive(pid) {
-                    found.push((
-                        format!("agent_database_leases: pid {pid} holds agent '{agent}'"),
-                        json!({"source": "agent_database_leases", "db": rel, "agent_id": agent, "path": path, "pid": pid}),
-                    ));
-                }
+    if let Some(g) = &state.gateway {
+        let sqlite = state.agents.iter().any(|a| a.layout.is_sqlite());
+        let found_by = match &g.source {
+            crate::model::gateway::Source::Lease(db) => {
+                format!("its state_leases gateway-owner row in {}", out.rel(db))
             }
+            crate::model::gateway::Source::LockFile(p) => format!("its lock file {}", p.display()),
+        };
+        let ev = json!({
+            "source": match &g.source { crate::model::gateway::Source::Lease(_) => "gateway-owner lease", _ => "gateway lock file" },
+            "pid": g.pid, "host": g.host, "port": g.port, "port_source": g.port_source,
+            "since": g.since_ms.map(rfc3339_ms), "mode": g.mode,
+        });
+        if sqlite && !g.foreign_host {
+            out.push(
+                "CA026",
+                None,
+                vec![format!("pid {}", g.pid)],
+                format!(
+                    "an OpenClaw gateway (pid {}, port {}) serves this state dir ({found_by}): repairs are written beside it and it is asked to reload after each",
+                    g.pid, g.port
+                ),
+                ev,
+                Remedy::NothingToFix,
+                vec![],
+            );
+        } else {
+            let why = if g.foreign_host {
+                format!("it runs on host {}, where clawauth cannot ask it to reload", g.host)
+            } else {
+                "a JSON-era gateway may write its in-memory copy back over a repair; clawauth asks it to reload and re-checks the files afterwards".into()
+            };
+            out.push(
+                "CA021",
+                None,
+                vec![format!("pid {}", g.pid)],
+                format!(
+                    "an OpenClaw gateway (pid {}, port {}) serves this state dir ({found_by}): {why}",
+                    g.pid, g.port
+                ),
+                ev,
+                Remedy::ReportOnly,
+                vec!["after a repair, check `clawauth status` again, or stop the gateway while repairing".into()],
+            );
         }
     }
-    if db.has_table("state_leases").unwrap_or(false) {
-        if let Ok(mut st) = db.conn.prepare(
-            "SELECT scope, lease_key, owner, expires_at FROM state_leases WHERE expires_at IS NOT NULL AND expires_at > ?1",
-        ) {
-            let rows = st.query_map([state.now_ms], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
-            });
-            for (scope, key, owner, exp) in rows.into_iter().flatten().flatten() {
-                found.push((
-                    format!("state_leases: {scope}/{key} held by {owner} until {}", rfc3339_ms(exp)),
-                    json!({"source": "state_leases", "db": rel, "scope": scope, "lease_key": key, "owner": owner, "expires_at": rfc3339_ms(exp)}),
-                ));
-            }
-        }
-    }
-    for (what, ev) in found {
+    let Ok(Some(leases)) = crate::layout::lease::read(&state.install.state_dir, state.now_ms) else { return };
+    let rel = out.rel(&leases.db);
+    if let Some(l) = leases.exclusive() {
         out.push(
             "CA021",
             None,
             vec![rel.clone()],
-            format!("{rel}: {what}: a running OpenClaw holds the database and writes its own copy back"),
-            ev,
+            format!(
+                "{rel}: state_leases {}/{} is held by {}{}: OpenClaw is maintaining or migrating its databases; every write is refused until it ends",
+                l.scope,
+                l.key,
+                l.owner,
+                l.expires_at.map(|e| format!(" until {}", rfc3339_ms(e))).unwrap_or_default()
+            ),
+            json!({"source": "state_leases", "db": rel, "scope": l.scope, "lease_key": l.key, "owner": l.owner, "expires_at": l.expires_at.map(rfc3339_ms)}),
             Remedy::ReportOnly,
-            vec!["stop the OpenClaw gateway before repairing".into()],
+            vec!["wait for OpenClaw's maintenance to finish".into()],
         );
     }
 }
@@ -138,8 +160,26 @@ pub(super) fn safe_cmdline(args: &[String]) -> String {
     outv.join(" ")
 }
 
+/// Whether the process at `/proc/PID` works on `state_dir`, from its environment.
+fn serves(proc_entry: &Path, state_dir: &Path) -> bool {
+    let Ok(env) = std::fs::read(proc_entry.join("environ")) else { return false };
+    let var = |k: &str| {
+        env.split(|b| *b == 0).find_map(|kv| {
+            let kv = std::str::from_utf8(kv).ok()?;
+            kv.strip_prefix(k)?.strip_prefix('=').map(str::to_owned)
+        })
+    };
+    let dir = var("OPENCLAW_STATE_DIR")
+        .filter(|s| !s.trim().is_empty())
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| Path::new(&h).join(".openclaw")));
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    dir.is_some_and(|d| canon(&d) == canon(state_dir))
+}
+
 pub(super) fn processes(out: &mut Out, proc_dir: &Path) {
     let Ok(rd) = std::fs::read_dir(proc_dir) else { return };
+    let state_gateway = out.state.gateway.as_ref().map(|g| g.pid);
     let me = std::process::id() as i64;
     let mut hits: Vec<(i64, Vec<String>)> = vec![];
     for e in rd.flatten() {
@@ -155,7 +195,11 @@ pub(super) fn processes(out: &mut Out, proc_dir: &Path) {
             continue;
         }
         let joined = args.join(" ").to_lowercase();
-        if joined.contains("openclaw") && joined.contains("gateway") {
+        if !(joined.contains("openclaw") && joined.contains("gateway")) {
+            continue;
+        }
+        // only a gateway of this state dir: its OPENCLAW_STATE_DIR (or its HOME's ~/.openclaw)
+        if serves(&e.path(), &out.state.install.state_dir) && state_gateway != Some(pid) {
             hits.push((pid, args));
         }
     }
@@ -166,7 +210,7 @@ pub(super) fn processes(out: &mut Out, proc_dir: &Path) {
             "CA021",
             None,
             vec![format!("pid {pid}")],
-            format!("an OpenClaw gateway is running (pid {pid}): it may write its in-memory auth state back over any repair"),
+            format!("an OpenClaw gateway process works on this state dir (pid {pid}) but left no lease or lock clawauth can read: it may write its in-memory auth state back over a repair, and it is not asked to reload"),
             json!({"source": "process", "pid": pid, "command": cmd}),
             Remedy::ReportOnly,
             vec!["stop the OpenClaw gateway before repairing".into()],

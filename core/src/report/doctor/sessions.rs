@@ -122,7 +122,8 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
         // CA015
         if s.is_user_facing() {
             let usage = resolve::usage_source(&inp, &plain, Some(s));
-            if t.profile.is_some() && usage.is_some() && t.profile != usage {
+            // another profile id holding the same login shows the quota being spent: no finding
+            if t.profile.is_some() && usage.is_some() && !a.same_identity(t.profile.as_deref(), usage.as_deref(), now) {
                 ca015.push(Hit {
                     key: s.key.clone(),
                     detail: json!({"session": s.key, "next_reply": t.profile, "usage_source": usage, "pin": s.pin}),

@@ -3,6 +3,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::model::identity::Identity;
 
 // building the report
 
@@ -284,19 +285,26 @@ pub(super) fn windows_of(profiles: &[ProfileUsage], id: Option<&str>) -> Option<
     p.usage.as_ref().map(|u| u.rate_limit.as_ref().map(|l| l.windows.clone()).unwrap_or_default())
 }
 
-/// Workspace and user of a profile: the answer's, else the stored credential's.
-pub(super) fn login_of(profiles: &[ProfileUsage], id: Option<&str>) -> Option<(String, String)> {
+/// The identity of a profile: the answer's account, user and email, else the stored
+/// credential's — compared by the one notion of identity (`model::identity`).
+pub(super) fn login_of(profiles: &[ProfileUsage], id: Option<&str>) -> Option<Identity> {
     let p = profiles.iter().find(|p| Some(p.id.as_str()) == id)?;
     let u = p.usage.as_ref();
-    Some((
-        u.and_then(|u| u.account_id.clone()).or_else(|| p.stored.account_id.clone())?,
-        u.and_then(|u| u.user_id.clone()).or_else(|| p.stored.user_id.clone())?,
-    ))
+    let i = Identity {
+        account_id: u.and_then(|u| u.account_id.clone()).or_else(|| p.stored.account_id.clone()),
+        user_id: u.and_then(|u| u.user_id.clone()).or_else(|| p.stored.user_id.clone()),
+        email: u.and_then(|u| u.email.clone()).or_else(|| p.stored.email.clone()),
+    };
+    (!i.is_unknown()).then_some(i)
 }
 
 pub(super) fn cross_check(s: &SessionUsage, profiles: &[ProfileUsage]) -> CrossCheck {
     let (us, ef) = (s.usage_source.as_deref(), s.effective.as_deref());
-    let same_login = us != ef && login_of(profiles, us).is_some() && login_of(profiles, us) == login_of(profiles, ef);
+    let same_login = us != ef
+        && match (login_of(profiles, us), login_of(profiles, ef)) {
+            (Some(a), Some(b)) => a.same(&b),
+            _ => false,
+        };
     let message = match (us, ef) {
         (Some(u), Some(e)) if u != e && same_login => format!(
             "/status shows the usage of {u} and this session's replies use {e}: different profiles, but the same login, so the quota shown is the one being spent"
@@ -313,7 +321,7 @@ pub(super) fn cross_check(s: &SessionUsage, profiles: &[ProfileUsage]) -> CrossC
         session: s.key.clone(),
         usage_source: s.usage_source.clone(),
         effective: s.effective.clone(),
-        differs: s.differs,
+        differs: us.is_some() && ef.is_some() && us != ef && !same_login,
         same_login,
         message,
         usage_source_windows: windows_of(profiles, us),

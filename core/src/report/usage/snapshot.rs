@@ -78,11 +78,12 @@ pub fn snapshots_between(j: &Journal, from: &str, to: &str) -> Result<Vec<UsageS
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| Error::journal(&j.path, e))
 }
 
-/// The transaction's span: created (or started) to ended, as epoch ms.
+/// The transaction's span: from when it started writing (else when it was recorded) to when
+/// it ended, as epoch ms. A plan saved with `--dry-run` and applied later spans only the
+/// apply: usage read between the two is from before the change, not during it.
 pub(super) fn txn_span(row: &TxnRow) -> Option<(i64, i64)> {
     let p = |s: &str| crate::text::parse_time_ms(s);
-    let start = p(row.started_at.as_deref().unwrap_or(&row.created_at)).or_else(|| p(&row.created_at))?;
-    let start = start.min(p(&row.created_at).unwrap_or(start));
+    let start = row.started_at.as_deref().and_then(p).or_else(|| p(&row.created_at))?;
     let end = row.ended_at.as_deref().and_then(p).unwrap_or(start).max(start);
     Some((start, end))
 }

