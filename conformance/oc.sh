@@ -5,7 +5,9 @@
 # throw-away COPY of STATE_DIR, offline and isolated:
 #   - STATE_DIR is copied (cp -a) into a private temp dir (0700) first; OpenClaw rewrites
 #     what it reads, even for read-only commands, so the original is never handed to it;
-#   - clean environment (env -i): no OPENAI_API_KEY, no OPENCLAW_* from the caller;
+#   - clean environment (env -i): no OPENAI_API_KEY, no OPENCLAW_* from the caller
+#     (OC_EXTRA_PATH, if set, is put in front of its PATH, e.g. to make a binary visible
+#     to skill requirement checks);
 #   - OPENCLAW_STATE_DIR=<copy>, so the config is <copy>/openclaw.json and agents live
 #     under <copy>/agents/<id>/...;
 #   - a throw-away HOME, so ~/.codex/auth.json, ~/.openclaw etc. of the machine are never
@@ -63,7 +65,7 @@ mkdir -p "$WORK/home"
 
 rc=0
 env -i \
-  PATH="$NODE_BIN:/usr/bin:/bin" \
+  PATH="${OC_EXTRA_PATH:+$OC_EXTRA_PATH:}$NODE_BIN:/usr/bin:/bin" \
   HOME="$WORK/home" \
   XDG_CACHE_HOME="$WORK/home/.cache" \
   TMPDIR="${TMPDIR:-/tmp}" \

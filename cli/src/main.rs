@@ -6,6 +6,7 @@ mod commands;
 mod output;
 mod preview;
 mod prompt;
+mod style;
 
 use clap::Parser;
 use clawauth_core::context::Context;
@@ -23,6 +24,8 @@ fn main() {
             std::process::exit(code);
         }
     };
+    let story = matches!(cli.command, args::Command::Demo { .. }).then_some(commands::DEMO_WIDTH);
+    style::init(cli.global.color, story);
     let json = cli.global.json;
     let code = match commands::run(cli, Context::from_env()) {
         Ok(code) => code,

@@ -46,6 +46,55 @@ pub fn text(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Print text output: sanitized, then fitted to the terminal width and emphasised
+/// (`crate::style`), in that order, so colour never comes from data.
+pub fn print_text(s: &str) {
+    use std::io::Write;
+    let out = crate::style::finish(&text(s));
+    let mut so = std::io::stdout().lock();
+    // a closed pipe (`| head`) is not an error worth a panic
+    let _ = so.write_all(out.as_bytes());
+    let _ = so.flush();
+}
+
+/// Text that holds a diff (previews, `show`): emphasised, notes and steps wrapped, but never a
+/// diff line, so each stays as the file has it.
+pub fn print_diffable(s: &str) {
+    use std::io::Write;
+    let clean = text(s);
+    let fitted = match crate::style::width() {
+        // a diff (from its `--- ` header to the first line that is not a diff line) stays as it is
+        Some(w) => {
+            let mut in_diff = false;
+            clean
+                .split_inclusive('\n')
+                .map(|l| {
+                    if l.starts_with("--- ") {
+                        in_diff = true;
+                    } else if in_diff && !l.starts_with([' ', '+', '-', '@', '\\']) {
+                        in_diff = false;
+                    }
+                    if in_diff {
+                        l.to_string()
+                    } else {
+                        crate::style::wrap(l, w)
+                    }
+                })
+                .collect()
+        }
+        None => clean.into_owned(),
+    };
+    let out = if crate::style::color() { crate::style::paint_diff(&fitted) } else { fitted };
+    let mut so = std::io::stdout().lock();
+    let _ = so.write_all(out.as_bytes());
+    let _ = so.flush();
+}
+
+/// One line of text output (a newline is added).
+pub fn print_line(s: &str) {
+    print_text(&format!("{s}\n"));
+}
+
 /// The longest line of text output; longer ones are shortened, saying by how much.
 pub const LINE_CAP: usize = 4096;
 

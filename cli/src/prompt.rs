@@ -33,7 +33,7 @@ impl Confirm for Tty {
             )));
         }
         if !self.json {
-            print!("{}", crate::output::text(&crate::preview::render_plan_with(plan, state_dir, docs)));
+            crate::output::print_diffable(&crate::preview::render_plan_with(plan, state_dir, docs));
         }
         Ok(())
     }

@@ -126,7 +126,7 @@ fn status_never_writes() {
 fn demo_runs_on_the_embedded_state() {
     let fx = Fx::empty();
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_clawauth"));
-    c.arg("demo").env_remove("OPENCLAW_STATE_DIR");
+    c.args(["demo", "--layout", "router"]).env_remove("OPENCLAW_STATE_DIR");
     let o = run(c);
     assert_eq!(o.code, 0, "{}", o.all());
     assert!(

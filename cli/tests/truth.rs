@@ -43,7 +43,8 @@ fn same_login_under_two_ids_is_no_false_alarm() {
     // the demo's own explain step shows no false alarm
     let demo = run({
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_clawauth"));
-        c.env("CLAWAUTH_OPENCLAW_VERSION", "").env("NO_COLOR", "1").arg("demo");
+        // the router story: the demo state this test's fixture is (the default demo is layout D)
+        c.env("CLAWAUTH_OPENCLAW_VERSION", "").env("NO_COLOR", "1").args(["demo", "--layout", "router"]);
         c
     });
     assert_eq!(demo.code, 0, "{}", demo.all());

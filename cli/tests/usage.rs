@@ -501,7 +501,7 @@ fn a_slow_profile_does_not_hold_the_report() {
     assert_eq!(o.code, 1, "{}", o.all());
     let v = o.json();
     assert_eq!(profile(&v, BOB)["error"]["kind"], "timeout");
-    assert_eq!(profile(&v, BOB)["error"]["message"], "no answer within 2s");
+    assert_eq!(profile(&v, BOB)["error"]["message"], "no answer from 127.0.0.1 within 2s");
     for id in [ALICE, TEAM] {
         assert_eq!(profile(&v, id)["ok"], true, "{}", profile(&v, id));
         assert!(profile(&v, id)["elapsed_ms"].as_u64().unwrap() < 1_500);
@@ -720,6 +720,110 @@ fn an_endpoint_that_echoes_secrets_back_gets_fingerprints_and_bounded_fields() {
         "{}",
         &u["plan_type"].as_str().unwrap()[..20]
     );
+}
+
+// ----------------------------------------------------------------------------------------------
+// issue 22: the one-line-per-profile table and proxies
+
+#[test]
+fn usage_table_is_one_line_per_profile_with_both_windows() {
+    let fx = Fx::standard(Layout::B);
+    let srv = standard_server();
+    let o = usage(&fx, &srv, &["--table"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    eprintln!("{}", o.stdout);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert!(lines[0].starts_with("PROFILE") && lines[0].contains("5H") && lines[0].contains("WEEK"), "{}", o.stdout);
+    assert_eq!(lines.len(), 4, "a header and one line per profile:\n{}", o.stdout);
+    let alice = lines.iter().find(|l| l.starts_with(ALICE)).unwrap();
+    for s in
+        ["alice@example.com (acct-alice-p…)", "plus", "9% left, 05-01 14:05Z (in 2h)", "30% left, 05-05 12:05Z (in 4d)"]
+    {
+        assert!(alice.contains(s), "{s}:\n{alice}");
+    }
+    let bob = lines.iter().find(|l| l.starts_with(BOB)).unwrap();
+    assert!(bob.contains("85% left") && bob.contains("65% left"), "{bob}");
+}
+
+/// A proxy that records the first line of each request and refuses with 502.
+fn refusing_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("127.0.0.1:{}", l.local_addr().unwrap().port());
+    let seen = Arc::new(Mutex::new(vec![]));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut first = String::new();
+            let _ = r.read_line(&mut first);
+            // the rest of the head
+            let mut line = String::new();
+            while r.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            log.lock().unwrap().push(first.trim_end().to_string());
+            let mut s = s;
+            let _ = s.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn https_proxy_carries_the_request_and_errors_name_host_proxy_and_profile() {
+    let fx = Fx::standard(Layout::B);
+    let (proxy, seen) = refusing_proxy();
+    let mut c = fx.cmd(&["usage", "--json", "--endpoint", "https://usage.example.test/backend-api", ALICE]);
+    c.env("HTTPS_PROXY", format!("http://{proxy}"));
+    let o = run(c);
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["CONNECT usage.example.test:443 HTTP/1.1"],
+        "the request went through the proxy"
+    );
+    let v = o.json();
+    let e = &profile(&v, ALICE)["error"];
+    let msg = e["message"].as_str().unwrap();
+    assert!(msg.contains(&format!("proxy {proxy}")) && msg.contains("usage.example.test"), "{e}");
+    // text: the profile's line names it too
+    let mut c = fx.cmd(&["usage", "--table", "--endpoint", "https://usage.example.test/backend-api", ALICE]);
+    c.env("https_proxy", format!("http://user:secret@{proxy}"));
+    let o = run(c);
+    let line = o.stdout.lines().find(|l| l.starts_with(ALICE)).unwrap_or_else(|| panic!("{}", o.all()));
+    assert!(line.contains("usage.example.test") && line.contains(&proxy), "{line}");
+    assert!(!o.all().contains("secret"), "proxy credentials must not be shown:\n{}", o.all());
+}
+
+#[test]
+fn no_proxy_exempts_the_endpoint_host() {
+    let fx = Fx::standard(Layout::B);
+    let srv = standard_server();
+    let (proxy, seen) = refusing_proxy();
+    let port = srv.url.rsplit(':').next().unwrap().to_string();
+    // plain http endpoints use HTTP_PROXY: without NO_PROXY the request goes to the proxy
+    let mut c = fx.cmd(&["usage", "--json", "--endpoint", &srv.url, ALICE]);
+    c.env("HTTP_PROXY", format!("http://{proxy}"));
+    let o = run(c);
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert_eq!(seen.lock().unwrap().len(), 1, "{:?}", seen.lock().unwrap());
+    assert!(
+        seen.lock().unwrap()[0].starts_with(&format!("GET http://127.0.0.1:{port}/")),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    for no_proxy in ["127.0.0.1", "localhost,.example.com, 127.0.0.1", "*", &format!("127.0.0.1:{port}")] {
+        let mut c = fx.cmd(&["usage", "--json", "--endpoint", &srv.url, ALICE]);
+        c.env("HTTP_PROXY", format!("http://{proxy}")).env("NO_PROXY", no_proxy);
+        let o = run(c);
+        assert_eq!(o.code, 0, "NO_PROXY={no_proxy}: {}", o.all());
+    }
+    assert_eq!(seen.lock().unwrap().len(), 1, "NO_PROXY must bypass the proxy");
+    // a NO_PROXY entry for another port does not exempt this one
+    let mut c = fx.cmd(&["usage", "--json", "--endpoint", &srv.url, ALICE]);
+    c.env("HTTP_PROXY", format!("http://{proxy}")).env("NO_PROXY", "127.0.0.1:1");
+    assert_eq!(run(c).code, 1);
+    assert_eq!(seen.lock().unwrap().len(), 2);
 }
 
 /// Issue 20: usage read between a `--dry-run` plan and its `apply` is from before the change;

@@ -19,7 +19,7 @@ pub fn run(g: &Global, a: &ExplainArgs, rules: Option<Rules>, ctx: &Context) -> 
     if g.json {
         print_json(&report);
     } else {
-        print!("{}", crate::output::text(&render(&report, state.now_ms)));
+        crate::output::print_text(&render(&report, state.now_ms));
     }
     Ok(exit::OK)
 }

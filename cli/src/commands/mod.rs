@@ -3,11 +3,13 @@
 
 mod activate;
 mod apply;
+mod completions;
 mod demo;
 mod doctor;
 mod explain;
 mod log;
 mod migrate;
+mod plans;
 mod recover;
 mod repair;
 mod restore_token;
@@ -33,6 +35,7 @@ use clawauth_core::txn::writer_lock;
 use clawauth_core::workflow::Repair;
 use std::path::PathBuf;
 
+pub use demo::DEMO_WIDTH;
 pub use status::cmd_status;
 
 pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
@@ -40,12 +43,16 @@ pub fn run(cli: Cli, ctx: Context) -> Result<i32> {
     let ctx = &ctx;
     match cli.command {
         Command::Status(a) => status::cmd_status(g, &a, ctx),
-        Command::Demo => demo::run(g, ctx),
-        Command::Apply { txn, m } => apply::run(g, ctx, txn, &m),
-        Command::Undo { txn, step, force, m } => undo::run(g, ctx, txn, step, force, &m),
+        Command::Demo { layout } => demo::run(g, ctx, layout),
+        Command::Apply { txn, c } => apply::run(g, ctx, txn, &c),
+        Command::Undo { txn, last, step, force, m } => undo::run(g, ctx, txn, last, step, force, &m),
         Command::Recover => recover::run(g, ctx),
-        Command::Log { limit } => log::run(g, ctx, limit),
+        Command::Log(a) => log::run(g, ctx, &a),
         Command::Show { txn } => show::run(g, ctx, txn),
+        Command::Plans => plans::list(g, ctx),
+        Command::Discard { txns, all } => plans::discard(g, ctx, &txns, all),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { out } => completions::man(out.as_deref()),
         Command::RestoreToken { profile, from, force, list: true, m: _ } => {
             restore_token::list(g, ctx, &profile, &from, force)
         }

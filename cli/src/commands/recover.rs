@@ -25,7 +25,7 @@ pub fn run(g: &Global, ctx: &Context) -> Result<i32> {
         return Ok(if ok { 0 } else { 1 });
     }
     for line in lines {
-        println!("{}", crate::output::text(&line));
+        crate::output::print_line(&line);
     }
     let settled = super::after_recover(g, ctx, &mut engine, false);
     Ok(if settled.iter().all(|s| s["settle"]["settled"] == true) { 0 } else { 1 })

@@ -144,6 +144,6 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
         }
     }
     o.push_str(&usage::render_txn_snapshots(&usage));
-    print!("{}", crate::output::text(&o));
+    crate::output::print_diffable(&o);
     Ok(0)
 }

@@ -1,12 +1,28 @@
-//! `clawauth undo TXN [--step N] [--force]`: a new transaction of inverse changes.
+//! `clawauth undo TXN|--last [--step N] [--force]`: a new transaction of inverse changes.
 
 use super::{mutating_engine, opts, tty};
 use crate::args::{Global, MutateArgs};
 use clawauth_core::context::Context;
-use clawauth_core::error::Result;
+use clawauth_core::error::{Error, Result};
+use clawauth_core::txn::journal::Journal;
 
-pub fn run(g: &Global, ctx: &Context, txn: i64, step: Option<usize>, force: bool, m: &MutateArgs) -> Result<i32> {
+pub fn run(
+    g: &Global,
+    ctx: &Context,
+    txn: Option<i64>,
+    last: bool,
+    step: Option<usize>,
+    force: bool,
+    m: &MutateArgs,
+) -> Result<i32> {
     let mut engine = mutating_engine(g, ctx)?;
+    let txn = match (txn, last) {
+        (Some(t), _) => t,
+        (None, _) => last_undoable(&engine.journal)?,
+    };
+    if last && !g.json {
+        eprintln!("undo --last: transaction {txn}");
+    }
     // a migration is undone by restoring its recorded tree (`migrate.rs`)
     if clawauth_core::txn::migration::get(&engine.journal, txn)?.is_some() {
         if step.is_some() {
@@ -23,4 +39,15 @@ pub fn run(g: &Global, ctx: &Context, txn: i64, step: Option<usize>, force: bool
     }
     let outcome = engine.run(&undo.plan, &opts(m, undo.forced), &mut tty(g, m), "undo", Some(txn))?;
     Ok(super::finish(g, ctx, &mut engine, &outcome, m))
+}
+
+/// `--last`: the newest applied repair (not an undo, not a recovery) that no applied undo has
+/// reverted yet. Repeating `undo --last` walks back through the history.
+pub fn last_undoable(j: &Journal) -> Result<i64> {
+    for r in j.list(usize::MAX >> 1)? {
+        if r.kind == "apply" && r.status == "applied" && j.reverted_by(r.id)?.is_empty() {
+            return Ok(r.id);
+        }
+    }
+    Err(Error::NotFound(format!("no applied transaction left to undo in {}", j.path.display())))
 }

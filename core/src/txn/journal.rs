@@ -584,6 +584,21 @@ impl Journal {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| j(&self.path, e))
     }
 
+    /// `discard`: a planned transaction that must never run. One conditional write, so of a
+    /// racing `apply` and `discard` of it exactly one wins; `false` when it was not planned.
+    /// Kept as `rolled back` (nothing of it was ever written) with who discarded it and when.
+    pub fn discard_planned(&self, ctx: &Context, id: i64) -> Result<bool> {
+        let why = format!("discarded by {}@{} at {}", ctx.user, ctx.host, ctx.now_rfc3339());
+        let n = self
+            .conn
+            .execute(
+                "UPDATE txn SET status = 'rolled back', error = ?2, ended_at = ?3 WHERE id = ?1 AND status = 'planned'",
+                params![id, why, ctx.now_rfc3339()],
+            )
+            .map_err(|e| j(&self.path, e))?;
+        Ok(n == 1)
+    }
+
     /// The undo transactions that reverted `id` and were applied.
     pub fn reverted_by(&self, id: i64) -> Result<Vec<i64>> {
         let mut st = self

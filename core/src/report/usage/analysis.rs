@@ -107,7 +107,8 @@ pub fn build(state: &State, ctx: &Context, o: &Options) -> Result<UsageReport> {
         }
         per_agent.push(pend);
     }
-    let outcomes = fetch_all(jobs, &url, o.timeout, o.concurrency, ctx.now_ms)?;
+    let route = super::fetch::route(&o.endpoint, |k| ctx.var(k).map(str::to_owned))?;
+    let outcomes = fetch_all(jobs, &url, &route, o.timeout, o.concurrency, ctx.now_ms)?;
     // an endpoint (or a proxy) may echo a bearer token back: every secret the state holds is
     // looked for in what the answer says before anything shows it
     let secrets: Vec<String> = state

@@ -137,6 +137,86 @@ pub fn check_endpoint(url: &str) -> Result<String> {
     }
 }
 
+/// Where requests go: the endpoint's host (named in every network error) and the proxy they
+/// go through, if any.
+#[derive(Clone)]
+pub struct Route {
+    pub host: String,
+    /// `host:port` of the proxy (never its credentials) and ureq's own proxy for it.
+    pub proxy: Option<(String, ureq::Proxy)>,
+}
+
+impl Route {
+    /// `chatgpt.com`, or `chatgpt.com through proxy 10.0.0.1:3128`: how errors name the way.
+    pub fn describe(&self) -> String {
+        match &self.proxy {
+            Some((p, _)) => format!("{} through proxy {p}", self.host),
+            None => self.host.clone(),
+        }
+    }
+}
+
+/// The endpoint's `host[:port]` part of a URL `check_endpoint` accepted, and its host alone.
+fn authority_of(url: &str) -> (String, String) {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("").to_ascii_lowercase();
+    let host = if let Some(h) = authority.strip_prefix('[') {
+        h.split(']').next().unwrap_or("").to_string()
+    } else {
+        authority.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_else(|| authority.clone())
+    };
+    (authority, host)
+}
+
+/// `NO_PROXY` as curl reads it: `*`, or a comma list of hosts, each matching itself and its
+/// subdomains (a leading `.` optional), an optional `:port` compared when given.
+pub fn no_proxy_matches(no_proxy: &str, authority: &str, host: &str) -> bool {
+    no_proxy.split(',').map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty()).any(|e| {
+        if e == "*" {
+            return true;
+        }
+        let (name, port) = match e.rsplit_once(':') {
+            Some((n, p)) if p.chars().all(|c| c.is_ascii_digit()) && !n.contains(':') => (n.to_string(), Some(p)),
+            _ => (e.clone(), None),
+        };
+        if let Some(p) = port {
+            if !authority.ends_with(&format!(":{p}")) {
+                return false;
+            }
+        }
+        let name = name.trim_start_matches('.');
+        host == name || host.ends_with(&format!(".{name}"))
+    })
+}
+
+/// The route for `endpoint` under the environment's proxy settings, read the way curl does:
+/// `HTTPS_PROXY`/`https_proxy` for https (`HTTP_PROXY`/`http_proxy` for http), else
+/// `ALL_PROXY`/`all_proxy`; `NO_PROXY`/`no_proxy` exempts hosts. The CONNECT tunnel itself is
+/// ureq's. A proxy URL that cannot be used is a usage error naming the variable.
+pub fn route(endpoint: &str, var: impl Fn(&str) -> Option<String>) -> Result<Route> {
+    let (authority, host) = authority_of(endpoint);
+    let https = endpoint.to_ascii_lowercase().starts_with("https://");
+    let names: &[&str] = if https {
+        &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+    } else {
+        &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+    };
+    let no_proxy = var("NO_PROXY").or_else(|| var("no_proxy")).unwrap_or_default();
+    let found = names.iter().find_map(|n| var(n).filter(|v| !v.trim().is_empty()).map(|v| (*n, v)));
+    let proxy = match found {
+        Some(_) if no_proxy_matches(&no_proxy, &authority, &host) => None,
+        Some((name, url)) => {
+            let (p_authority, _) = authority_of(url.trim());
+            let shown = p_authority.rsplit_once('@').map(|(_, h)| h.to_string()).unwrap_or(p_authority);
+            let p = ureq::Proxy::new(url.trim())
+                .map_err(|_| Error::Usage(format!("{name} is not a proxy URL clawauth can use (http://HOST:PORT)")))?;
+            Some((shown, p))
+        }
+        None => None,
+    };
+    Ok(Route { host, proxy })
+}
+
 /// One request: the credential is owned by the job and only ever becomes a header.
 pub(super) struct Job {
     pub(super) access: String,
@@ -160,8 +240,8 @@ pub(super) fn is_timeout(k: Option<std::io::ErrorKind>) -> bool {
     matches!(k, Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock))
 }
 
-pub(super) fn timeout_error(timeout: Duration) -> FetchError {
-    FetchError::new("timeout", format!("no answer within {}", secs(timeout)))
+pub(super) fn timeout_error(timeout: Duration, route: &Route) -> FetchError {
+    FetchError::new("timeout", format!("no answer from {} within {}", route.describe(), secs(timeout)))
 }
 
 pub(super) fn secs(d: Duration) -> String {
@@ -175,26 +255,39 @@ pub(super) fn secs(d: Duration) -> String {
 
 /// Our own message for a transport failure: the kind of failure and the OS error kind, never
 /// the client's text (which can include the URL).
-pub(super) fn transport_error(t: &ureq::Transport, timeout: Duration) -> FetchError {
+pub(super) fn transport_error(t: &ureq::Transport, timeout: Duration, route: &Route) -> FetchError {
     use ureq::ErrorKind as K;
     let io = io_kind_in(t);
     if is_timeout(io) {
-        return timeout_error(timeout);
+        return timeout_error(timeout, route);
     }
     let why = io.map(|k| format!(": {k}")).unwrap_or_default();
+    let to = route.describe();
+    let proxy = route.proxy.as_ref().map(|(p, _)| p.as_str()).unwrap_or("the proxy");
     match t.kind() {
-        K::Dns => FetchError::new("connection", "cannot resolve the endpoint's host name"),
-        K::ConnectionFailed => FetchError::new("connection", format!("cannot connect to the endpoint{why}")),
-        K::Io => FetchError::new("connection", format!("connection failed{why}")),
-        K::BadStatus | K::BadHeader | K::HTTP => {
-            FetchError::new("protocol", "the endpoint did not answer valid HTTP (or a header could not be sent)")
+        K::Dns => FetchError::new("connection", format!("cannot resolve the host name ({to})")),
+        K::ConnectionFailed => FetchError::new("connection", format!("cannot connect to {to}{why}")),
+        K::Io => FetchError::new("connection", format!("connection to {to} failed{why}")),
+        K::ProxyConnect => FetchError::new("connection", format!("proxy {proxy} refused the tunnel to {}", route.host)),
+        K::ProxyUnauthorized => {
+            FetchError::new("connection", format!("proxy {proxy} wants credentials for the tunnel to {}", route.host))
         }
-        K::TooManyRedirects => FetchError::new("http_status", "the endpoint redirected"),
-        _ => FetchError::new("connection", "the request could not be made"),
+        K::BadStatus | K::BadHeader | K::HTTP => {
+            FetchError::new("protocol", format!("{to} did not answer valid HTTP (or a header could not be sent)"))
+        }
+        K::TooManyRedirects => FetchError::new("http_status", format!("{to} redirected")),
+        _ => FetchError::new("connection", format!("the request to {to} could not be made")),
     }
 }
 
-pub(super) fn fetch_one(agent: &ureq::Agent, url: &str, job: &Job, timeout: Duration, now_ms: i64) -> Outcome {
+pub(super) fn fetch_one(
+    agent: &ureq::Agent,
+    url: &str,
+    job: &Job,
+    timeout: Duration,
+    now_ms: i64,
+    route: &Route,
+) -> Outcome {
     let t0 = Instant::now();
     let res = agent
         .get(url)
@@ -205,12 +298,15 @@ pub(super) fn fetch_one(agent: &ureq::Agent, url: &str, job: &Job, timeout: Dura
     let out = match res {
         Ok(r) if (200..300).contains(&r.status()) => match r.into_string() {
             Ok(body) => parse_answer(&body, now_ms),
-            Err(e) if is_timeout(Some(e.kind())) => Err(timeout_error(timeout)),
-            Err(e) => Err(FetchError::new("connection", format!("reading the answer failed: {}", e.kind()))),
+            Err(e) if is_timeout(Some(e.kind())) => Err(timeout_error(timeout, route)),
+            Err(e) => Err(FetchError::new(
+                "connection",
+                format!("reading the answer from {} failed: {}", route.describe(), e.kind()),
+            )),
         },
         Ok(r) => Err(status_error(r.status())),
         Err(ureq::Error::Status(code, _)) => Err(status_error(code)),
-        Err(ureq::Error::Transport(t)) => Err(transport_error(&t, timeout)),
+        Err(ureq::Error::Transport(t)) => Err(transport_error(&t, timeout, route)),
     };
     (out, t0.elapsed().as_millis() as u64)
 }
@@ -232,6 +328,7 @@ pub(super) fn status_error(code: u16) -> FetchError {
 pub(super) fn fetch_all(
     jobs: Vec<Job>,
     url: &str,
+    route: &Route,
     timeout: Duration,
     concurrency: usize,
     now_ms: i64,
@@ -240,7 +337,11 @@ pub(super) fn fetch_all(
     if n == 0 {
         return Ok(vec![]);
     }
-    let agent = ureq::AgentBuilder::new()
+    let mut builder = ureq::AgentBuilder::new();
+    if let Some((_, p)) = &route.proxy {
+        builder = builder.proxy(p.clone());
+    }
+    let agent = builder
         .timeout(timeout)
         .timeout_connect(timeout)
         // a redirect would be to a login page; with it the bearer token must not travel on
@@ -253,12 +354,13 @@ pub(super) fn fetch_all(
     let workers = concurrency.clamp(1, n);
     for w in 0..workers {
         let (jobs, next, tx, agent, url) = (jobs.clone(), next.clone(), tx.clone(), agent.clone(), url.to_string());
+        let route = route.clone();
         std::thread::Builder::new()
             .name(format!("usage-{w}"))
             .spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };
-                if tx.send((i, fetch_one(&agent, &url, job, timeout, now_ms))).is_err() {
+                if tx.send((i, fetch_one(&agent, &url, job, timeout, now_ms, &route))).is_err() {
                     break;
                 }
             })
@@ -282,7 +384,7 @@ pub(super) fn fetch_all(
     }
     Ok(out
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| (Err(timeout_error(timeout)), timeout.as_millis() as u64)))
+        .map(|o| o.unwrap_or_else(|| (Err(timeout_error(timeout, route)), timeout.as_millis() as u64)))
         .collect())
 }
 
