@@ -17,6 +17,12 @@
 #   - `stop` sends SIGTERM to the gateway's process group, waits (default 60 s), then SIGKILL.
 # RUN_DIR (created, must not exist) keeps: pid (pid.stopped once stopped), port, token, log, home/.  Reusable for
 # live-gateway tests.  Exit: 0 ok, 1 failure, 2 usage, 3 not installed.
+#
+# GATEWAY_FAKE_CODEX=1 (needs root for the namespaces): chat turns run offline against
+# lib/fake-codex.py — inside the gateway's own mount namespace /etc/hosts sends chatgpt.com to
+# 127.0.0.1, the gateway trusts a throw-away CA (NODE_EXTRA_CA_CERTS, RUN_DIR/tls/), and the fake
+# listens on 127.0.0.1:443 in the gateway's network namespace, logging the account of each turn
+# to RUN_DIR/codex.log.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${CLAWAUTH_OC_CACHE:-$HOME/.cache/clawauth-openclaw}
@@ -75,18 +81,39 @@ case "$cmd" in
     NETNS=()
     if unshare -n true 2>/dev/null; then NETNS=(unshare -n); elif unshare -rn true 2>/dev/null; then NETNS=(unshare -rn); fi
     INNER='ip link set lo up 2>/dev/null || true; exec "$@"'
+    EXTRA_ENV=()
+    if [ "${GATEWAY_FAKE_CODEX:-}" = 1 ]; then
+      [ "${NETNS[*]}" = "unshare -n" ] && unshare -nm true 2>/dev/null || { log "GATEWAY_FAKE_CODEX needs root (unshare -nm)"; exit 1; }
+      mkdir -p "$RUN/tls"
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=clawauth test CA" \
+        -keyout "$RUN/tls/ca.key" -out "$RUN/tls/ca.pem" 2>/dev/null
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=chatgpt.com" -keyout "$RUN/tls/key.pem" -out "$RUN/tls/req.csr" 2>/dev/null
+      printf 'subjectAltName=DNS:chatgpt.com\n' >"$RUN/tls/ext"
+      openssl x509 -req -in "$RUN/tls/req.csr" -CA "$RUN/tls/ca.pem" -CAkey "$RUN/tls/ca.key" -CAcreateserial \
+        -days 2 -extfile "$RUN/tls/ext" -out "$RUN/tls/cert.pem" 2>/dev/null
+      printf '127.0.0.1 localhost chatgpt.com\n::1 localhost\n' >"$RUN/hosts"
+      NETNS=(unshare -nm)
+      INNER='ip link set lo up 2>/dev/null || true; mount --bind "'"$RUN/hosts"'" /etc/hosts; exec "$@"'
+      EXTRA_ENV=(NODE_EXTRA_CA_CERTS="$RUN/tls/ca.pem")
+    fi
     [ ${#NETNS[@]} -gt 0 ] && log "network: private namespace (${NETNS[*]}), loopback only" \
       || log "network: no namespace available; relying on --bind loopback"
     # setsid: own process group, so stop can signal the gateway and its children together
     setsid "${NETNS[@]}" sh -c "$INNER" sh env -i \
       PATH="$NODE_BIN:/usr/bin:/bin" HOME="$RUN/home" XDG_CACHE_HOME="$RUN/home/.cache" \
       TMPDIR="$RUN/tmp" OPENCLAW_STATE_DIR="$STATE" OPENCLAW_GATEWAY_TOKEN="$TOKEN" \
-      OPENCLAW_NO_AUTO_UPDATE=1 OPENCLAW_DISABLE_BONJOUR=1 \
+      OPENCLAW_NO_AUTO_UPDATE=1 OPENCLAW_DISABLE_BONJOUR=1 ${EXTRA_ENV[@]+"${EXTRA_ENV[@]}"} \
       NO_COLOR=1 FORCE_COLOR=0 TERM=dumb TZ=UTC LANG=C.UTF-8 \
       node "$OC" gateway run --bind loopback --port "$PORT" --auth token --tailscale off --allow-unconfigured \
       </dev/null >"$RUN/log" 2>&1 &
     PID=$!
     printf '%s\n' "$PID" >"$RUN/pid"
+    if [ "${GATEWAY_FAKE_CODEX:-}" = 1 ]; then
+      sleep 0.5
+      setsid nsenter --net="/proc/$PID/ns/net" python3 "$HERE/lib/fake-codex.py" 443 "$RUN/codex.log" \
+        "$RUN/tls/cert.pem" "$RUN/tls/key.pem" </dev/null >"$RUN/fake.log" 2>&1 &
+      printf '%s\n' "$!" >"$RUN/fake.pid"
+    fi
     log "openclaw@$V gateway pid $PID on 127.0.0.1:$PORT, state $STATE"
     DB="$STATE/state/openclaw.sqlite"
     for ((i = 0; i < TIMEOUT * 2; i++)); do
@@ -95,6 +122,12 @@ case "$cmd" in
       mig=$(sql "$DB" "SELECT count(*) FROM schema_meta WHERE meta_key IN ('startup-migrations','state-migrations')")
       if [ "${lease:-0}" -ge 1 ] && [ "${mig:-0}" -ge 2 ] && grep -q '\[gateway\] ready' "$RUN/log"; then
         log "up after $((i / 2)) s (gateway-owner lease, startup/state migrations recorded, log says ready)"
+        exit 0
+      fi
+      # a JSON-era release keeps no leases: its log and its listener say it is up
+      leases=$(sql "$DB" "SELECT count(*) FROM sqlite_master WHERE name = 'state_leases'")
+      if [ "${leases:-0}" = 0 ] && grep -qE '\[gateway\] (ready|listening)' "$RUN/log"; then
+        log "up after $((i / 2)) s (JSON era: log says ready)"
         exit 0
       fi
       sleep 0.5
@@ -110,6 +143,7 @@ case "$cmd" in
     [ "${2:-}" = --timeout ] && TIMEOUT=$3
     [ -f "$RUN/pid" ] || { log "no $RUN/pid"; exit 1; }
     PID=$(cat "$RUN/pid")
+    if [ -f "$RUN/fake.pid" ]; then stop_pid "$(cat "$RUN/fake.pid")" 5 || true; mv "$RUN/fake.pid" "$RUN/fake.pid.stopped"; fi
     rc=0; stop_pid "$PID" "$TIMEOUT" || rc=$?
     # never signal this pid again (it may be reused by an unrelated process later)
     [ "$rc" -ne 1 ] && mv "$RUN/pid" "$RUN/pid.stopped"

@@ -9,7 +9,10 @@
 #     and clawauth's settle check agrees right after and 3 s later;
 #   - an independent client asks the gateway (models.authStatus) within 2 s of each change
 #     and sees the order clawauth applied; every written session row is valid (entry_valid 1);
-#   - with --no-reload the gateway keeps serving the old order (why the reload is needed).
+#   - with --no-reload the gateway keeps serving the old order (why the reload is needed);
+#   - real chat turns (the gateway's own agent runs, its model calls answered offline by
+#     lib/fake-codex.py): each turn uses the account clawauth says the chat uses next, a pin
+#     clawauth set is honoured and still there after several turns, and its undo likewise.
 # Prints `live: N passed, N failed`; exit 1 on any failure, 3 when OpenClaw is not installed.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +27,7 @@ RUN="$WORK/run"
 cleanup() { "$HERE/gateway.sh" stop "$RUN" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 cp -a "$ROOT/fixtures/layout-d" "$WORK/state"
-rc=0; "$HERE/gateway.sh" start "$V" "$WORK/state" "$RUN" || rc=$?
+rc=0; GATEWAY_FAKE_CODEX=1 "$HERE/gateway.sh" start "$V" "$WORK/state" "$RUN" || rc=$?
 [ "$rc" -eq 0 ] || exit "$rc"
 PID=$(cat "$RUN/pid"); PORT=$(cat "$RUN/port")
 export OPENCLAW_GATEWAY_TOKEN; OPENCLAW_GATEWAY_TOKEN=$(cat "$RUN/token")
@@ -45,6 +48,28 @@ valid_rows() {
     "$WORK/state/agents/main/agent/openclaw-agent.sqlite"
 }
 A_TEAM=openai:alice-team; ALICE=openai:alice@example.com; BOB=openai:bob@example.com
+OC="$CACHE/openclaw/$V/node_modules/openclaw/openclaw.mjs"
+# one real chat turn through the gateway; prints the account the model call used
+turn() { # turn SESSION_KEY
+  local before after
+  before=0; [ -f "$RUN/codex.log" ] && before=$(wc -l <"$RUN/codex.log")
+  "${IN[@]}" env -i PATH=/usr/bin:/bin HOME="$RUN/home" OPENCLAW_STATE_DIR="$WORK/state" \
+    OPENCLAW_GATEWAY_TOKEN="$OPENCLAW_GATEWAY_TOKEN" OPENCLAW_GATEWAY_PORT="$PORT" OPENCLAW_NO_AUTO_UPDATE=1 NO_COLOR=1 \
+    timeout 120 "$NODE" "$OC" agent --session-key "$1" --message "hello" --json >"$WORK/turn.out" 2>&1 || true
+  after=0; [ -f "$RUN/codex.log" ] && after=$(wc -l <"$RUN/codex.log")
+  [ "$after" -gt "$before" ] && tail -n 1 "$RUN/codex.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["account"])' || echo "no-model-call"
+}
+# the account clawauth says SESSION's next reply uses, and that session's pin
+expect() { # expect SESSION_KEY -> "ACCOUNT PIN/SOURCE"
+  ca status --all --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin); a = d["agents"][0]
+s = [x for x in a["sessions"] if x["key"] == sys.argv[1]]
+eff = s[0]["effective"] if s else None
+acct = {p["id"]: p.get("account_id") for p in a["profiles"]}.get(eff)
+pin = (s[0].get("pin") or "-") + "/" + (s[0].get("pin_source") or "-") if s else "-/-"
+print(acct or "none", pin)' "$1"
+}
 
 out=$(ca status 2>&1) || true
 grep -q "gateway         pid $PID on 127.0.0.1:$PORT" <<<"$out" && ok "status shows the gateway (pid $PID, port $PORT)" || bad "status shows the gateway" "$out"
@@ -71,6 +96,25 @@ seen=$(view)
 [ "$seen" = "$orig" ] && ok "--no-reload: the gateway still serves the old order $seen" || bad "--no-reload" "$seen / $o"
 o=$(ca undo 5 --yes 2>&1) || true
 grep -q "^Settled" <<<"$o" && ok "undo after --no-reload settles again" || bad "undo after --no-reload" "$o"
+# real chat turns: the gateway's own agent, its model call answered by the fake endpoint
+S=agent:main:main
+want=$(expect "$S" | cut -d' ' -f1); got=$(turn "$S")
+[ "$got" = "$want" ] && ok "turn: the chat uses the account clawauth says ($got)" || bad "turn before the pin" "clawauth $want, turn $got; $(tail -c 600 "$WORK/turn.out")"
+o=$(ca pin "$S" "$BOB" --yes 2>&1) || true; grep -q "^Settled" <<<"$o" && ok "pin $S to $BOB beside the gateway: settled" || bad "pin for turns" "$o"
+pin_txn=$(ca log --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["transactions"][0]["id"])')
+for i in 1 2 3; do
+  got=$(turn "$S")
+  [ "$got" = acct-bob-0003 ] && ok "turn $i after the pin uses bob's account ($got)" || bad "turn $i after the pin" "$got; $(tail -c 600 "$WORK/turn.out")"
+done
+e=$(expect "$S")
+[ "$e" = "acct-bob-0003 $BOB/user" ] && ok "after 3 turns the pin is still there ($e)" || bad "pin after turns" "$e"
+[ "$(valid_rows)" = all-valid ] && ok "after the turns every session row is valid" || bad "rows after turns" "$(valid_rows)"
+o=$(ca undo "$pin_txn" --yes 2>&1) || true
+grep -q "^Settled" <<<"$o" && ok "undo of the pin after the turns (which moved the entry on): settled" || bad "undo of the pin after turns" "$o"
+e=$(expect "$S")
+[ "${e#* }" = "-/-" ] && ok "after the undo the chat has no pin again" || bad "pin after the undo" "$e"
+want=$(expect "$S" | cut -d' ' -f1); got=$(turn "$S")
+[ "$got" = "$want" ] && ok "turn after the undo uses the account clawauth says ($got)" || bad "turn after the undo" "clawauth $want, turn $got"
 kill -0 "$PID" 2>/dev/null && ok "the gateway ran throughout (pid $PID)" || bad "gateway died" "$(tail -n 20 "$RUN/log")"
 echo "live $V: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

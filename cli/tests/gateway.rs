@@ -285,3 +285,65 @@ fn a_json_era_gateway_is_found_by_its_lock_file_and_a_dead_one_is_not() {
     std::fs::write(&lock, body(me, start, "/elsewhere/openclaw.json")).unwrap();
     assert!(fx.ok(&["status", "--json"]).json().get("gateway").is_none());
 }
+
+/// Undoing a pin after the gateway ran turns on that chat: the turns moved the entry's
+/// `updatedAt` (and their own fields) on; that is no conflict — the pin is taken back, the
+/// turns' fields stay, and `updatedAt` is stamped now, never moved backwards.
+#[test]
+fn undo_after_turns_moved_the_entry_on() {
+    // layout D: a turn rewrites the row as OpenClaw's writer does
+    let fx = Fx::committed("layout-d");
+    fx.ok(&["pin", "agent:main:main", BOB, "--yes"]);
+    let db = fx.state.join("agents/main/agent/openclaw-agent.sqlite");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let entry: String = c
+        .query_row("SELECT entry_json FROM session_nodes WHERE session_key = 'agent:main:main'", [], |r| r.get(0))
+        .unwrap();
+    let mut v: Value = serde_json::from_str(&entry).unwrap();
+    let turn_at = NOW_MS - 1_000;
+    v["updatedAt"] = json!(turn_at);
+    v["inputTokens"] = json!(1234);
+    c.execute(
+        "UPDATE session_nodes SET entry_json = ?1, updated_at = ?2 WHERE session_key = 'agent:main:main'",
+        rusqlite::params![v.to_string(), turn_at],
+    )
+    .unwrap();
+    c.execute("UPDATE session_nodes SET entry_valid = 1 WHERE session_key = 'agent:main:main'", []).unwrap();
+    drop(c);
+    let o = fx.run(&["undo", "1", "--yes"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (entry, ts, valid): (String, i64, i64) = c
+        .query_row(
+            "SELECT entry_json, updated_at, entry_valid FROM session_nodes WHERE session_key = 'agent:main:main'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let v: Value = serde_json::from_str(&entry).unwrap();
+    assert!(v.get("authProfileOverride").is_none(), "{v}");
+    assert_eq!(v["inputTokens"], 1234, "the turn's own field stays");
+    assert_eq!(v["updatedAt"], NOW_MS, "stamped now");
+    assert_eq!((ts, valid), (NOW_MS, 1));
+
+    // layout B: the same in sessions.json
+    let fx = Fx::standard(clawauth_core::model::Layout::B);
+    fx.ok(&["pin", "agent:main:main", "openai-codex:bob@example.com", "--yes"]);
+    let mut s = read_json(&fx.sessions());
+    s["agent:main:main"]["updatedAt"] = json!(NOW_MS - 1_000);
+    s["agent:main:main"]["inputTokens"] = json!(99);
+    std::fs::write(fx.sessions(), serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    let o = fx.run(&["undo", "1", "--yes"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let s = read_json(&fx.sessions());
+    assert!(s["agent:main:main"].get("authProfileOverride").is_none());
+    assert_eq!(s["agent:main:main"]["inputTokens"], 99);
+    assert_eq!(s["agent:main:main"]["updatedAt"], NOW_MS);
+    // a pin changed by someone else is still a conflict
+    fx.ok(&["pin", "agent:main:main", "openai-codex:bob@example.com", "--yes"]);
+    let mut s = read_json(&fx.sessions());
+    s["agent:main:main"]["authProfileOverride"] = json!("openai-codex:alice@example.com");
+    std::fs::write(fx.sessions(), serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    let o = fx.run(&["undo", "3", "--yes"]);
+    assert_eq!(o.code, 3, "{}", o.all());
+}

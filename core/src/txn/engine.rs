@@ -143,6 +143,21 @@ pub fn standing(loc: &Location, doc: &Doc, c: &Change) -> Result<Standing> {
     })
 }
 
+/// Whether `pointer` is a session entry's `updatedAt` (in `sessions.json` or a `session_nodes`
+/// row): the timestamp OpenClaw moves on every turn.
+fn is_session_touch(loc: &Location, pointer: &str) -> bool {
+    match loc {
+        Location::Cell { table, value_col, .. } => {
+            table == "session_nodes" && value_col == "entry_json" && pointer == "/updatedAt"
+        }
+        Location::File { path, .. } => {
+            path.file_name().is_some_and(|n| n == "sessions.json")
+                && pointer.ends_with("/updatedAt")
+                && pointer.matches('/').count() == 2
+        }
+    }
+}
+
 /// Split steps into write groups: each maximal run of consecutive steps on cells of the same
 /// database is one group (one `BEGIN IMMEDIATE`); every file step is a group of its own.
 pub fn step_groups(steps: &[Step]) -> Vec<std::ops::Range<usize>> {
@@ -500,12 +515,22 @@ impl<'a> Engine<'a> {
             }
             let doc = docio::read(&s.location, None)?;
             let mut inv = vec![];
+            // a session entry's `updatedAt` is bookkeeping OpenClaw bumps on every turn: one
+            // that moved on since is no conflict; the undo stamps it now, never backwards
+            let mut touch = None;
             for c in &s.changes {
                 let cur = docio::value_at(&s.location, &doc, &c.pointer)?;
                 if cur == c.after {
                     inv.push(c.inverse());
                 } else if cur == c.before {
                     continue;
+                } else if is_session_touch(&s.location, &c.pointer) {
+                    let now = serde_json::json!(self.ctx.now_ms);
+                    let stamp = match cur.as_ref().and_then(Value::as_i64) {
+                        Some(t) if t > self.ctx.now_ms => serde_json::json!(t),
+                        _ => now,
+                    };
+                    touch = Some(Change::new(c.pointer.clone(), cur, Some(stamp)));
                 } else if force {
                     forced = true;
                     inv.push(Change::new(c.pointer.clone(), cur, c.before.clone()));
@@ -525,6 +550,9 @@ impl<'a> Engine<'a> {
                         shown(&c.after)
                     ));
                 }
+            }
+            if !inv.is_empty() {
+                inv.extend(touch);
             }
             self.check_rotation(&s.location, &doc, &inv, force, &mut conflicts, &mut warnings)?;
             forced |= !warnings.is_empty();
