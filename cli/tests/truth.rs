@@ -40,20 +40,22 @@ fn same_login_under_two_ids_is_no_false_alarm() {
     let ca015 = d["findings"].as_array().unwrap().iter().find(|f| f["code"] == "CA015").expect("CA015 for discord");
     assert_eq!(ca015["subjects"], serde_json::json!(["agent:main:discord:channel:2002"]), "{ca015}");
 
-    // the demo's own explain step shows no false alarm
-    let demo = run({
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_clawauth"));
-        // the router story: the demo state this test's fixture is (the default demo is layout D)
-        c.env("CLAWAUTH_OPENCLAW_VERSION", "").env("NO_COLOR", "1").args(["demo", "--layout", "router"]);
-        c
-    });
-    assert_eq!(demo.code, 0, "{}", demo.all());
-    assert!(
-        demo.stdout.contains("verdict: all layers agree: the next reply uses openai-codex:bob@example.com"),
-        "{}",
-        demo.stdout
-    );
-    assert!(!demo.stdout.contains("verdict: usage source disagrees"), "{}", demo.stdout);
+    // the demo's own explain step shows no false alarm: on its default layout (D) and on the
+    // router sample (layout B with a repo), which this scenario is
+    for (layout, id) in [("d", "openai:bob@example.com"), ("router", "openai-codex:bob@example.com")] {
+        let demo = run({
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_clawauth"));
+            c.env("CLAWAUTH_OPENCLAW_VERSION", "").env("NO_COLOR", "1").args(["demo", "--layout", layout]);
+            c
+        });
+        assert_eq!(demo.code, 0, "{}", demo.all());
+        assert!(
+            demo.stdout.contains(&format!("verdict: all layers agree: the next reply uses {id}")),
+            "{layout}: {}",
+            demo.stdout
+        );
+        assert!(!demo.stdout.contains("verdict: usage source disagrees"), "{layout}: {}", demo.stdout);
+    }
     let _ = (ALICE, codes(&d));
 }
 
