@@ -19,7 +19,7 @@
 # live-gateway tests.  Exit: 0 ok, 1 failure, 2 usage, 3 not installed.
 #
 # GATEWAY_FAKE_CODEX=1 (needs root for the namespaces): chat turns run offline against
-# lib/fake-codex.py — inside the gateway's own mount namespace /etc/hosts sends chatgpt.com to
+# lib/fake-codex.py — inside the gateway's own mount namespace /etc/hosts sends chatgpt.com and api.openai.com to
 # 127.0.0.1, the gateway trusts a throw-away CA (NODE_EXTRA_CA_CERTS, RUN_DIR/tls/), and the fake
 # listens on 127.0.0.1:443 in the gateway's network namespace, logging the account of each turn
 # to RUN_DIR/codex.log.
@@ -88,10 +88,10 @@ case "$cmd" in
       openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=clawauth test CA" \
         -keyout "$RUN/tls/ca.key" -out "$RUN/tls/ca.pem" 2>/dev/null
       openssl req -newkey rsa:2048 -nodes -subj "/CN=chatgpt.com" -keyout "$RUN/tls/key.pem" -out "$RUN/tls/req.csr" 2>/dev/null
-      printf 'subjectAltName=DNS:chatgpt.com\n' >"$RUN/tls/ext"
+      printf 'subjectAltName=DNS:chatgpt.com,DNS:api.openai.com\n' >"$RUN/tls/ext"
       openssl x509 -req -in "$RUN/tls/req.csr" -CA "$RUN/tls/ca.pem" -CAkey "$RUN/tls/ca.key" -CAcreateserial \
         -days 2 -extfile "$RUN/tls/ext" -out "$RUN/tls/cert.pem" 2>/dev/null
-      printf '127.0.0.1 localhost chatgpt.com\n::1 localhost\n' >"$RUN/hosts"
+      printf '127.0.0.1 localhost chatgpt.com api.openai.com\n::1 localhost\n' >"$RUN/hosts"
       NETNS=(unshare -nm)
       INNER='ip link set lo up 2>/dev/null || true; mount --bind "'"$RUN/hosts"'" /etc/hosts; exec "$@"'
       EXTRA_ENV=(NODE_EXTRA_CA_CERTS="$RUN/tls/ca.pem")

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # conformance/live.sh [VERSION]
 #
-# Repairs beside a REAL running gateway (issue 18): starts OpenClaw VERSION (default 2026.9.6)
-# on a throw-away copy of fixtures/layout-d with conformance/gateway.sh (loopback only, its own
-# network namespace when the kernel allows), then runs clawauth inside that namespace:
+# Repairs beside a REAL running gateway (issue 18). VERSION 2026.8+ (default 2026.9.6) runs on a
+# copy of fixtures/layout-d (SQLite); a JSON-era VERSION (2026.4.7 – 2026.5.x, e.g. 2026.5.28)
+# on a copy of fixtures/layout-b — see the JSON-era part at the end. The gateway runs with
+# conformance/gateway.sh (loopback only, its own network and mount namespaces), and clawauth
+# inside its network namespace. SQLite era:
 #   - status shows the gateway (pid, port) found by its gateway-owner lease;
 #   - order set / pin / undo succeed while it runs, the gateway reloads (models.authRefresh),
 #     and clawauth's settle check agrees right after and 3 s later;
@@ -26,7 +28,10 @@ WORK=$(mktemp -d)
 RUN="$WORK/run"
 cleanup() { "$HERE/gateway.sh" stop "$RUN" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-cp -a "$ROOT/fixtures/layout-d" "$WORK/state"
+case "$V" in
+  2026.4.* | 2026.5.*) ERA=json; cp -a "$ROOT/fixtures/layout-b" "$WORK/state"; [ -f "$WORK/state/openclaw.json" ] || echo '{}' >"$WORK/state/openclaw.json" ;;
+  *) ERA=sqlite; cp -a "$ROOT/fixtures/layout-d" "$WORK/state" ;;
+esac
 rc=0; GATEWAY_FAKE_CODEX=1 "$HERE/gateway.sh" start "$V" "$WORK/state" "$RUN" || rc=$?
 [ "$rc" -eq 0 ] || exit "$rc"
 PID=$(cat "$RUN/pid"); PORT=$(cat "$RUN/port")
@@ -36,7 +41,8 @@ IN=()
 pass=0; fail=0
 ok() { pass=$((pass + 1)); printf 'ok    %s\n' "$1"; }
 bad() { fail=$((fail + 1)); printf 'FAIL  %s\n' "$1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/      /' | head -20; return 0; }
-ca() { "${IN[@]}" env CLAWAUTH_OPENCLAW_VERSION="$V" "$BIN" --state-dir "$WORK/state" "$@"; }
+# the gateway's TMPDIR holds its JSON-era lock file, and that lock names no port
+ca() { "${IN[@]}" env CLAWAUTH_OPENCLAW_VERSION="$V" TMPDIR="$RUN/tmp" OPENCLAW_GATEWAY_PORT="$PORT" "$BIN" --state-dir "$WORK/state" "$@"; }
 # the gateway's own view: openai profileOrder of agent main, as JSON
 view() { "${IN[@]}" "$NODE" --no-warnings "$HERE/lib/gateway-view.mjs" "$PORT" "$OPENCLAW_GATEWAY_TOKEN"; }
 valid_rows() {
@@ -47,7 +53,8 @@ valid_rows() {
     console.log(bad.length ? bad.map((r) => r.session_key).join(",") : "all-valid");' \
     "$WORK/state/agents/main/agent/openclaw-agent.sqlite"
 }
-A_TEAM=openai:alice-team; ALICE=openai:alice@example.com; BOB=openai:bob@example.com
+P=openai; [ "$ERA" = json ] && P=openai-codex
+A_TEAM=$P:alice-team; ALICE=$P:alice@example.com; BOB=$P:bob@example.com
 OC="$CACHE/openclaw/$V/node_modules/openclaw/openclaw.mjs"
 # one real chat turn through the gateway; prints the account the model call used
 turn() { # turn SESSION_KEY
@@ -71,6 +78,43 @@ pin = (s[0].get("pin") or "-") + "/" + (s[0].get("pin_source") or "-") if s else
 print(acct or "none", pin)' "$1"
 }
 
+if [ "$ERA" = json ]; then
+  # JSON era: the gateway is found by its lock file; clawauth cannot make it reload (a
+  # token-only client has its scopes stripped), so a change is proven on disk; the questions
+  # are whether its turns use the change and whether they write an old copy back over it
+  out=$(ca status 2>&1) || true
+  grep -q "gateway         pid $PID on 127.0.0.1:$PORT" <<<"$out" && grep -q "found by lock file" <<<"$out" \
+    && ok "status shows the JSON-era gateway (pid $PID) found by its lock file" || bad "status shows the gateway" "$out"
+  S=agent:main:main
+  want=$(expect "$S" | cut -d' ' -f1); got=$(turn "$S")
+  [ "$got" = "$want" ] && ok "turn: the chat uses the account clawauth says ($got)" || bad "turn before the pin" "clawauth $want, turn $got; $(tail -c 600 "$WORK/turn.out")"
+  o=$(ca pin "$S" "$BOB" --yes 2>&1) || true
+  grep -q "^Settled on disk" <<<"$o" && ok "pin beside the JSON-era gateway: settled on disk (it cannot be asked to reload)" || bad "pin" "$o"
+  for i in 1 2 3; do
+    got=$(turn "$S")
+    [ "$got" = acct-bob-0003 ] && ok "turn $i after the pin uses bob's account" || bad "turn $i after the pin" "$got; $(tail -c 600 "$WORK/turn.out")"
+  done
+  e=$(expect "$S")
+  [ "$e" = "acct-bob-0003 $BOB/user" ] && ok "after 3 turns the pin is still in sessions.json ($e)" || bad "pin after turns" "$e"
+  o=$(ca order set "$P" "$BOB" "$ALICE" "$A_TEAM" --yes 2>&1) || true
+  grep -q "^Settled on disk" <<<"$o" && ok "order set beside the JSON-era gateway: settled on disk" || bad "order set" "$o"
+  first=$(turn agent:main:fresh-1); second=$(turn agent:main:fresh-2); third=$(turn agent:main:fresh-3)
+  echo "      (new chats after the order change used: $first, $second, $third)"
+  [ "$second" = acct-bob-0003 ] && [ "$third" = acct-bob-0003 ] && ok "new chats use the new order's first profile from the second turn on (first turn: $first)" \
+    || bad "new chats after the order change" "$first $second $third"
+  order=$("$NODE" -e 'console.log(JSON.stringify(require(process.argv[1]).order))' "$WORK/state/agents/main/agent/auth-state.json")
+  [ "$order" = "{\"$P\":[\"$BOB\",\"$ALICE\",\"$A_TEAM\"]}" ] && ok "after the turns auth-state.json still holds clawauth's order (no old copy written back)" || bad "order after turns" "$order"
+  o=$(ca undo 2 --yes 2>&1) || true
+  grep -q "^Settled on disk" <<<"$o" && ok "undo of the order: settled on disk" || bad "undo order" "$o"
+  o=$(ca undo 1 --yes 2>&1) || true
+  grep -q "^Settled on disk" <<<"$o" && ok "undo of the pin after the turns: settled on disk" || bad "undo pin" "$o"
+  e=$(expect "$S")
+  [ "${e#* }" = "-/-" ] && ok "after the undo the chat has no pin again" || bad "pin after the undo" "$e"
+  kill -0 "$PID" 2>/dev/null && ok "the gateway ran throughout (pid $PID)" || bad "gateway died" "$(tail -n 20 "$RUN/log")"
+  echo "live $V: $pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
+  exit
+fi
 out=$(ca status 2>&1) || true
 grep -q "gateway         pid $PID on 127.0.0.1:$PORT" <<<"$out" && ok "status shows the gateway (pid $PID, port $PORT)" || bad "status shows the gateway" "$out"
 

@@ -153,6 +153,12 @@ pub fn settle(id: i64, s: &Settle) {
     let how: Vec<String> =
         s.reloads.iter().filter_map(|r| r.method.as_ref().map(|m| format!("{} ({m})", text(&r.agent)))).collect();
     let last = s.checks.last().map(|c| c.after_ms as f64 / 1000.0).unwrap_or(0.0);
+    if s.settled && s.reload_unsupported {
+        println!(
+            "Settled on disk: the files hold transaction {id} now and {last:.1} s later. The {who} cannot be asked to reload by clawauth (a JSON-era release refuses a token-only client); it re-reads the changed stores by itself, so its next turn may still use what it read before."
+        );
+        return;
+    }
     if s.settled {
         println!(
             "Settled: {who} reloaded agent {}; its order and the files agree with transaction {id} now and {last:.1} s later.",

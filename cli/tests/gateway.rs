@@ -28,6 +28,12 @@ struct Fake {
 /// A fake gateway: `with_refresh` false answers `models.authRefresh` with "unknown method", as
 /// a gateway before that method would.
 fn fake_gateway(with_refresh: bool) -> Fake {
+    fake_gateway_as(with_refresh, false)
+}
+
+/// `stripped`: a JSON-era gateway (2026.5.28) that strips a token-only client's scopes, so
+/// every call after `connect` is refused with "missing scope".
+fn fake_gateway_as(with_refresh: bool, stripped: bool) -> Fake {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let fake = Fake {
         port: l.local_addr().unwrap().port(),
@@ -66,6 +72,8 @@ fn fake_gateway(with_refresh: bool) -> Fake {
                                 "message": "unauthorized: gateway token mismatch \u{1b}]0;owned\u{7}",
                                 "details": {"code": "AUTH_TOKEN_MISMATCH"}}})
                         }
+                    } else if stripped {
+                        json!({"type": "res", "id": id, "ok": false, "error": {"code": "INVALID_REQUEST", "message": "missing scope: operator.read"}})
                     } else if !authed {
                         json!({"type": "res", "id": id, "ok": false, "error": {"code": "INVALID_REQUEST", "message": "not connected"}})
                     } else if method == "models.authRefresh" && with_refresh {
@@ -346,4 +354,48 @@ fn undo_after_turns_moved_the_entry_on() {
     std::fs::write(fx.sessions(), serde_json::to_string_pretty(&s).unwrap()).unwrap();
     let o = fx.run(&["undo", "3", "--yes"]);
     assert_eq!(o.code, 3, "{}", o.all());
+}
+
+/// A JSON-era gateway refuses a token-only client every call: clawauth cannot make it reload,
+/// says so, and proves what it can — the files still hold the change 3 s later (measured
+/// against real 2026.5.28 in conformance/live.sh: such a gateway re-reads the changed store by
+/// itself, and its turns keep clawauth's writes).
+#[test]
+fn a_gateway_that_cannot_be_asked_is_settled_on_disk() {
+    let f = fake_gateway_as(false, true);
+    let fx = Fx::committed("layout-d");
+    own_lease(&fx, f.port);
+    let o = live(&fx, &["pin", "agent:main:main", BOB, "--yes"], TOKEN);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(o.stdout.contains("Settled on disk") && o.stdout.contains("cannot be asked to reload"), "{}", o.stdout);
+    let shown = fx.ok(&["show", "1", "--json"]).json();
+    assert_eq!(shown["transaction"]["settle"]["reload_unsupported"], true);
+    assert_eq!(shown["transaction"]["settle"]["settled"], true);
+    // written over in the meantime: not settled, whatever the gateway could be asked
+    let db = fx.state.join("agents/main/agent/openclaw-agent.sqlite");
+    let o = {
+        let mut c = fx.cmd(&["unpin", "agent:main:main", "--yes"]);
+        c.env("OPENCLAW_GATEWAY_TOKEN", TOKEN).env("CLAWAUTH_SETTLE_SECONDS", "1.5");
+        let child = c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        // someone puts a pin back while clawauth waits for its second check
+        std::thread::sleep(std::time::Duration::from_millis(900));
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        let entry: String = conn
+            .query_row("SELECT entry_json FROM session_nodes WHERE session_key = 'agent:main:main'", [], |r| r.get(0))
+            .unwrap();
+        let mut v: Value = serde_json::from_str(&entry).unwrap();
+        v["authProfileOverride"] = json!(ALICE);
+        conn.execute("UPDATE session_nodes SET entry_json = ?1 WHERE session_key = 'agent:main:main'", [v.to_string()])
+            .unwrap();
+        conn.execute("UPDATE session_nodes SET entry_valid = 1 WHERE session_key = 'agent:main:main'", []).unwrap();
+        let out = child.wait_with_output().unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert!(o.stderr.contains("no longer as written"), "{}", o.stderr);
 }

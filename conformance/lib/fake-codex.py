@@ -20,7 +20,15 @@ def account(auth):
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
-    def do_GET(self): self.reply_json({"data": []})
+    def do_GET(self):
+        if self.headers.get("upgrade", "").lower() == "websocket":
+            # no WebSocket transport here: OpenClaw (2026.5.x tries it first) falls back to SSE
+            b = b"websocket transport not offered"
+            self.send_response(400); self.send_header("content-length", str(len(b)))
+            self.send_header("connection", "close"); self.end_headers(); self.wfile.write(b)
+            self.close_connection = True
+            return
+        self.reply_json({"data": []})
     def reply_json(self, v):
         b = json.dumps(v).encode(); self.send_response(200)
         self.send_header("content-type", "application/json"); self.send_header("content-length", str(len(b)))

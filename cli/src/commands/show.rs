@@ -121,7 +121,15 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
                 let _ = writeln!(o, "            could not ask the gateway: {e}");
             }
         }
-        let _ = writeln!(o, "settled     {}", if st.settled { "yes" } else { "NO" });
+        let _ = writeln!(
+            o,
+            "settled     {}",
+            match (st.settled, st.reload_unsupported) {
+                (true, true) => "yes, on disk (this gateway cannot be asked to reload)",
+                (true, false) => "yes",
+                _ => "NO",
+            }
+        );
     }
     for (i, s) in steps.iter().enumerate() {
         let _ = writeln!(o, "\n{}. {} — {}", i + 1, s.location.display(&base), s.title);

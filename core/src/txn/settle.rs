@@ -59,7 +59,12 @@ pub struct Settle {
     pub reload_requested: bool,
     pub reloads: Vec<Reload>,
     pub checks: Vec<Check>,
-    /// Every reload worked and every check agreed.
+    /// The gateway cannot be asked by a token-only client (a JSON-era release: no
+    /// `models.authRefresh`, and its scopes are stripped without a paired device): only the
+    /// files are checked; such a gateway re-reads changed stores by itself.
+    #[serde(default)]
+    pub reload_unsupported: bool,
+    /// Every reload worked (or cannot be asked for) and every check agreed.
     pub settled: bool,
 }
 
@@ -210,7 +215,15 @@ pub fn settle(
         second.gateway_error = Some(e.to_string());
     }
     checks.push(second);
-    let settled = reload && reloads.iter().all(|r| r.method.is_some()) && checks.iter().all(Check::ok);
+    // a gateway that refuses the calls for want of a scope or the method cannot be asked at
+    // all: the files are what can be proven
+    let refusal = |e: &str| e.contains("missing scope") || e.contains("unknown method");
+    let reload_unsupported = !reloads.is_empty()
+        && reloads.iter().all(|r| r.method.is_none() && r.error.as_deref().is_some_and(refusal))
+        && checks.iter().all(|c| c.gateway_error.as_deref().is_some_and(refusal) && c.gateway_differs.is_empty());
+    let settled = reload
+        && (reload_unsupported || reloads.iter().all(|r| r.method.is_some()))
+        && checks.iter().all(|c| if reload_unsupported { c.files_changed.is_empty() } else { c.ok() });
     Settle {
         gateway_pid: gw.pid,
         gateway_port: gw.port,
@@ -218,6 +231,7 @@ pub fn settle(
         reload_requested: reload,
         reloads,
         checks,
+        reload_unsupported,
         settled,
     }
 }
