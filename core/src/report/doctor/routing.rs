@@ -253,10 +253,10 @@ pub(super) fn router(out: &mut Out) {
             out.push(
                 "CA005",
                 None,
-                vec![slot.clone(), out.rel(&repo.path)],
+                vec![slot.clone(), rel(&out.state.install.state_dir, &repo.path)],
                 format!(
                     "the active slot {slot} holds a credential that matches no profile in {} (a stale or edited copy){}",
-                    out.rel(&repo.path),
+                    rel(&out.state.install.state_dir, &repo.path),
                     target.as_ref().map(|t| format!("; the intended one is probably {t}")).unwrap_or_default()
                 ),
                 json!({"slot": slot, "slot_account_id": str_field(cred, "accountId"), "slot_access": str_field(cred, "access").map(|s| token::fingerprint(&s)), "slot_refresh": str_field(cred, "refresh").map(|s| token::fingerprint(&s)), "partial_matches": cands, "preference": state.preference}),
