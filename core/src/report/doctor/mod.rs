@@ -12,25 +12,20 @@ mod routing;
 mod runtime;
 mod sessions;
 
-use credentials::*;
+use credentials::{credentials, shared_refresh_tokens};
 pub use render::render;
-use routing::*;
-use runtime::*;
-use sessions::*;
+use routing::{router, routing};
+use runtime::{leases, locks, processes};
+use sessions::sessions;
 
-use crate::layout::lock::{self, Holder};
-use crate::model::resolve::{self, Inputs, ModelScope, OrderTrace, Rules};
-use crate::model::token::{self, TokenState};
-use crate::model::*;
-use crate::report::explain::Identity;
+use crate::model::resolve::Rules;
+use crate::model::{AgentState, Layout, State};
 use crate::report::status;
-use crate::text::{rel, relative, rfc3339_ms};
+use crate::text::{rel, rfc3339_ms};
 use crate::workflow::{Fix, Repair};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const SCHEMA_VERSION: u32 = 1;
 

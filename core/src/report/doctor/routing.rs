@@ -1,7 +1,16 @@
 //! Doctor checks on routing state and the external router: the stored and configured order,
 //! lastGood, usageStats windows, retired keys, and the repo identity in the active slot.
 
-use super::*;
+use super::{
+    agent_flag, command, inherited_origin, remedy, Out, Remedy, MAX_BLOCKED_MS, MAX_COOLDOWN_MS, MAX_DISABLED_MS,
+    SLACK_MS,
+};
+use crate::model::{num_field, resolve, str_field, token, AgentState};
+use crate::report::explain::Identity;
+use crate::report::status;
+use crate::text::{rel, relative, rfc3339_ms};
+use crate::workflow::Repair;
+use serde_json::{json, Map, Value};
 
 // routing state: order, lastGood, usageStats
 

@@ -1,6 +1,10 @@
 //! Doctor checks on the running system: OpenClaw's lock files, SQLite leases and processes.
 
-use super::*;
+use super::{Out, Remedy};
+use crate::layout::lock::{self, Holder};
+use crate::text::{rel, rfc3339_ms};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 
 // the running system: locks, leases, processes
 
