@@ -5,6 +5,7 @@ use crate::model::resolve::{self, Inputs, ModelScope, OrderTrace, Rules};
 pub use crate::model::slot::{repo_matches, RepoMatch};
 use crate::model::*;
 use crate::text::{rel, relative, rfc3339_ms};
+use crate::txn::status::TxnStatus;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -44,7 +45,7 @@ pub struct StatusReport {
 pub struct PendingTxn {
     pub id: i64,
     /// `applying` or `planned`
-    pub status: String,
+    pub status: TxnStatus,
     pub workflow: String,
     pub summary: String,
     pub created_at: String,
@@ -57,8 +58,8 @@ pub struct PendingTxn {
 /// The lines a read-only report prints for pending transactions.
 pub fn pending_lines(txns: &[PendingTxn]) -> Vec<String> {
     txns.iter()
-        .map(|t| match (t.status.as_str(), &t.stale) {
-            ("applying", _) => format!(
+        .map(|t| match (t.status, &t.stale) {
+            (TxnStatus::Applying, _) => format!(
                 "transaction {} ({}: {}) was interrupted while applying: run `{}` to finish or roll it back",
                 t.id, t.workflow, t.summary, t.command
             ),
