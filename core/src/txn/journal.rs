@@ -1,5 +1,6 @@
-//! The SQLite journal: every transaction's intent, changes, pre-images and outcome. Schema from
-//! the top-level `migrations/` folder, applied in one transaction and recorded in
+//! The SQLite journal: every transaction's intent, changes, pre-images and outcome, and the
+//! usage snapshots `usage --record` keeps (the migration tables are `txn/migration.rs`'s).
+//! Schema from the top-level `migrations/` folder, applied in one transaction and recorded in
 //! `PRAGMA user_version`; a journal newer than this binary is refused. WAL with
 //! `synchronous=FULL`; the file is 0600 in a 0700 directory because it holds credentials.
 
@@ -60,6 +61,29 @@ pub struct TxnRow {
     pub settle: Option<serde_json::Value>,
     #[serde(skip)]
     pub owner: Option<Owner>,
+}
+
+/// One `usage_snapshot` row (`usage --record`): a profile's usage windows, or why they could
+/// not be read, at one instant.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageSnapshot {
+    pub id: i64,
+    pub taken_at: String,
+    pub profile_id: String,
+    pub account_id: Option<String>,
+    pub user_id: Option<String>,
+    pub windows: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// A `usage_snapshot` row to record: what [`UsageSnapshot`] holds, before it has an id.
+#[derive(Debug, Clone)]
+pub struct NewUsageSnapshot {
+    pub profile_id: String,
+    pub account_id: Option<String>,
+    pub user_id: Option<String>,
+    pub windows: Option<serde_json::Value>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -697,6 +721,49 @@ impl Journal {
                         content: r.get(4)?,
                     },
                 ))
+            })
+            .map_err(|e| j(&self.path, e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| j(&self.path, e))
+    }
+}
+
+impl Journal {
+    /// Store usage snapshots taken at `taken_at`, in one SQLite transaction; how many.
+    pub fn record_usage(&mut self, taken_at: &str, snaps: &[NewUsageSnapshot]) -> Result<usize> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| j(&path, e))?;
+        for s in snaps {
+            tx.execute(
+                "INSERT INTO usage_snapshot (taken_at, profile_id, account_id, user_id, windows, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![taken_at, s.profile_id, s.account_id, s.user_id, s.windows.as_ref().map(|w| w.to_string()), s.error],
+            )
+            .map_err(|e| j(&path, e))?;
+        }
+        tx.commit().map_err(|e| j(&path, e))?;
+        Ok(snaps.len())
+    }
+
+    /// Usage snapshots taken between two instants (RFC 3339 strings compare in time order).
+    pub fn usage_snapshots_between(&self, from: &str, to: &str) -> Result<Vec<UsageSnapshot>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, taken_at, profile_id, account_id, user_id, windows, error FROM usage_snapshot
+                 WHERE taken_at BETWEEN ?1 AND ?2 ORDER BY taken_at, id",
+            )
+            .map_err(|e| j(&self.path, e))?;
+        let rows = st
+            .query_map([from, to], |r| {
+                let w: Option<String> = r.get(5)?;
+                Ok(UsageSnapshot {
+                    id: r.get(0)?,
+                    taken_at: r.get(1)?,
+                    profile_id: r.get(2)?,
+                    account_id: r.get(3)?,
+                    user_id: r.get(4)?,
+                    windows: w.and_then(|w| serde_json::from_str(&w).ok()),
+                    error: r.get(6)?,
+                })
             })
             .map_err(|e| j(&self.path, e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| j(&self.path, e))
