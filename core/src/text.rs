@@ -1,5 +1,12 @@
-//! Text helpers every layer shares: timestamps (parse, RFC 3339, "in 3h" / "5m ago") and
-//! shortening long strings for one-line display.
+//! Text helpers every layer shares: timestamps (parse, RFC 3339, "in 3h" / "5m ago"),
+//! shortening long strings for one-line display, and paths shown relative to the state dir.
+
+use std::path::Path;
+
+/// `p` as a person recognises it: relative to `base` (the state dir) when inside it, else whole.
+pub fn rel(base: &Path, p: &Path) -> String {
+    p.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
+}
 
 pub fn parse_time_ms(s: &str) -> Option<i64> {
     if let Ok(n) = s.trim().parse::<i64>() {

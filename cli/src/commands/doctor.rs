@@ -58,6 +58,7 @@ fn fix(g: &Global, ctx: &Context, report: &DoctorReport, m: &MutateArgs) -> Resu
             Plan::new("doctor --fix", "no fixable finding")
         }
     };
-    let outcome = engine.run(&plan, &opts(m, false), &mut tty(g, m), "apply", None)?;
+    let outcome =
+        engine.run(&plan, &opts(m, false), &mut tty(g, m), clawauth_core::txn::status::TxnKind::Apply, None)?;
     Ok(super::finish(g, ctx, &mut engine, &outcome, m))
 }

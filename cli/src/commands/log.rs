@@ -8,6 +8,7 @@ use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
 use clawauth_core::text::{parse_time_ms, shorten};
 use clawauth_core::txn::journal::{Journal, TxnRow};
+use clawauth_core::txn::status::TxnStatus;
 use serde_json::{json, Value};
 
 pub(super) fn open(g: &Global, ctx: &Context) -> Result<Option<Journal>> {
@@ -18,7 +19,7 @@ pub(super) fn open(g: &Global, ctx: &Context) -> Result<Option<Journal>> {
 /// A planned transaction thrown away by `discard` (kept as `rolled back`: nothing of it was
 /// ever written; the journal's status set is the schema's).
 pub(super) fn discarded(r: &TxnRow) -> bool {
-    r.status == "rolled back"
+    r.status == TxnStatus::RolledBack
         && r.started_at.is_none()
         && r.error.as_deref().is_some_and(|e| e.starts_with("discarded"))
 }
@@ -101,7 +102,7 @@ pub fn run(g: &Global, ctx: &Context, a: &LogArgs) -> Result<i32> {
         "SUMMARY".into(),
     ]];
     for r in &rows {
-        let mut status = if discarded(r) { "discarded".to_string() } else { r.status.clone() };
+        let mut status = if discarded(r) { "discarded".to_string() } else { r.status.to_string() };
         if r.forced {
             status.push_str(" (forced)");
         }
@@ -112,7 +113,7 @@ pub fn run(g: &Global, ctx: &Context, a: &LogArgs) -> Result<i32> {
         table.push(vec![
             r.id.to_string(),
             r.created_at.clone(),
-            r.kind.clone(),
+            r.kind.to_string(),
             r.workflow.clone(),
             status,
             counts.get(&r.id).copied().unwrap_or(0).to_string(),

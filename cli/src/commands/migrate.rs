@@ -16,6 +16,7 @@ use clawauth_core::txn::engine::{Confirm, Engine, Outcome};
 use clawauth_core::txn::journal::Journal;
 use clawauth_core::txn::migration::{self, MigrationRow, Phase};
 use clawauth_core::txn::plan::Plan;
+use clawauth_core::txn::status::{TxnKind, TxnStatus};
 use clawauth_core::txn::tree::{self, Tree};
 use clawauth_core::workflow::migrate::{self as mig, Difference, Record};
 use serde_json::json;
@@ -212,11 +213,21 @@ pub fn run(g: &Global, ctx: &Context, a: &MigrateArgs) -> Result<i32> {
             None => "OpenClaw upgrade (migration run by the operator)".to_string(),
         },
     );
-    let id = engine.journal.record(ctx, &plan, "apply", "planned", &engine.argv, &state_dir, None, false, &[])?;
+    let id = engine.journal.record(
+        ctx,
+        &plan,
+        TxnKind::Apply,
+        TxnStatus::Planned,
+        &engine.argv,
+        &state_dir,
+        None,
+        false,
+        &[],
+    )?;
     let snap = match tree::scan(&state_dir, &skip, Some(&store)) {
         Ok(t) => t,
         Err(e) => {
-            engine.journal.set_status(ctx, id, "failed", Some(&format!("snapshot failed: {e}")))?;
+            engine.journal.set_status(ctx, id, TxnStatus::Failed, Some(&format!("snapshot failed: {e}")))?;
             return Err(e);
         }
     };
@@ -294,7 +305,7 @@ pub fn run(g: &Global, ctx: &Context, a: &MigrateArgs) -> Result<i32> {
         } else {
             format!("OpenClaw's migration exited {:?}", out.exit_code)
         };
-        engine.journal.set_status(ctx, id, "failed", Some(&why))?;
+        engine.journal.set_status(ctx, id, TxnStatus::Failed, Some(&why))?;
         let tail: String =
             out.stderr.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
         return Err(Error::conflict_hint(
@@ -359,7 +370,7 @@ fn finish(
         println!();
     }
     let (plan, unresolved) = mig::plan_repairs(&state, &before, id)?;
-    let outcome = engine.run(&plan, &opts(m, false), &mut tty(g, m), "apply", None)?;
+    let outcome = engine.run(&plan, &opts(m, false), &mut tty(g, m), TxnKind::Apply, None)?;
     let repair_txn = match &outcome {
         Outcome::Applied(r, _) => Some(*r),
         Outcome::Planned(r, _) => {
@@ -383,7 +394,7 @@ fn finish(
     migration::set_final(&engine.journal, id, repair_txn, &fin.to_value())?;
     let final_tree = tree::scan(&state_dir, &skip, None)?;
     migration::save_tree(&mut engine.journal, id, "final", &final_tree)?;
-    engine.journal.set_status(ctx, id, "applied", None)?;
+    engine.journal.set_status(ctx, id, TxnStatus::Applied, None)?;
     if g.json {
         print_json(&json!({
             "schema_version": 1,
@@ -521,11 +532,19 @@ pub fn undo(g: &Global, mut engine: Engine, id: i64, force: bool, m: &MutateArgs
     let plan = Plan::new("migrate-undo", format!("undo migration {id}: restore the pre-migration tree"));
     let uid = match row.undo_txn.filter(|_| row.phase == Phase::Undoing) {
         Some(u) => u,
-        None => {
-            engine.journal.record(ctx, &plan, "undo", "planned", &engine.argv, &state_dir, Some(id), forced, &[])?
-        }
+        None => engine.journal.record(
+            ctx,
+            &plan,
+            TxnKind::Undo,
+            TxnStatus::Planned,
+            &engine.argv,
+            &state_dir,
+            Some(id),
+            forced,
+            &[],
+        )?,
     };
-    engine.journal.set_status(ctx, uid, "applying", None)?;
+    engine.journal.set_status(ctx, uid, TxnStatus::Applying, None)?;
     migration::set_undo(&engine.journal, id, uid, Phase::Undoing)?;
     clawauth_core::txn::engine::failpoint(ctx, "migrate-undo-before-restore", engine.on_failpoint);
     let done = tree::restore(&state_dir, &skip, &store, &target)?;
@@ -534,10 +553,10 @@ pub fn undo(g: &Global, mut engine: Engine, id: i64, force: bool, m: &MutateArgs
     let left = tree::diff(&target, &back, true);
     if !left.is_empty() {
         let msg = format!("after restoring, {} path(s) still differ: {}", left.count(), left.lines(8).join(", "));
-        engine.journal.set_status(ctx, uid, "failed", Some(&msg))?;
+        engine.journal.set_status(ctx, uid, TxnStatus::Failed, Some(&msg))?;
         return Err(Error::Other(format!("{msg}; run `clawauth undo {id}` again")));
     }
-    engine.journal.set_status(ctx, uid, "applied", None)?;
+    engine.journal.set_status(ctx, uid, TxnStatus::Applied, None)?;
     migration::set_undo(&engine.journal, id, uid, Phase::Undone)?;
     if g.json {
         print_json(&json!({"schema_version": 1, "outcome": "applied", "txn": uid, "reverts": id, "restored": done}));

@@ -31,6 +31,7 @@ use clawauth_core::txn::engine::{self, Engine};
 use clawauth_core::txn::journal::{self, Journal};
 use clawauth_core::txn::plan::Plan;
 use clawauth_core::txn::settle;
+use clawauth_core::txn::status::{TxnKind, TxnStatus};
 use clawauth_core::txn::writer_lock;
 use clawauth_core::workflow::Repair;
 use std::path::PathBuf;
@@ -137,17 +138,17 @@ pub fn pending(g: &Global, ctx: &Context) -> Vec<clawauth_core::report::status::
     use clawauth_core::report::status::PendingTxn;
     let Ok(Some(engine)) = open_engine(g, ctx) else { return vec![] };
     let mut out = vec![];
-    for status in ["applying", "planned"] {
+    for status in [TxnStatus::Applying, TxnStatus::Planned] {
         for row in engine.journal.with_status(status).unwrap_or_default() {
             let stale = match status {
-                "planned" => match engine.journal.plan(&row) {
+                TxnStatus::Planned => match engine.journal.plan(&row) {
                     Ok(plan) => engine.preflight(&plan).err().map(|e| e.to_string()),
                     Err(e) => Some(e.to_string()),
                 },
                 _ => None,
             };
             let command = match (status, &stale) {
-                ("applying", _) => "clawauth recover".to_string(),
+                (TxnStatus::Applying, _) => "clawauth recover".to_string(),
                 (_, Some(_)) => format!(
                     "plan it again (`clawauth {}`); `clawauth apply {}` refuses it",
                     row.argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" "),
@@ -157,7 +158,7 @@ pub fn pending(g: &Global, ctx: &Context) -> Vec<clawauth_core::report::status::
             };
             out.push(PendingTxn {
                 id: row.id,
-                status: status.to_string(),
+                status,
                 workflow: row.workflow.clone(),
                 summary: row.summary.clone(),
                 created_at: row.created_at.clone(),
@@ -278,7 +279,7 @@ pub fn mutate(
     let state = load_state(g, ctx)?;
     let plan = repair.plan(&state, &engine.journal)?;
     let forced = force || plan.notes.iter().any(|n| n.starts_with("forced: "));
-    let outcome = engine.run(&plan, &opts(m, forced), &mut tty(g, m), "apply", None)?;
+    let outcome = engine.run(&plan, &opts(m, forced), &mut tty(g, m), TxnKind::Apply, None)?;
     let code = finish(g, ctx, &mut engine, &outcome, m);
     Ok((outcome, code))
 }

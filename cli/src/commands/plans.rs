@@ -6,6 +6,7 @@ use crate::args::Global;
 use crate::output::print_json;
 use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
+use clawauth_core::txn::status::TxnStatus;
 use serde_json::json;
 
 pub fn list(g: &Global, ctx: &Context) -> Result<i32> {
@@ -17,7 +18,7 @@ pub fn list(g: &Global, ctx: &Context) -> Result<i32> {
         }
         return Ok(0);
     };
-    let rows = engine.journal.with_status("planned")?;
+    let rows = engine.journal.with_status(TxnStatus::Planned)?;
     let mut items = vec![];
     for r in &rows {
         // a plan is stale when a value it expects has changed since it was made
@@ -65,14 +66,14 @@ pub fn discard(g: &Global, ctx: &Context, ids: &[i64], all: bool) -> Result<i32>
         return Err(Error::NotFound("no journal: there are no planned transactions".into()));
     }
     let ids: Vec<i64> =
-        if all { engine.journal.with_status("planned")?.iter().map(|r| r.id).collect() } else { ids.to_vec() };
+        if all { engine.journal.with_status(TxnStatus::Planned)?.iter().map(|r| r.id).collect() } else { ids.to_vec() };
     let mut done = vec![];
     for &id in &ids {
         let row = engine.txn(id)?;
         if !engine.journal.discard_planned(ctx, id)? {
             return Err(Error::State(format!(
                 "transaction {id} is {}, not planned: only planned transactions can be discarded",
-                if log::discarded(&row) { "already discarded".to_string() } else { row.status }
+                if log::discarded(&row) { "already discarded".to_string() } else { row.status.to_string() }
             )));
         }
         done.push(id);

@@ -5,6 +5,7 @@ use crate::args::{Global, MutateArgs};
 use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
 use clawauth_core::txn::journal::Journal;
+use clawauth_core::txn::status::{TxnKind, TxnStatus};
 
 pub fn run(
     g: &Global,
@@ -37,7 +38,7 @@ pub fn run(
         // said now, before the preview: the person is about to confirm exactly this
         eprintln!("warning: forced: {}", crate::output::text(w));
     }
-    let outcome = engine.run(&undo.plan, &opts(m, undo.forced), &mut tty(g, m), "undo", Some(txn))?;
+    let outcome = engine.run(&undo.plan, &opts(m, undo.forced), &mut tty(g, m), TxnKind::Undo, Some(txn))?;
     Ok(super::finish(g, ctx, &mut engine, &outcome, m))
 }
 
@@ -45,7 +46,7 @@ pub fn run(
 /// reverted yet. Repeating `undo --last` walks back through the history.
 pub fn last_undoable(j: &Journal) -> Result<i64> {
     for r in j.list(usize::MAX >> 1)? {
-        if r.kind == "apply" && r.status == "applied" && j.reverted_by(r.id)?.is_empty() {
+        if r.kind == TxnKind::Apply && r.status == TxnStatus::Applied && j.reverted_by(r.id)?.is_empty() {
             return Ok(r.id);
         }
     }

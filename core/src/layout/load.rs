@@ -177,8 +177,7 @@ fn routing(v: &Value, origin: &str, auth: &mut Auth, warnings: &mut Vec<String>)
 fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ctx: &Context) -> Result<AgentState> {
     let _ = ctx;
     let base = &install.state_dir;
-    let rel =
-        |p: &Path| p.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string());
+    let rel = |p: &Path| crate::text::rel(base, p);
     let dir = &paths.agent_dir;
     let auth_json = dir.join("auth-profiles.json");
     let state_json = dir.join("auth-state.json");

@@ -90,9 +90,7 @@ impl Location {
 
     /// The path a person recognises, relative to `base` when inside it.
     pub fn display(&self, base: &Path) -> String {
-        let rel = |p: &Path| {
-            p.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
-        };
+        let rel = |p: &Path| crate::text::rel(base, p);
         match self {
             Location::File { path, .. } => rel(path),
             Location::Cell { db, table, key, value_col, .. } => format!("{}#{table}[{key}].{value_col}", rel(db)),

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::resolve::{self, Inputs, PinWrite, Rules};
 use crate::model::*;
 use crate::report::status::{self, Window};
-use crate::text::{relative, rfc3339_ms};
+use crate::text::{rel, relative, rfc3339_ms};
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -204,12 +204,6 @@ fn find<'a>(state: &'a State, key: &str) -> Result<(&'a AgentState, &'a Session)
     Err(Error::NotFound(format!("no session '{key}' in agent {} ({total} sessions){why}", ids.join(", "))))
 }
 
-fn rel(state: &State, p: &std::path::Path) -> String {
-    p.strip_prefix(&state.install.state_dir)
-        .map(|r| r.display().to_string())
-        .unwrap_or_else(|_| p.display().to_string())
-}
-
 fn identity_in(agent: &AgentState, id: Option<&str>, now: i64) -> Option<Identity> {
     let id = id?;
     agent.auth.profiles.get(id).map(|raw| Identity::of_raw(id, raw, now))
@@ -383,7 +377,7 @@ pub fn build(state: &State, key: &str, new_session: bool, rules_override: Option
     };
     let next_identity = next_reply.identity.clone();
     let preference = PreferenceStep {
-        path: rel(state, &state.preference_path),
+        path: rel(&state.install.state_dir, &state.preference_path),
         profile: state.preference.clone(),
         found_in: pref_found,
         matches_next_reply: match (&pref_identity, &next_identity) {
@@ -399,7 +393,7 @@ pub fn build(state: &State, key: &str, new_session: bool, rules_override: Option
         let holds = status::repo_matches(state, slot_cred).into_iter().find(|m| m.full()).map(|m| m.repo_id);
         let slot_identity = identity_in(agent, Some(&state.active_slot), now);
         Some(ExternalStep {
-            repo_path: state.repo.as_ref().map(|r| rel(state, &r.path)),
+            repo_path: state.repo.as_ref().map(|r| rel(&state.install.state_dir, &r.path)),
             slot: state.active_slot.clone(),
             slot_exists: slot_cred.is_some(),
             next_reply_uses_slot: trace.profile.as_deref() == Some(state.active_slot.as_str()),

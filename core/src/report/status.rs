@@ -4,7 +4,8 @@
 use crate::model::resolve::{self, Inputs, ModelScope, OrderTrace, Rules};
 pub use crate::model::slot::{repo_matches, RepoMatch};
 use crate::model::*;
-use crate::text::{relative, rfc3339_ms};
+use crate::text::{rel, relative, rfc3339_ms};
+use crate::txn::status::TxnStatus;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -44,7 +45,7 @@ pub struct StatusReport {
 pub struct PendingTxn {
     pub id: i64,
     /// `applying` or `planned`
-    pub status: String,
+    pub status: TxnStatus,
     pub workflow: String,
     pub summary: String,
     pub created_at: String,
@@ -57,8 +58,8 @@ pub struct PendingTxn {
 /// The lines a read-only report prints for pending transactions.
 pub fn pending_lines(txns: &[PendingTxn]) -> Vec<String> {
     txns.iter()
-        .map(|t| match (t.status.as_str(), &t.stale) {
-            ("applying", _) => format!(
+        .map(|t| match (t.status, &t.stale) {
+            (TxnStatus::Applying, _) => format!(
                 "transaction {} ({}: {}) was interrupted while applying: run `{}` to finish or roll it back",
                 t.id, t.workflow, t.summary, t.command
             ),
@@ -91,7 +92,9 @@ pub fn gateway_info(state: &State) -> Option<GatewayInfo> {
     let g = state.gateway.as_ref()?;
     let sqlite = state.agents.iter().any(|a| a.layout.is_sqlite());
     let found_by = match &g.source {
-        crate::model::gateway::Source::Lease(db) => format!("state_leases gateway-owner ({})", rel(state, db)),
+        crate::model::gateway::Source::Lease(db) => {
+            format!("state_leases gateway-owner ({})", rel(&state.install.state_dir, db))
+        }
         crate::model::gateway::Source::LockFile(p) => format!("lock file {}", p.display()),
     };
     let writes = if g.foreign_host {
@@ -225,12 +228,6 @@ pub struct AgentReport {
     pub sessions_pinned: usize,
     pub sessions: Vec<SessionReport>,
     pub warnings: Vec<String>,
-}
-
-fn rel(state: &State, p: &std::path::Path) -> String {
-    p.strip_prefix(&state.install.state_dir)
-        .map(|r| r.display().to_string())
-        .unwrap_or_else(|_| p.display().to_string())
 }
 
 /// The window that makes a profile unusable right now, if any.
@@ -393,7 +390,7 @@ pub fn build(
         agents.push(AgentReport {
             id: a.paths.id.clone(),
             default: a.paths.is_default,
-            agent_dir: rel(state, &a.paths.agent_dir),
+            agent_dir: rel(&state.install.state_dir, &a.paths.agent_dir),
             agent_dir_source: a.paths.dir_source.clone(),
             layout: a.layout,
             layout_description: a.layout.describe(),
@@ -403,13 +400,13 @@ pub fn build(
             read_only_reason: a.read_only_reason.clone(),
             files: a.files.clone(),
             schemas: a.schemas.clone(),
-            stranded: a.stranded.iter().map(|p| rel(state, p)).collect(),
+            stranded: a.stranded.iter().map(|p| rel(&state.install.state_dir, p)).collect(),
             // restore sources are credentials only: not session stores or chat transcripts
             archives: a
                 .archives
                 .iter()
                 .filter(|p| crate::model::is_credential_archive(p))
-                .map(|p| rel(state, p))
+                .map(|p| rel(&state.install.state_dir, p))
                 .collect(),
             order: order_report(a, &trace),
             last_good: a.auth.last_good.clone(),
@@ -435,7 +432,7 @@ pub fn build(
             exists: state.install.config.is_some(),
         },
         preference: PreferenceInfo {
-            path: rel(state, &state.preference_path),
+            path: rel(&state.install.state_dir, &state.preference_path),
             profile: state.preference.clone(),
             exists_in_store: pref_exists,
         },
@@ -443,7 +440,7 @@ pub fn build(
             id: state.active_slot.clone(),
             explicit: state.active_slot_explicit,
             exists: slot_cred.is_some(),
-            repo_path: state.repo.as_ref().map(|r| rel(state, &r.path)),
+            repo_path: state.repo.as_ref().map(|r| rel(&state.install.state_dir, &r.path)),
             repo_profiles: state.repo.as_ref().map(|r| r.profiles.keys().cloned().collect()).unwrap_or_default(),
             matches,
             candidates,

@@ -12,6 +12,7 @@ use crate::layout::store::Location;
 use crate::txn::docio::{self, Doc};
 use crate::txn::journal::{Journal, Snapshot, TxnRow, SNAPSHOT_LIMIT};
 use crate::txn::plan::{Change, Plan, Step};
+use crate::txn::status::{TxnKind, TxnStatus};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -237,7 +238,7 @@ impl<'a> Engine<'a> {
         plan: &Plan,
         opts: &Opts,
         ui: &mut dyn Confirm,
-        kind: &str,
+        kind: TxnKind,
         reverts: Option<i64>,
     ) -> Result<Outcome> {
         if plan.is_empty() {
@@ -258,7 +259,7 @@ impl<'a> Engine<'a> {
                 self.ctx,
                 plan,
                 kind,
-                "planned",
+                TxnStatus::Planned,
                 &self.argv,
                 &self.state_dir,
                 reverts,
@@ -278,13 +279,13 @@ impl<'a> Engine<'a> {
     fn intent(
         &mut self,
         plan: &Plan,
-        kind: &str,
+        kind: TxnKind,
         reverts: Option<i64>,
         forced: bool,
         existing: Option<i64>,
     ) -> Result<i64> {
         if let Some(id) = existing {
-            self.journal.set_status(self.ctx, id, "applying", None)?;
+            self.journal.set_status(self.ctx, id, TxnStatus::Applying, None)?;
             return Ok(id);
         }
         let snaps = plan.steps.iter().map(|s| snapshot(&s.location)).collect::<Result<Vec<_>>>()?;
@@ -292,7 +293,7 @@ impl<'a> Engine<'a> {
             self.ctx,
             plan,
             kind,
-            "applying",
+            TxnStatus::Applying,
             &self.argv,
             &self.state_dir,
             reverts,
@@ -332,7 +333,7 @@ impl<'a> Engine<'a> {
                 } else {
                     format!("step {n} failed: {e}; reverting earlier steps also failed: {}", revert_errors.join("; "))
                 };
-                self.journal.set_status(self.ctx, id, "failed", Some(&msg))?;
+                self.journal.set_status(self.ctx, id, TxnStatus::Failed, Some(&msg))?;
                 return Err(e);
             }
             written.extend(group);
@@ -341,7 +342,7 @@ impl<'a> Engine<'a> {
             }
         }
         failpoint(self.ctx, "before-commit", self.on_failpoint);
-        self.journal.set_status(self.ctx, id, "applied", None)?;
+        self.journal.set_status(self.ctx, id, TxnStatus::Applied, None)?;
         // read back: a running gateway may write its own copy over ours within seconds (each
         // step already read its document back right after writing it; a huge one is not
         // read a second time)
@@ -430,7 +431,7 @@ impl<'a> Engine<'a> {
     pub fn apply_planned(&mut self, id: i64, ui: &mut dyn Confirm) -> Result<Outcome> {
         let row = self.txn(id)?;
         self.same_state_dir(&row)?;
-        if row.status != "planned" {
+        if row.status != TxnStatus::Planned {
             return Err(Error::conflict_hint(
                 format!("transaction {id} is {}, not planned", row.status),
                 format!("only a planned transaction can be applied; see `clawauth show {id}`"),
@@ -489,7 +490,7 @@ impl<'a> Engine<'a> {
     pub fn plan_undo(&self, id: i64, only_step: Option<usize>, force: bool) -> Result<UndoPlan> {
         let row = self.txn(id)?;
         self.same_state_dir(&row)?;
-        if row.status != "applied" {
+        if row.status != TxnStatus::Applied {
             return Err(Error::State(format!(
                 "transaction {id} is {}; only applied transactions can be undone",
                 row.status
@@ -642,7 +643,7 @@ impl<'a> Engine<'a> {
     /// Finish every transaction a killed process left `applying`: all documents after ->
     /// mark applied; otherwise roll the written ones back so everything is all-before.
     pub fn recover(&mut self, quiet_if_none: bool) -> Result<Vec<String>> {
-        let pending = self.journal.with_status("applying")?;
+        let pending = self.journal.with_status(TxnStatus::Applying)?;
         let mut report = vec![];
         for row in pending {
             if let Err(e) = self.same_state_dir(&row) {
@@ -695,7 +696,7 @@ impl<'a> Engine<'a> {
                 self.journal.set_status(
                     self.ctx,
                     row.id,
-                    "applied",
+                    TxnStatus::Applied,
                     Some("interrupted after its last write; recovered as applied"),
                 )?;
                 report.push(format!("transaction {} had written every document: marked applied", row.id));
@@ -713,7 +714,7 @@ impl<'a> Engine<'a> {
                 }
             }
             if !plan.is_empty() {
-                let id = self.intent(&plan, "recover", Some(row.id), false, None)?;
+                let id = self.intent(&plan, TxnKind::Recover, Some(row.id), false, None)?;
                 self.apply_recorded(id, &plan)?;
                 self.recovered.push(id);
                 report.push(format!(
@@ -728,7 +729,12 @@ impl<'a> Engine<'a> {
                 ));
             }
             failpoint(self.ctx, "recover-before-mark", self.on_failpoint);
-            self.journal.set_status(self.ctx, row.id, "rolled back", Some("interrupted; rolled back by recover"))?;
+            self.journal.set_status(
+                self.ctx,
+                row.id,
+                TxnStatus::RolledBack,
+                Some("interrupted; rolled back by recover"),
+            )?;
         }
         if report.is_empty() && !quiet_if_none {
             report.push("No interrupted transactions.".into());

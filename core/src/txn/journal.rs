@@ -1,5 +1,6 @@
-//! The SQLite journal: every transaction's intent, changes, pre-images and outcome. Schema from
-//! the top-level `migrations/` folder, applied in one transaction and recorded in
+//! The SQLite journal: every transaction's intent, changes, pre-images and outcome, and the
+//! usage snapshots `usage --record` keeps (the migration tables are `txn/migration.rs`'s).
+//! Schema from the top-level `migrations/` folder, applied in one transaction and recorded in
 //! `PRAGMA user_version`; a journal newer than this binary is refused. WAL with
 //! `synchronous=FULL`; the file is 0600 in a 0700 directory because it holds credentials.
 
@@ -7,6 +8,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::layout::store::Location;
 use crate::txn::plan::{Change, Plan, Step};
+use crate::txn::status::{TxnKind, TxnStatus};
 use crate::txn::writer_lock::Owner;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -37,7 +39,7 @@ pub struct Journal {
 #[derive(Debug, Clone, Serialize)]
 pub struct TxnRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: TxnKind,
     pub workflow: String,
     pub summary: String,
     pub argv: Vec<String>,
@@ -49,7 +51,7 @@ pub struct TxnRow {
     pub created_at: String,
     pub started_at: Option<String>,
     pub ended_at: Option<String>,
-    pub status: String,
+    pub status: TxnStatus,
     pub reverts_txn: Option<i64>,
     pub forced: bool,
     pub error: Option<String>,
@@ -59,6 +61,29 @@ pub struct TxnRow {
     pub settle: Option<serde_json::Value>,
     #[serde(skip)]
     pub owner: Option<Owner>,
+}
+
+/// One `usage_snapshot` row (`usage --record`): a profile's usage windows, or why they could
+/// not be read, at one instant.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageSnapshot {
+    pub id: i64,
+    pub taken_at: String,
+    pub profile_id: String,
+    pub account_id: Option<String>,
+    pub user_id: Option<String>,
+    pub windows: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// A `usage_snapshot` row to record: what [`UsageSnapshot`] holds, before it has an id.
+#[derive(Debug, Clone)]
+pub struct NewUsageSnapshot {
+    pub profile_id: String,
+    pub account_id: Option<String>,
+    pub user_id: Option<String>,
+    pub windows: Option<serde_json::Value>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +100,16 @@ pub fn default_path(state_dir: &Path) -> PathBuf {
 
 fn j(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::journal(path, e)
+}
+
+/// A status read from the journal at `path`; one this clawauth does not know is an error
+/// naming the journal and the transaction.
+fn parse_status(path: &Path, id: i64, s: &str) -> Result<TxnStatus> {
+    s.parse().map_err(|e| j(path, format!("transaction {id}: {e}")))
+}
+
+fn parse_kind(path: &Path, id: i64, s: &str) -> Result<TxnKind> {
+    s.parse().map_err(|e| j(path, format!("transaction {id}: {e}")))
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -379,8 +414,8 @@ impl Journal {
         &mut self,
         ctx: &Context,
         plan: &Plan,
-        kind: &str,
-        status: &str,
+        kind: TxnKind,
+        status: TxnStatus,
         argv: &[String],
         state_dir: &Path,
         reverts: Option<i64>,
@@ -390,7 +425,7 @@ impl Journal {
         self.materialize()?;
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| j(&path, e))?;
-        if status == "applying" && kind == "undo" {
+        if status == TxnStatus::Applying && kind == TxnKind::Undo {
             if let Some(n) = reverts {
                 claim_undo(&tx, &path, n)?;
             }
@@ -412,7 +447,7 @@ impl Journal {
                 state_dir.display().to_string(),
                 plan.agent,
                 now,
-                if status == "applying" { Some(now.clone()) } else { None },
+                if status == TxnStatus::Applying { Some(now.clone()) } else { None },
                 status,
                 reverts,
                 forced as i64,
@@ -466,13 +501,14 @@ impl Journal {
         let Some((status, kind, reverts)) = row else {
             return Err(Error::NotFound(format!("no transaction {id} in {}", path.display())));
         };
-        if status != "planned" {
+        let (status, kind) = (parse_status(&path, id, &status)?, parse_kind(&path, id, &kind)?);
+        if status != TxnStatus::Planned {
             return Err(Error::conflict_hint(
                 format!("transaction {id} is {status}, not planned: another clawauth took it first"),
                 format!("see `clawauth show {id}`"),
             ));
         }
-        if kind == "undo" {
+        if kind == TxnKind::Undo {
             if let Some(n) = reverts {
                 claim_undo(&tx, &path, n)?;
             }
@@ -512,9 +548,9 @@ impl Journal {
         tx.commit().map_err(|e| j(&path, e))
     }
 
-    pub fn set_status(&self, ctx: &Context, id: i64, status: &str, error: Option<&str>) -> Result<()> {
-        let ended = matches!(status, "applied" | "failed" | "rolled back").then(|| ctx.now_rfc3339());
-        let started = (status == "applying").then(|| ctx.now_rfc3339());
+    pub fn set_status(&self, ctx: &Context, id: i64, status: TxnStatus, error: Option<&str>) -> Result<()> {
+        let ended = status.is_final().then(|| ctx.now_rfc3339());
+        let started = (status == TxnStatus::Applying).then(|| ctx.now_rfc3339());
         self.conn
             .execute(
                 "UPDATE txn SET status = ?2, error = COALESCE(?3, error), ended_at = COALESCE(?4, ended_at), started_at = COALESCE(?5, started_at) WHERE id = ?1",
@@ -532,12 +568,19 @@ impl Journal {
         Ok(())
     }
 
-    fn row(r: &rusqlite::Row) -> rusqlite::Result<TxnRow> {
+    /// One `txn` row; the inner error is a kind or status this clawauth does not know.
+    fn row(r: &rusqlite::Row) -> rusqlite::Result<std::result::Result<TxnRow, String>> {
+        let id: i64 = r.get("id")?;
+        let (kind, status): (String, String) = (r.get("kind")?, r.get("status")?);
+        let (kind, status) = match (kind.parse::<TxnKind>(), status.parse::<TxnStatus>()) {
+            (Ok(k), Ok(s)) => (k, s),
+            (Err(e), _) | (_, Err(e)) => return Ok(Err(format!("transaction {id}: {e}"))),
+        };
         let argv: String = r.get("argv")?;
         let notes: String = r.get("notes")?;
-        Ok(TxnRow {
-            id: r.get("id")?,
-            kind: r.get("kind")?,
+        Ok(Ok(TxnRow {
+            id,
+            kind,
             workflow: r.get("workflow")?,
             summary: r.get("summary")?,
             argv: serde_json::from_str(&argv).unwrap_or_default(),
@@ -549,7 +592,7 @@ impl Journal {
             created_at: r.get("created_at")?,
             started_at: r.get("started_at")?,
             ended_at: r.get("ended_at")?,
-            status: r.get("status")?,
+            status,
             reverts_txn: r.get("reverts_txn")?,
             forced: r.get::<_, i64>("forced")? != 0,
             error: r.get("error")?,
@@ -563,25 +606,31 @@ impl Journal {
                 host: r.get::<_, Option<String>>("owner_host").ok().flatten().unwrap_or_default(),
                 boot_id: r.get("owner_boot").ok().flatten(),
             }),
-        })
+        }))
+    }
+
+    /// The `txn` rows a query selects, in its order.
+    fn rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<TxnRow>> {
+        let mut st = self.conn.prepare(sql).map_err(|e| j(&self.path, e))?;
+        let rows = st.query_map(params, Self::row).map_err(|e| j(&self.path, e))?;
+        let mut out = vec![];
+        for r in rows {
+            out.push(r.map_err(|e| j(&self.path, e))?.map_err(|e| j(&self.path, e))?);
+        }
+        Ok(out)
     }
 
     pub fn txn(&self, id: i64) -> Result<Option<TxnRow>> {
-        self.conn.query_row("SELECT * FROM txn WHERE id = ?1", [id], Self::row).optional().map_err(|e| j(&self.path, e))
+        Ok(self.rows("SELECT * FROM txn WHERE id = ?1", [id])?.pop())
     }
 
     /// Newest first.
     pub fn list(&self, limit: usize) -> Result<Vec<TxnRow>> {
-        let mut st = self.conn.prepare("SELECT * FROM txn ORDER BY id DESC LIMIT ?1").map_err(|e| j(&self.path, e))?;
-        let rows = st.query_map([limit as i64], Self::row).map_err(|e| j(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| j(&self.path, e))
+        self.rows("SELECT * FROM txn ORDER BY id DESC LIMIT ?1", [limit as i64])
     }
 
-    pub fn with_status(&self, status: &str) -> Result<Vec<TxnRow>> {
-        let mut st =
-            self.conn.prepare("SELECT * FROM txn WHERE status = ?1 ORDER BY id").map_err(|e| j(&self.path, e))?;
-        let rows = st.query_map([status], Self::row).map_err(|e| j(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| j(&self.path, e))
+    pub fn with_status(&self, status: TxnStatus) -> Result<Vec<TxnRow>> {
+        self.rows("SELECT * FROM txn WHERE status = ?1 ORDER BY id", [status])
     }
 
     /// `discard`: a planned transaction that must never run. One conditional write, so of a
@@ -678,15 +727,59 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// Store usage snapshots taken at `taken_at`, in one SQLite transaction; how many.
+    pub fn record_usage(&mut self, taken_at: &str, snaps: &[NewUsageSnapshot]) -> Result<usize> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| j(&path, e))?;
+        for s in snaps {
+            tx.execute(
+                "INSERT INTO usage_snapshot (taken_at, profile_id, account_id, user_id, windows, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![taken_at, s.profile_id, s.account_id, s.user_id, s.windows.as_ref().map(|w| w.to_string()), s.error],
+            )
+            .map_err(|e| j(&path, e))?;
+        }
+        tx.commit().map_err(|e| j(&path, e))?;
+        Ok(snaps.len())
+    }
+
+    /// Usage snapshots taken between two instants (RFC 3339 strings compare in time order).
+    pub fn usage_snapshots_between(&self, from: &str, to: &str) -> Result<Vec<UsageSnapshot>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, taken_at, profile_id, account_id, user_id, windows, error FROM usage_snapshot
+                 WHERE taken_at BETWEEN ?1 AND ?2 ORDER BY taken_at, id",
+            )
+            .map_err(|e| j(&self.path, e))?;
+        let rows = st
+            .query_map([from, to], |r| {
+                let w: Option<String> = r.get(5)?;
+                Ok(UsageSnapshot {
+                    id: r.get(0)?,
+                    taken_at: r.get(1)?,
+                    profile_id: r.get(2)?,
+                    account_id: r.get(3)?,
+                    user_id: r.get(4)?,
+                    windows: w.and_then(|w| serde_json::from_str(&w).ok()),
+                    error: r.get(6)?,
+                })
+            })
+            .map_err(|e| j(&self.path, e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| j(&self.path, e))
+    }
+}
+
 /// `applied -> being undone`, checked inside the transaction that records the undo: the
 /// transaction must still be applied and no other undo of it may be under way.
 fn claim_undo(tx: &rusqlite::Transaction, path: &Path, n: i64) -> Result<()> {
     let st: Option<String> =
         tx.query_row("SELECT status FROM txn WHERE id = ?1", [n], |r| r.get(0)).optional().map_err(|e| j(path, e))?;
-    if st.as_deref() != Some("applied") {
+    let st = st.map(|s| parse_status(path, n, &s)).transpose()?;
+    if st != Some(TxnStatus::Applied) {
         return Err(Error::conflict(format!(
             "transaction {n} is {}, no longer applied: another clawauth changed it while this undo was planned",
-            st.as_deref().unwrap_or("gone")
+            st.map_or("gone", TxnStatus::as_str)
         )));
     }
     let busy: Option<i64> = tx
@@ -704,4 +797,41 @@ fn claim_undo(tx: &rusqlite::Transaction, path: &Path, n: i64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_and_kind_are_written_as_text_and_an_unknown_one_names_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = default_path(dir.path());
+        let ctx = Context::from_map(Default::default());
+        let mut jr = Journal::create(&path).unwrap();
+        let plan = Plan::new("pin", "a plan");
+        let id = jr.record(&ctx, &plan, TxnKind::Apply, TxnStatus::Planned, &[], dir.path(), None, false, &[]).unwrap();
+        let text: (String, String) = jr
+            .conn
+            .query_row("SELECT kind, status FROM txn WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(text, ("apply".to_string(), "planned".to_string()));
+        jr.set_status(&ctx, id, TxnStatus::RolledBack, None).unwrap();
+        let row = jr.txn(id).unwrap().unwrap();
+        assert_eq!((row.kind, row.status), (TxnKind::Apply, TxnStatus::RolledBack));
+        assert!(row.ended_at.is_some());
+        assert_eq!(jr.with_status(TxnStatus::RolledBack).unwrap().len(), 1);
+
+        // written by something else: the schema's CHECK bypassed
+        jr.conn.execute_batch("PRAGMA ignore_check_constraints = ON; UPDATE txn SET status = 'done'").unwrap();
+        let e = jr.list(10).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Journal { .. }), "{msg}");
+        assert!(
+            msg.contains(&path.display().to_string())
+                && msg.contains(&format!("transaction {id}: unknown status 'done'")),
+            "{msg}"
+        );
+        assert!(jr.txn(id).is_err());
+    }
 }

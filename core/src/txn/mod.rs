@@ -7,5 +7,6 @@ pub mod journal;
 pub mod migration;
 pub mod plan;
 pub mod settle;
+pub mod status;
 pub mod tree;
 pub mod writer_lock;

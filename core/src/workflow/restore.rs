@@ -85,7 +85,7 @@ fn file_source(kind: &'static str, path: &Path, base: &Path) -> Result<Source> {
     let bytes = crate::layout::store::read_file(path)?
         .ok_or_else(|| Error::NotFound(format!("{} does not exist", path.display())))?;
     let v = crate::layout::store::parse_json(path, &bytes)?;
-    let rel = path.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_else(|_| path.display().to_string());
+    let rel = crate::text::rel(base, path);
     Ok(Source { kind, label: format!("{kind} {rel}"), creds: creds_in(&v) })
 }
 
@@ -169,13 +169,7 @@ fn sources(state: &State, agent: &AgentState, from: &[PathBuf]) -> Result<(Vec<S
     if let Some(repo) = &state.repo {
         out.push(Source {
             kind: "repo",
-            label: format!(
-                "repo {}",
-                repo.path
-                    .strip_prefix(base)
-                    .map(|r| r.display().to_string())
-                    .unwrap_or_else(|_| repo.path.display().to_string())
-            ),
+            label: format!("repo {}", crate::text::rel(base, &repo.path)),
             creds: repo.profiles.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         });
     }

@@ -1,7 +1,14 @@
 //! Doctor checks on credentials: broken, expired or duplicated tokens, one identity under
 //! several ids, refresh tokens shared across agents.
 
-use super::*;
+use super::{agent_flag, command, inherited_by, remedy, Out, Remedy};
+use crate::model::resolve;
+use crate::model::token::{self, TokenState};
+use crate::model::{num_field, str_field, AgentState, ProfileView};
+use crate::text::{relative, rfc3339_ms};
+use crate::workflow::Repair;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 // credentials
 

@@ -12,25 +12,20 @@ mod routing;
 mod runtime;
 mod sessions;
 
-use credentials::*;
+use credentials::{credentials, shared_refresh_tokens};
 pub use render::render;
-use routing::*;
-use runtime::*;
-use sessions::*;
+use routing::{router, routing};
+use runtime::{leases, locks, processes};
+use sessions::sessions;
 
-use crate::layout::lock::{self, Holder};
-use crate::model::resolve::{self, Inputs, ModelScope, OrderTrace, Rules};
-use crate::model::token::{self, TokenState};
-use crate::model::*;
-use crate::report::explain::Identity;
+use crate::model::resolve::Rules;
+use crate::model::{AgentState, Layout, State};
 use crate::report::status;
-use crate::text::{relative, rfc3339_ms};
+use crate::text::{rel, rfc3339_ms};
 use crate::workflow::{Fix, Repair};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -257,11 +252,6 @@ impl Out<'_> {
             fix_alternatives: alternatives,
         });
     }
-    fn rel(&self, p: &Path) -> String {
-        p.strip_prefix(&self.state.install.state_dir)
-            .map(|r| r.display().to_string())
-            .unwrap_or_else(|_| p.display().to_string())
-    }
 }
 
 /// The agent a suggested repair names (`--agent A`) when A is not the default agent.
@@ -373,7 +363,7 @@ fn storage(out: &mut Out, a: &AgentState) {
         .flatten()
         .map(|l| l.display(&out.state.install.state_dir))
         .collect();
-    let files: Vec<String> = a.stranded.iter().map(|p| out.rel(p)).collect();
+    let files: Vec<String> = a.stranded.iter().map(|p| rel(&out.state.install.state_dir, p)).collect();
     out.push(
         "CA016",
         Some(&a.paths.id),
@@ -412,7 +402,7 @@ fn invalid_rows(out: &mut Out, a: &AgentState) {
     let agent = a.paths.id.as_str();
     let flag = agent_flag(out.state, agent);
     for r in &a.invalid_rows {
-        let row = format!("{}#session_nodes[{}]", out.rel(&r.db), r.key);
+        let row = format!("{}#session_nodes[{}]", rel(&out.state.install.state_dir, &r.db), r.key);
         let (message, fix) = match &r.problem {
             None => (
                 format!(

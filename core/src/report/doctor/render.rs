@@ -1,6 +1,8 @@
 //! The doctor report as text: one block per finding with its evidence and fix.
 
-use super::*;
+use super::{DoctorReport, EVIDENCE_LINES_SHOWN, SUBJECTS_SHOWN};
+use serde_json::Value;
+use std::fmt::Write as _;
 
 // text rendering
 

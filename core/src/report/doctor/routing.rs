@@ -1,7 +1,16 @@
 //! Doctor checks on routing state and the external router: the stored and configured order,
 //! lastGood, usageStats windows, retired keys, and the repo identity in the active slot.
 
-use super::*;
+use super::{
+    agent_flag, command, inherited_origin, remedy, Out, Remedy, MAX_BLOCKED_MS, MAX_COOLDOWN_MS, MAX_DISABLED_MS,
+    SLACK_MS,
+};
+use crate::model::{num_field, resolve, str_field, token, AgentState};
+use crate::report::explain::Identity;
+use crate::report::status;
+use crate::text::{rel, relative, rfc3339_ms};
+use crate::workflow::Repair;
+use serde_json::{json, Map, Value};
 
 // routing state: order, lastGood, usageStats
 
@@ -253,10 +262,10 @@ pub(super) fn router(out: &mut Out) {
             out.push(
                 "CA005",
                 None,
-                vec![slot.clone(), out.rel(&repo.path)],
+                vec![slot.clone(), rel(&out.state.install.state_dir, &repo.path)],
                 format!(
                     "the active slot {slot} holds a credential that matches no profile in {} (a stale or edited copy){}",
-                    out.rel(&repo.path),
+                    rel(&out.state.install.state_dir, &repo.path),
                     target.as_ref().map(|t| format!("; the intended one is probably {t}")).unwrap_or_default()
                 ),
                 json!({"slot": slot, "slot_account_id": str_field(cred, "accountId"), "slot_access": str_field(cred, "access").map(|s| token::fingerprint(&s)), "slot_refresh": str_field(cred, "refresh").map(|s| token::fingerprint(&s)), "partial_matches": cands, "preference": state.preference}),

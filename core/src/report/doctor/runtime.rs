@@ -1,6 +1,10 @@
 //! Doctor checks on the running system: OpenClaw's lock files, SQLite leases and processes.
 
-use super::*;
+use super::{Out, Remedy};
+use crate::layout::lock::{self, Holder};
+use crate::text::{rel, rfc3339_ms};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 
 // the running system: locks, leases, processes
 
@@ -20,7 +24,7 @@ pub(super) fn locks(out: &mut Out) {
     paths.dedup();
     for p in paths {
         let Some(h) = lock::inspect(&p, state.now_ms) else { continue };
-        let rel = out.rel(&p);
+        let rel = rel(&out.state.install.state_dir, &p);
         match h {
             Holder::Stale { pid, created_at, why } => out.push(
                 "CA020",
@@ -71,7 +75,7 @@ pub(super) fn leases(out: &mut Out) {
         let sqlite = state.agents.iter().any(|a| a.layout.is_sqlite());
         let found_by = match &g.source {
             crate::model::gateway::Source::Lease(db) => {
-                format!("its state_leases gateway-owner row in {}", out.rel(db))
+                format!("its state_leases gateway-owner row in {}", rel(&out.state.install.state_dir, db))
             }
             crate::model::gateway::Source::LockFile(p) => format!("its lock file {}", p.display()),
         };
@@ -114,7 +118,7 @@ pub(super) fn leases(out: &mut Out) {
         }
     }
     let Ok(Some(leases)) = crate::layout::lease::read(&state.install.state_dir, state.now_ms) else { return };
-    let rel = out.rel(&leases.db);
+    let rel = rel(&out.state.install.state_dir, &leases.db);
     if let Some(l) = leases.exclusive() {
         out.push(
             "CA021",

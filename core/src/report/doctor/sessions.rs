@@ -1,6 +1,13 @@
 //! Doctor checks on sessions: pins on missing, retired or unusable profiles, and stale auto pins.
 
-use super::*;
+use super::{agent_flag, command, remedy, Out, Remedy, EVIDENCE_SESSIONS};
+use crate::model::resolve::{self, Inputs, ModelScope, OrderTrace, Rules};
+use crate::model::{AgentState, Session};
+use crate::report::status;
+use crate::text::rfc3339_ms;
+use crate::workflow::Repair;
+use serde_json::{json, Value};
+use std::collections::HashMap;
 
 // sessions
 

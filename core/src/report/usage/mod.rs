@@ -3,9 +3,10 @@
 //! another account's token answer), side by side with the layers that decide which profile a
 //! chat uses and whose usage OpenClaw's `/status` shows. Owns the HTTP fetch (ureq, rustls,
 //! bounded pool, per-request timeout), the parsing of the `wham/usage` answer, the identity
-//! analysis, the session cross-check and the `usage_snapshot` journal rows that `show TXN`
-//! lists. Secrets leave this module only as request headers: every message is built here,
-//! never taken from the HTTP client (its errors can carry URLs and headers).
+//! analysis, the session cross-check, and the snapshots `usage --record` keeps in the journal
+//! for `show TXN` (their SQL is the journal's). Secrets leave this module only as request
+//! headers: every message is built here, never taken from the HTTP client (its errors can
+//! carry URLs and headers).
 
 mod analysis;
 mod fetch;

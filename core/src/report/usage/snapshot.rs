@@ -1,81 +1,38 @@
-//! `usage --record`: the windows kept as `usage_snapshot` rows in the journal, and the
-//! snapshots `show TXN` lists around a transaction.
+//! `usage --record`: the windows kept as `usage_snapshot` rows in the journal (their SQL is
+//! the journal's, `txn/journal.rs`), and the snapshots `show TXN` lists around a transaction.
 
 #[allow(unused_imports)]
 use super::*;
 
-// journal: usage_snapshot rows
-
-#[derive(Debug, Clone, Serialize)]
-pub struct UsageSnapshot {
-    pub id: i64,
-    pub taken_at: String,
-    pub profile_id: String,
-    pub account_id: Option<String>,
-    pub user_id: Option<String>,
-    pub windows: Option<Value>,
-    pub error: Option<String>,
-}
+use crate::txn::journal::NewUsageSnapshot;
+pub use crate::txn::journal::UsageSnapshot;
 
 /// Store one row per fetched (or failed) profile, in one SQLite transaction.
 pub fn record(j: &mut Journal, taken_at: &str, r: &UsageReport) -> Result<usize> {
-    let path = j.path.clone();
-    let tx = j.conn.transaction().map_err(|e| Error::journal(&path, e))?;
-    let mut n = 0;
-    for p in r.agents.iter().flat_map(|a| &a.profiles) {
-        let u = p.usage.as_ref();
-        let windows = u.map(|u| {
-            json!({
-                "email": u.email,
-                "plan_type": u.plan_type,
-                "limit_reached": u.rate_limit.as_ref().and_then(|l| l.limit_reached),
-                "windows": u.rate_limit.as_ref().map(|l| l.windows.clone()).unwrap_or_default(),
-                "code_review": u.code_review_rate_limit.as_ref().map(|l| l.windows.clone()).unwrap_or_default(),
-            })
-            .to_string()
-        });
-        tx.execute(
-            "INSERT INTO usage_snapshot (taken_at, profile_id, account_id, user_id, windows, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![
-                taken_at,
-                p.id,
-                u.and_then(|u| u.account_id.clone()).or_else(|| p.stored.account_id.clone()),
-                u.and_then(|u| u.user_id.clone()).or_else(|| p.stored.user_id.clone()),
-                windows,
-                p.error.as_ref().map(|e| e.message.clone()),
-            ],
-        )
-        .map_err(|e| Error::journal(&path, e))?;
-        n += 1;
-    }
-    tx.commit().map_err(|e| Error::journal(&path, e))?;
-    Ok(n)
-}
-
-/// Snapshots taken between two instants (RFC 3339 strings compare in time order).
-pub fn snapshots_between(j: &Journal, from: &str, to: &str) -> Result<Vec<UsageSnapshot>> {
-    let mut st = j
-        .conn
-        .prepare(
-            "SELECT id, taken_at, profile_id, account_id, user_id, windows, error FROM usage_snapshot
-             WHERE taken_at BETWEEN ?1 AND ?2 ORDER BY taken_at, id",
-        )
-        .map_err(|e| Error::journal(&j.path, e))?;
-    let rows = st
-        .query_map([from, to], |r| {
-            let w: Option<String> = r.get(5)?;
-            Ok(UsageSnapshot {
-                id: r.get(0)?,
-                taken_at: r.get(1)?,
-                profile_id: r.get(2)?,
-                account_id: r.get(3)?,
-                user_id: r.get(4)?,
-                windows: w.and_then(|w| serde_json::from_str(&w).ok()),
-                error: r.get(6)?,
-            })
+    let snaps: Vec<NewUsageSnapshot> = r
+        .agents
+        .iter()
+        .flat_map(|a| &a.profiles)
+        .map(|p| {
+            let u = p.usage.as_ref();
+            NewUsageSnapshot {
+                profile_id: p.id.clone(),
+                account_id: u.and_then(|u| u.account_id.clone()).or_else(|| p.stored.account_id.clone()),
+                user_id: u.and_then(|u| u.user_id.clone()).or_else(|| p.stored.user_id.clone()),
+                windows: u.map(|u| {
+                    json!({
+                        "email": u.email,
+                        "plan_type": u.plan_type,
+                        "limit_reached": u.rate_limit.as_ref().and_then(|l| l.limit_reached),
+                        "windows": u.rate_limit.as_ref().map(|l| l.windows.clone()).unwrap_or_default(),
+                        "code_review": u.code_review_rate_limit.as_ref().map(|l| l.windows.clone()).unwrap_or_default(),
+                    })
+                }),
+                error: p.error.as_ref().map(|e| e.message.clone()),
+            }
         })
-        .map_err(|e| Error::journal(&j.path, e))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| Error::journal(&j.path, e))
+        .collect();
+    j.record_usage(taken_at, &snaps)
 }
 
 /// The transaction's span: from when it started writing (else when it was recorded) to when
@@ -94,7 +51,7 @@ pub fn txn_snapshots(j: &Journal, row: &TxnRow) -> Result<Vec<(String, UsageSnap
     let Some((start, end)) = txn_span(row) else {
         return Ok(vec![]);
     };
-    let snaps = snapshots_between(j, &rfc3339_ms(start - SHOW_WINDOW_MS), &rfc3339_ms(end + SHOW_WINDOW_MS))?;
+    let snaps = j.usage_snapshots_between(&rfc3339_ms(start - SHOW_WINDOW_MS), &rfc3339_ms(end + SHOW_WINDOW_MS))?;
     Ok(snaps
         .into_iter()
         .map(|s| {
