@@ -12,6 +12,8 @@
 #   - an independent client asks the gateway (models.authStatus) within 2 s of each change
 #     and sees the order clawauth applied; every written session row is valid (entry_valid 1);
 #   - with --no-reload the gateway keeps serving the old order (why the reload is needed);
+#   - on a router copy (fixtures/layout-d-router), activate and its undo move new chats on the
+#     slot to the activated identity's account and back;
 #   - real chat turns (the gateway's own agent runs, its model calls answered offline by
 #     lib/fake-codex.py): each turn uses the account clawauth says the chat uses next, a pin
 #     clawauth set is honoured and still there after several turns, and its undo likewise.
@@ -26,7 +28,11 @@ BIN="$ROOT/target/release/clawauth"
 [ -x "$BIN" ] || (cd "$ROOT" && cargo build --locked --release -p clawauth >&2)
 WORK=$(mktemp -d)
 RUN="$WORK/run"
-cleanup() { "$HERE/gateway.sh" stop "$RUN" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+STATE="$WORK/state"
+cleanup() {
+  for r in "$WORK"/run*; do [ -d "$r" ] && "$HERE/gateway.sh" stop "$r" >/dev/null 2>&1; done
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 case "$V" in
   2026.4.* | 2026.5.*) ERA=json; cp -a "$ROOT/fixtures/layout-b" "$WORK/state"; [ -f "$WORK/state/openclaw.json" ] || echo '{}' >"$WORK/state/openclaw.json" ;;
@@ -42,7 +48,7 @@ pass=0; fail=0
 ok() { pass=$((pass + 1)); printf 'ok    %s\n' "$1"; }
 bad() { fail=$((fail + 1)); printf 'FAIL  %s\n' "$1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/      /' | head -20; return 0; }
 # the gateway's TMPDIR holds its JSON-era lock file, and that lock names no port
-ca() { "${IN[@]}" env CLAWAUTH_OPENCLAW_VERSION="$V" TMPDIR="$RUN/tmp" OPENCLAW_GATEWAY_PORT="$PORT" "$BIN" --state-dir "$WORK/state" "$@"; }
+ca() { "${IN[@]}" env CLAWAUTH_OPENCLAW_VERSION="$V" TMPDIR="$RUN/tmp" OPENCLAW_GATEWAY_PORT="$PORT" "$BIN" --state-dir "$STATE" "$@"; }
 # the gateway's own view: openai profileOrder of agent main, as JSON
 view() { "${IN[@]}" "$NODE" --no-warnings "$HERE/lib/gateway-view.mjs" "$PORT" "$OPENCLAW_GATEWAY_TOKEN"; }
 valid_rows() {
@@ -51,7 +57,7 @@ valid_rows() {
     const db = new DatabaseSync(process.argv[1], { readOnly: true });
     const bad = db.prepare("SELECT session_key FROM session_nodes WHERE entry_valid != 1").all();
     console.log(bad.length ? bad.map((r) => r.session_key).join(",") : "all-valid");' \
-    "$WORK/state/agents/main/agent/openclaw-agent.sqlite"
+    "$STATE/agents/main/agent/openclaw-agent.sqlite"
 }
 P=openai; [ "$ERA" = json ] && P=openai-codex
 A_TEAM=$P:alice-team; ALICE=$P:alice@example.com; BOB=$P:bob@example.com
@@ -60,7 +66,7 @@ OC="$CACHE/openclaw/$V/node_modules/openclaw/openclaw.mjs"
 turn() { # turn SESSION_KEY
   local before after
   before=0; [ -f "$RUN/codex.log" ] && before=$(wc -l <"$RUN/codex.log")
-  "${IN[@]}" env -i PATH=/usr/bin:/bin HOME="$RUN/home" OPENCLAW_STATE_DIR="$WORK/state" \
+  "${IN[@]}" env -i PATH=/usr/bin:/bin HOME="$RUN/home" OPENCLAW_STATE_DIR="$STATE" \
     OPENCLAW_GATEWAY_TOKEN="$OPENCLAW_GATEWAY_TOKEN" OPENCLAW_GATEWAY_PORT="$PORT" OPENCLAW_NO_AUTO_UPDATE=1 NO_COLOR=1 \
     timeout 120 "$NODE" "$OC" agent --session-key "$1" --message "hello" --json >"$WORK/turn.out" 2>&1 || true
   after=0; [ -f "$RUN/codex.log" ] && after=$(wc -l <"$RUN/codex.log")
@@ -160,5 +166,26 @@ e=$(expect "$S")
 want=$(expect "$S" | cut -d' ' -f1); got=$(turn "$S")
 [ "$got" = "$want" ] && ok "turn after the undo uses the account clawauth says ($got)" || bad "turn after the undo" "clawauth $want, turn $got"
 kill -0 "$PID" 2>/dev/null && ok "the gateway ran throughout (pid $PID)" || bad "gateway died" "$(tail -n 20 "$RUN/log")"
+"$HERE/gateway.sh" stop "$RUN" >/dev/null 2>&1 || true
+
+# a router setup: `activate` copies another repo identity into the active slot while the
+# gateway runs; new chats on the slot must use that identity's account from the next turn
+STATE="$WORK/router"; RUN="$WORK/run-router"
+cp -a "$ROOT/fixtures/layout-d-router" "$STATE"
+rc=0; GATEWAY_FAKE_CODEX=1 "$HERE/gateway.sh" start "$V" "$STATE" "$RUN" || rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+PID=$(cat "$RUN/pid"); PORT=$(cat "$RUN/port"); OPENCLAW_GATEWAY_TOKEN=$(cat "$RUN/token")
+IN=(); [ "$(readlink "/proc/$PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] && IN=(nsenter --net="/proc/$PID/ns/net")
+got=$(turn agent:main:router-1)
+[ "$got" = acct-bob-0003 ] && ok "router: a new chat on the slot uses the identity it holds (bob, $got)" || bad "router turn before activate" "$got; $(tail -c 600 "$WORK/turn.out")"
+o=$(ca activate openai-codex:alice@example.com --yes 2>&1) || true
+grep -q "^Settled" <<<"$o" && ok "router: activate alice beside the gateway: settled" || bad "activate" "$o"
+got=$(turn agent:main:router-2)
+[ "$got" = acct-alice-personal-0001 ] && ok "router: the next new chat on the slot uses alice's account ($got)" || bad "router turn after activate" "$got; $(tail -c 600 "$WORK/turn.out")"
+act=$(ca log --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["transactions"][0]["id"])')
+o=$(ca undo "$act" --yes 2>&1) || true
+grep -q "^Settled" <<<"$o" && ok "router: undo of the activate settled" || bad "undo activate" "$o"
+got=$(turn agent:main:router-3)
+[ "$got" = acct-bob-0003 ] && ok "router: after the undo new chats use bob's account again ($got)" || bad "router turn after undo" "$got"
 echo "live $V: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
