@@ -144,6 +144,7 @@ fn writes_beside_a_running_gateway_then_it_reloads_and_settles() {
     let j = fx.ok(&["status", "--json"]).json();
     assert_eq!(j["gateway"]["port"], f.port);
     assert_eq!(j["gateway"]["port_source"], "lease");
+    assert_eq!(j["gateway"]["release"], "2026.9.6", "the release that last opened the state database");
     let d = fx.run(&["doctor", "--json"]);
     let dj = d.json();
     let codes: Vec<&str> = dj["findings"].as_array().unwrap().iter().filter_map(|x| x["code"].as_str()).collect();

@@ -25,6 +25,9 @@ pub struct Gateway {
     /// Lease expiry (unix ms), when found by its lease.
     pub expires_ms: Option<i64>,
     pub source: Source,
+    /// The release that last opened the state database (`schema_meta` `primary`/`global`
+    /// `app_version`): a running gateway restamps it when it opens the database.
+    pub release: Option<String>,
 }
 
 impl Gateway {

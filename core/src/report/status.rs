@@ -84,6 +84,8 @@ pub struct GatewayInfo {
     pub since: Option<String>,
     pub lease_expires: Option<String>,
     pub mode: Option<String>,
+    /// The release that last opened the state database (the gateway restamps it on start).
+    pub release: Option<String>,
     /// What it means for repairs.
     pub writes: String,
 }
@@ -113,6 +115,7 @@ pub fn gateway_info(state: &State) -> Option<GatewayInfo> {
         since: g.since_ms.map(rfc3339_ms),
         lease_expires: g.expires_ms.map(rfc3339_ms),
         mode: g.mode.clone(),
+        release: g.release.clone(),
         writes,
     })
 }
@@ -508,9 +511,10 @@ pub fn render(r: &StatusReport, now: i64) -> String {
     let _ = writeln!(o, "active slot     {slot_line}");
     if let Some(g) = &r.gateway {
         let since = g.since.as_deref().map(|s| format!(", since {s}")).unwrap_or_default();
+        let release = g.release.as_deref().map(|r| format!("OpenClaw {r}, ")).unwrap_or_default();
         let _ = writeln!(
             o,
-            "gateway         pid {} on 127.0.0.1:{} (port from {}; found by {}{since})",
+            "gateway         pid {} on 127.0.0.1:{} ({release}port from {}; found by {}{since})",
             g.pid, g.port, g.port_source, g.found_by
         );
         let _ = writeln!(o, "                {}", g.writes);

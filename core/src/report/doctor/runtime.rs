@@ -82,7 +82,7 @@ pub(super) fn leases(out: &mut Out) {
         let ev = json!({
             "source": match &g.source { crate::model::gateway::Source::Lease(_) => "gateway-owner lease", _ => "gateway lock file" },
             "pid": g.pid, "host": g.host, "port": g.port, "port_source": g.port_source,
-            "since": g.since_ms.map(rfc3339_ms), "mode": g.mode,
+            "since": g.since_ms.map(rfc3339_ms), "mode": g.mode, "release": g.release,
         });
         if sqlite && !g.foreign_host {
             out.push(
