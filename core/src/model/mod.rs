@@ -74,6 +74,8 @@ pub struct DbSchema {
     pub path: PathBuf,
     pub user_version: i64,
     pub schema_meta: Vec<(String, String, i64)>,
+    /// `schema_meta('primary').app_version`: the release that last opened the database.
+    pub app_version: Option<String>,
     pub known: bool,
     /// Why clawauth will not write this database (`crate::layout::schema`), when it will not.
     #[serde(skip)]
@@ -358,6 +360,15 @@ impl AgentState {
 
     /// The release that resolves this agent's next turn and the evidence (issue 19).
     pub fn detect_release(&self) -> crate::model::release::Detected {
+        crate::model::release::detect(&self.release_evidence(crate::model::release::installed()))
+    }
+
+    /// What this agent's state proves about the release that wrote it (`installed`: the
+    /// installed CLI, or `None` to ask the state alone).
+    pub fn release_evidence(
+        &self,
+        installed: Option<crate::model::release::Release>,
+    ) -> crate::model::release::Evidence {
         let uv = |suffix: &str| self.schemas.iter().find(|s| s.path.ends_with(suffix)).map(|s| s.user_version);
         let has = |k: &str| self.auth.usage_stats.values().any(|s| s.get(k).is_some());
         let mut layout = self.layout.name().chars().next().unwrap_or('B');
@@ -365,17 +376,22 @@ impl AgentState {
         if layout != 'D' && uv("openclaw-agent.sqlite").is_some_and(|v| v >= 19) {
             layout = 'D';
         }
-        let e = crate::model::release::Evidence {
-            installed: crate::model::release::installed(),
+        crate::model::release::Evidence {
+            installed,
             layout,
             state_db: uv("openclaw.sqlite")
                 .filter(|_| self.schemas.iter().any(|s| s.path.ends_with("state/openclaw.sqlite"))),
             agent_db: uv("openclaw-agent.sqlite"),
+            // the two databases can disagree: the newer stamp wins
+            app_version: self
+                .schemas
+                .iter()
+                .filter_map(|s| s.app_version.as_deref().and_then(crate::model::release::Release::parse))
+                .max(),
             blocked_until: has("blockedUntil"),
             blocked_scope: has("blockedScope"),
             user_link: self.sessions.iter().any(|s| s.pin_source.as_deref() == Some("user-link")),
-        };
-        crate::model::release::detect(&e)
+        }
     }
 
     pub fn profile_views(&self, now_ms: i64) -> Vec<ProfileView> {

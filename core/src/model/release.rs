@@ -371,6 +371,14 @@ mod tests {
         assert_eq!(detect(&b).release, Release::new(6, 1));
         b.user_link = true;
         assert_eq!(detect(&b).release, Release::new(9, 2));
+        // 8.1 – 9.2 share user_versions 15/19; app_version tells them apart
+        let mut d = e('D', None, Some(15), Some(19));
+        assert_eq!(detect(&d).release, Release::new(9, 2), "{}", detect(&d).evidence);
+        assert!(detect(&d).evidence.starts_with("guess"), "{}", detect(&d).evidence);
+        d.app_version = Some(Release::new(8, 4));
+        let got = detect(&d);
+        assert_eq!(got.release, Release::new(8, 4));
+        assert!(got.evidence.contains("schema_meta app_version 2026.8.4"), "{}", got.evidence);
     }
 
     #[test]
@@ -397,6 +405,10 @@ pub struct Evidence {
     /// `PRAGMA user_version` of `state/openclaw.sqlite` and of the agent's `openclaw-agent.sqlite`
     pub state_db: Option<i64>,
     pub agent_db: Option<i64>,
+    /// `schema_meta('primary').app_version`, the newest of the databases: the exact release
+    /// that last opened them (restamped even by read-only OpenClaw commands); the only way to
+    /// tell 9.2 from 8.1–9.1
+    pub app_version: Option<Release>,
     pub blocked_until: bool,
     pub blocked_scope: bool,
     pub user_link: bool,
@@ -444,6 +456,9 @@ pub fn state_lower_bound(e: &Evidence) -> (Release, String) {
             );
         }
     }
+    if let Some(rel) = e.app_version.filter(|_| e.layout == 'D') {
+        raise(rel, format!("schema_meta app_version {rel} (the release that last opened the database)"));
+    }
     if e.blocked_until && e.layout == 'B' {
         raise(r(5, 12), "blockedUntil in usageStats (written from 2026.5.12)".into());
     }
@@ -459,9 +474,24 @@ pub fn state_lower_bound(e: &Evidence) -> (Release, String) {
 /// The release that will resolve the next turn: the installed one, checked against the state
 /// dir's lower bound; without an installed CLI, the newest release of the layout (raised to the
 /// lower bound) — a guess.
+/// The newest release whose databases carry these user_versions (layout D), if known.
+fn db_upper_bound(e: &Evidence) -> Option<Release> {
+    if e.layout != 'D' {
+        return None;
+    }
+    match (e.state_db, e.agent_db) {
+        (Some(15), Some(19)) => Some(r(9, 2)),
+        (Some(16), _) => Some(r(9, 3)),
+        (Some(17), Some(19)) => Some(r(9, 4)),
+        (Some(17), Some(21)) => Some(r(9, 5)),
+        _ => None,
+    }
+}
+
 pub fn detect(e: &Evidence) -> Detected {
     let (lower, why) = state_lower_bound(e);
-    let newest = newest_of_layout(e.layout).max(lower);
+    let layout_newest = db_upper_bound(e).map_or(newest_of_layout(e.layout), |u| u.min(newest_of_layout(e.layout)));
+    let newest = layout_newest.max(lower);
     match e.installed {
         Some(inst) if inst < lower => Detected {
             release: inst,
@@ -472,9 +502,17 @@ pub fn detect(e: &Evidence) -> Detected {
             evidence: format!("installed openclaw {inst}; the state dir shows {why} (written by {lower} – {newest}): upgrade pending, the installed release is used"),
         },
         Some(inst) => Detected { release: inst, evidence: format!("installed openclaw {inst}; state dir agrees ({why})") },
-        None if lower > newest_of_layout(e.layout) || why.starts_with("database") => {
+        None if lower > layout_newest || why.starts_with("database") || why.starts_with("schema_meta") => {
             Detected { release: lower, evidence: format!("state dir: {why}; no openclaw installed") }
         }
+        None if db_upper_bound(e).is_some() => Detected {
+            release: newest,
+            evidence: format!(
+                "guess: no openclaw installed, no release stamp; newest release with database user_version state {} / agent {}",
+                e.state_db.map_or("-".into(), |v| v.to_string()),
+                e.agent_db.map_or("-".into(), |v| v.to_string())
+            ),
+        },
         None => Detected {
             release: newest,
             evidence: format!("guess: no openclaw installed, no release stamp; newest release writing {why}"),

@@ -110,23 +110,7 @@ impl Record {
 /// installed `openclaw` may already be the new release, whose rules are not the ones that
 /// picked each chat's account so far.
 pub fn state_release(agent: &AgentState) -> Release {
-    let uv = |suffix: &str| agent.schemas.iter().find(|s| s.path.ends_with(suffix)).map(|s| s.user_version);
-    let has = |k: &str| agent.auth.usage_stats.values().any(|s| s.get(k).is_some());
-    let mut layout = agent.layout.name().chars().next().unwrap_or('B');
-    if layout != 'D' && uv("openclaw-agent.sqlite").is_some_and(|v| v >= 19) {
-        layout = 'D';
-    }
-    let e = crate::model::release::Evidence {
-        installed: None,
-        layout,
-        state_db: uv("openclaw.sqlite")
-            .filter(|_| agent.schemas.iter().any(|s| s.path.ends_with("state/openclaw.sqlite"))),
-        agent_db: uv("openclaw-agent.sqlite"),
-        blocked_until: has("blockedUntil"),
-        blocked_scope: has("blockedScope"),
-        user_link: agent.sessions.iter().any(|s| s.pin_source.as_deref() == Some("user-link")),
-    };
-    crate::model::release::detect(&e).release
+    crate::model::release::detect(&agent.release_evidence(None)).release
 }
 
 fn session_record(inp: &resolve::Inputs, agent: &AgentState, provider: &str, s: &Session, now: i64) -> SessionRecord {
