@@ -374,10 +374,9 @@ pub fn plan(state: &State, args: &Args) -> Result<Plan> {
 
 /// `--list` as text.
 pub fn render_listing(l: &Listing, now_ms: i64) -> String {
-    use std::fmt::Write as _;
     let mut out = String::new();
     let (a, u, e) = &l.identity;
-    let _ = writeln!(
+    crate::outln!(
         out,
         "{}: account {}, user {}, email {}",
         l.profile,
@@ -385,12 +384,12 @@ pub fn render_listing(l: &Listing, now_ms: i64) -> String {
         u.as_deref().unwrap_or("?"),
         e.as_deref().unwrap_or("?")
     );
-    let _ = writeln!(out, "searched {} source(s):", l.searched.len());
+    crate::outln!(out, "searched {} source(s):", l.searched.len());
     for src in &l.searched {
-        let _ = writeln!(out, "  {src}");
+        crate::outln!(out, "  {src}");
     }
     if l.candidates.is_empty() {
-        let _ = writeln!(out, "no candidate holds this identity");
+        crate::outln!(out, "no candidate holds this identity");
     }
     let when = |ms: Option<i64>| {
         ms.map(|m| format!("{} ({})", crate::text::rfc3339_ms(m), crate::text::relative(m, now_ms)))
@@ -398,21 +397,21 @@ pub fn render_listing(l: &Listing, now_ms: i64) -> String {
     };
     for (i, c) in l.candidates.iter().enumerate() {
         let mark = if Some(i) == l.pick { "*" } else { " " };
-        let _ = writeln!(out, "{mark}{}. {} — {} (matched by {})", i + 1, c.source, c.source_id, c.matched_by);
+        crate::outln!(out, "{mark}{}. {} — {} (matched by {})", i + 1, c.source, c.source_id, c.matched_by);
         for s in &c.also_in {
-            let _ = writeln!(out, "     also in {s}");
+            crate::outln!(out, "     also in {s}");
         }
-        let _ = writeln!(out, "     expires {}, token exp {}", when(c.expires), when(c.token_exp));
-        let _ = writeln!(
+        crate::outln!(out, "     expires {}, token exp {}", when(c.expires), when(c.token_exp));
+        crate::outln!(
             out,
             "     access {}, refresh {}",
             c.access_fp.as_deref().unwrap_or("none"),
             c.refresh_fp.as_deref().unwrap_or("none")
         );
-        let _ = writeln!(out, "     {}", c.verdict);
+        crate::outln!(out, "     {}", c.verdict);
     }
     for w in &l.warnings {
-        let _ = writeln!(out, "warning: {w}");
+        crate::outln!(out, "warning: {w}");
     }
     out
 }
