@@ -199,6 +199,20 @@ pub struct SessionReport {
     pub label_source: Option<String>,
 }
 
+/// One credential in a backup `restore-token` could restore from, without secrets.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreSource {
+    /// `archive` (OpenClaw's migration archive or backup) or `stranded` (a legacy store).
+    pub kind: &'static str,
+    /// The file, relative to the state dir.
+    pub path: String,
+    pub profile: String,
+    pub account_id: Option<String>,
+    pub email: Option<String>,
+    pub refresh_fp: Option<String>,
+    pub expires: Option<i64>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct AgentReport {
     pub id: String,
@@ -216,6 +230,9 @@ pub struct AgentReport {
     pub schemas: Vec<DbSchema>,
     pub stranded: Vec<String>,
     pub archives: Vec<String>,
+    /// Each credential in those backups (and in stranded legacy stores), newest first; filled
+    /// by the caller (`workflow::restore::backups`), empty when it did not look.
+    pub restore_sources: Vec<RestoreSource>,
     pub order: OrderReport,
     pub last_good: serde_json::Map<String, Value>,
     pub profiles: Vec<ProfileReport>,
@@ -410,6 +427,7 @@ pub fn build(
                 .filter(|p| crate::model::is_credential_archive(p))
                 .map(|p| rel(state, p))
                 .collect(),
+            restore_sources: vec![],
             order: order_report(a, &trace),
             last_good: a.auth.last_good.clone(),
             profiles,
@@ -573,7 +591,27 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 if s.known { "" } else { " (UNKNOWN)" }
             );
         }
-        if !a.archives.is_empty() {
+        if !a.restore_sources.is_empty() {
+            // one short line per credential: `restore-token --list ID` ranks them for one profile
+            crate::outln!(
+                o,
+                "  restore sources ({}, newest first; `clawauth restore-token --list ID` ranks them):",
+                a.restore_sources.len()
+            );
+            let mut rows =
+                vec![vec!["KIND".to_string(), "FILE".into(), "ACCOUNT".into(), "REFRESH".into(), "EXPIRES".into()]];
+            for r in &a.restore_sources {
+                let file = r.path.rsplit('/').next().unwrap_or(&r.path);
+                rows.push(vec![
+                    r.kind.to_string(),
+                    crate::text::shorten_middle(file, 34),
+                    crate::text::shorten_middle(r.account_id.as_deref().or(r.email.as_deref()).unwrap_or("?"), 20),
+                    r.refresh_fp.clone().unwrap_or_else(|| "none".into()),
+                    r.expires.map(|e| relative(e, now)).unwrap_or_else(|| "?".into()),
+                ]);
+            }
+            o.push_str(&table(&rows, "    "));
+        } else if !a.archives.is_empty() {
             crate::outln!(o, "  archives (restore sources):");
             for p in &a.archives {
                 crate::outln!(o, "    {p}");
