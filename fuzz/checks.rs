@@ -2,7 +2,8 @@
 //! seeded run in `tests/fuzz_like.rs`. Each check takes raw bytes and panics when an invariant
 //! breaks: the JSON loaders never panic and agree with serde_json on valid input; the scanner's
 //! edits produce exactly the value a parsed edit would, and their inverse restores every byte;
-//! the JWT decoder never panics and never lets a token through its display forms.
+//! the JWT decoder never panics and never lets a token through its display forms; the
+//! sanitizer lets no control character through and keeps lines; duplicate keys are found.
 #![allow(dead_code)]
 
 use base64::Engine as _;
@@ -229,4 +230,133 @@ pub fn check_jwt(data: &[u8]) {
             assert!(c.is_some(), "a well-formed JWT did not decode");
         }
     }
+}
+
+/// Characters that drive a terminal or hide text (issue 17), mixed into generated text.
+const HOSTILE: &[&str] = &[
+    "\n",
+    "\r",
+    "\u{1b}]0;title\u{7}",
+    "\u{1b}]8;;http://x\u{1b}\\",
+    "\u{1b}[2J",
+    "\u{9b}31m",
+    "\u{7}",
+    "\0",
+    "\u{7f}",
+    "\t",
+    "\u{202e}",
+    "\u{2066}",
+    "\u{200b}",
+    "\u{feff}",
+    "\u{2028}",
+    "\r\n",
+    "é",
+    "✓",
+    "\\n",
+];
+
+fn hostile_text(g: &mut Gen, data: &[u8]) -> String {
+    let mut s = String::new();
+    let base = String::from_utf8_lossy(data);
+    let mut chars = base.chars();
+    for _ in 0..g.below(24) {
+        if g.byte() % 2 == 0 {
+            s.push_str(HOSTILE[g.below(HOSTILE.len())]);
+        } else {
+            s.extend(chars.by_ref().take(1 + g.below(6)));
+        }
+    }
+    s
+}
+
+fn terminal_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// The sanitizer (issue 17): whatever a value holds, a text block keeps exactly its own
+/// newlines and no other control or reordering character; a line or a value has none at all; a
+/// value is bounded; a table has one line per row and an `outln!` exactly one line.
+pub fn check_sanitize(data: &[u8]) {
+    use clawauth_core::sanitize;
+    let mut g = Gen::new(data);
+    let s = hostile_text(&mut g, data);
+    let block = sanitize::terminal_text(&s);
+    assert!(!block.chars().any(|c| c != '\n' && terminal_unsafe(c)), "terminal_text let through: {block:?}");
+    assert_eq!(block.matches('\n').count(), s.matches('\n').count(), "terminal_text changed the lines of {s:?}");
+    let line = sanitize::line(&s);
+    assert!(!line.chars().any(terminal_unsafe), "line let through: {line:?}");
+    let max = g.below(64);
+    let v = sanitize::value(&s, max);
+    assert!(!v.chars().any(terminal_unsafe), "value let through: {v:?}");
+    // an escape is at most `\u{10ffff}` (10 characters), plus the length note
+    assert!(v.chars().count() <= max * 10 + 32, "value({max}) of {} chars is {} chars", s.chars().count(), v.len());
+    let mut o = String::new();
+    clawauth_core::outln!(o, "{s} | {}", s.len());
+    assert_eq!(o.matches('\n').count(), 1, "outln! made {o:?}");
+    let rows: Vec<Vec<String>> =
+        (0..1 + g.below(4)).map(|_| (0..1 + g.below(3)).map(|_| hostile_text(&mut g, data)).collect()).collect();
+    let t = clawauth_core::report::status::table(&rows, "  ");
+    assert_eq!(t.lines().count(), rows.len(), "table of {rows:?}:\n{t}");
+    assert!(!t.chars().any(|c| c != '\n' && terminal_unsafe(c)), "table let through: {t:?}");
+}
+
+fn key_spelling(g: &mut Gen, k: &str) -> String {
+    let plain = serde_json::to_string(k).unwrap();
+    match (g.byte() % 3, k.chars().next()) {
+        // the same key spelled with an escape: one key to JSON.parse
+        (0, Some(c)) if c.is_ascii_alphanumeric() => format!("\"\\u{:04x}{}", c as u32, &plain[1 + c.len_utf8()..]),
+        _ => plain,
+    }
+}
+
+/// JSON text with objects whose keys may repeat (in any spelling), and whether any does.
+fn dup_doc(g: &mut Gen, depth: usize, out: &mut String) -> bool {
+    let mut dup = false;
+    match g.below(if depth >= 3 { 2 } else { 4 }) {
+        0 => out.push_str(&serde_json::to_string(&value(g, 3)).unwrap()),
+        1 => out.push_str("\"x\""),
+        2 => {
+            out.push('[');
+            for i in 0..g.below(3) {
+                if i > 0 {
+                    out.push(',');
+                }
+                dup |= dup_doc(g, depth + 1, out);
+            }
+            out.push(']');
+        }
+        _ => {
+            out.push('{');
+            let mut seen = std::collections::HashSet::new();
+            for i in 0..g.below(5) {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let k = key(g);
+                dup |= !seen.insert(k.clone());
+                out.push_str(&key_spelling(g, &k));
+                out.push_str(": ");
+                dup |= dup_doc(g, depth + 1, out);
+            }
+            out.push('}');
+        }
+    }
+    dup
+}
+
+/// Duplicate keys (issue 17): the scanner finds a repeated key in any object at any depth, in
+/// any spelling, exactly when there is one; serde_json (like OpenClaw's `JSON.parse`) keeps the
+/// last; the loaders never panic on such a document; arbitrary bytes never make it panic.
+pub fn check_duplicates(data: &[u8]) {
+    let _ = json::first_duplicate(data, 0..data.len());
+    let mut g = Gen::new(data);
+    let mut doc = String::new();
+    let dup = dup_doc(&mut g, 0, &mut doc);
+    let b = doc.as_bytes();
+    let found = json::first_duplicate(b, 0..b.len()).expect("generated JSON scans");
+    assert_eq!(found.is_some(), dup, "first_duplicate {found:?} on {doc}");
+    let v: Value = serde_json::from_slice(b).expect("generated JSON parses");
+    assert_eq!(json::get_at(b, "").unwrap().as_ref(), Some(&v), "get_at disagrees with serde_json on {doc}");
+    check_loaders(b);
 }

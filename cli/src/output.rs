@@ -46,6 +46,12 @@ pub fn text(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// One line of text output through the sanitizer, with every newline inside it escaped too
+/// (`\n`): for a note, a warning or a line that interpolates untrusted values.
+pub fn line(s: &str) -> String {
+    text(&clawauth_core::sanitize::line(s)).into_owned()
+}
+
 /// Print text output: sanitized, then fitted to the terminal width and emphasised
 /// (`crate::style`), in that order, so colour never comes from data.
 pub fn print_text(s: &str) {
@@ -90,9 +96,9 @@ pub fn print_diffable(s: &str) {
     let _ = so.flush();
 }
 
-/// One line of text output (a newline is added).
+/// One line of text output (a newline is added; one inside `s` is shown escaped).
 pub fn print_line(s: &str) {
-    print_text(&format!("{s}\n"));
+    print_text(&format!("{}\n", clawauth_core::sanitize::line(s)));
 }
 
 /// The longest line of text output; longer ones are shortened, saying by how much.
@@ -101,7 +107,7 @@ pub const LINE_CAP: usize = 4096;
 /// The engine's notes for the person, on stderr.
 pub fn flush_notes(engine: &mut Engine) {
     for n in engine.notes.drain(..) {
-        eprintln!("note: {}", text(&n));
+        eprintln!("note: {}", line(&n));
     }
 }
 
@@ -148,10 +154,10 @@ pub fn settle(id: i64, s: &Settle) {
         "gateway pid {} on 127.0.0.1:{}{}",
         s.gateway_pid,
         s.gateway_port,
-        s.gateway_version.as_deref().map(|v| format!(" (OpenClaw {})", text(v))).unwrap_or_default()
+        s.gateway_version.as_deref().map(|v| format!(" (OpenClaw {})", line(v))).unwrap_or_default()
     );
     let how: Vec<String> =
-        s.reloads.iter().filter_map(|r| r.method.as_ref().map(|m| format!("{} ({m})", text(&r.agent)))).collect();
+        s.reloads.iter().filter_map(|r| r.method.as_ref().map(|m| format!("{} ({m})", line(&r.agent)))).collect();
     let last = s.checks.last().map(|c| c.after_ms as f64 / 1000.0).unwrap_or(0.0);
     if s.settled && s.reload_unsupported {
         println!(
@@ -172,31 +178,31 @@ pub fn settle(id: i64, s: &Settle) {
     eprintln!("warning: transaction {id} is applied but did NOT settle beside the {who}:");
     for r in &s.reloads {
         if let Some(e) = &r.error {
-            eprintln!("  reload of agent {} failed: {}", text(&r.agent), text(e));
+            eprintln!("  reload of agent {} failed: {}", line(&r.agent), line(e));
         }
     }
     for c in &s.checks {
         let at = c.after_ms as f64 / 1000.0;
         for f in &c.files_changed {
-            eprintln!("  {at:.1} s after: no longer as written: {}", text(f));
+            eprintln!("  {at:.1} s after: no longer as written: {}", line(f));
         }
         for (agent, providers) in &c.gateway_differs {
             for (p, (want, got)) in providers {
                 eprintln!(
                     "  {at:.1} s after: the gateway's {} order for agent {} is [{}], the state on disk gives [{}]",
-                    text(p),
-                    text(agent),
-                    text(&got.join(", ")),
-                    text(&want.join(", "))
+                    line(p),
+                    line(agent),
+                    line(&got.join(", ")),
+                    line(&want.join(", "))
                 );
             }
         }
         if let Some(e) = &c.gateway_error {
-            eprintln!("  {at:.1} s after: could not ask the gateway: {}", text(e));
+            eprintln!("  {at:.1} s after: could not ask the gateway: {}", line(e));
         }
     }
     if let Some(w) = s.way_out(id) {
-        eprintln!("hint: {}", text(&w));
+        eprintln!("hint: {}", line(&w));
     }
 }
 

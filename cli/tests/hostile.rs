@@ -297,3 +297,99 @@ fn a_huge_label_does_not_become_huge_output() {
         assert!(o.stdout.lines().all(|l| l.len() < 4200), "{args:?}: a line is not bounded");
     }
 }
+
+/// A newline inside a value must not end the line it is printed on: every kind of value a chat
+/// user or a state file controls (profile id, email, display name, account id, session key,
+/// session label, a backup's key and file name) holds `\n` followed by a marker, and no line of
+/// any text output may start with a marker. Tables keep one line per row; multi-line text
+/// (a preview's diff, the report itself) keeps its lines.
+#[test]
+fn a_newline_inside_a_value_never_breaks_its_line() {
+    use clawauth_core::json::{to_bytes, Style};
+    let fx = broken_bob_with_archive(Layout::B);
+    let eve = "openai-codex:eve\nFAKE-ID";
+    let key = "agent:main:telegram:direct:\nFAKE-KEY";
+    let p = fx.agent().join("auth-profiles.json");
+    let mut a = read_json(&p);
+    let mut cred = a["profiles"]["openai-codex:alice@example.com"].clone();
+    cred["email"] = serde_json::json!("eve@example.com\nFAKE-EMAIL");
+    cred["displayName"] = serde_json::json!("Eve\nFAKE-NAME");
+    cred["accountId"] = serde_json::json!("acct-eve\nFAKE-ACCT");
+    a["profiles"][eve] = cred;
+    std::fs::write(&p, to_bytes(&a, Style::AUTH_FILE)).unwrap();
+    // a backup whose file name and key hold newlines, with a copy of bob
+    let arch = fx.agent().join("auth-profiles.json.migrated-20260401-0000-uuid");
+    let mut b = read_json(&arch);
+    let bob_copy = b["profiles"][BOB].clone();
+    b["profiles"]["openai-codex:bob\nFAKE-SRC"] = bob_copy;
+    std::fs::write(fx.agent().join("auth-profiles.json.migrated-20260402\nFAKE-PATH"), to_bytes(&b, Style::AUTH_FILE))
+        .unwrap();
+    let mut v = read_json(&fx.sessions());
+    let mut entry = v["agent:main:main"].clone();
+    entry["sessionId"] = serde_json::json!("00000000-0000-4000-8000-0000000000ef");
+    entry["label"] = serde_json::json!("Label\nFAKE-LABEL");
+    entry["displayName"] = serde_json::json!("Chat\nFAKE-DISPLAY");
+    entry["updatedAt"] = serde_json::json!(clawauth_fixture::REF_NOW_MS);
+    v[key] = entry;
+    std::fs::write(fx.sessions(), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    // journal history naming the hostile values (log, show)
+    fx.ok(&["pin", key, eve, "--yes"]);
+    fx.ok(&["order", "set", "openai-codex", eve, BOB, "--yes"]);
+
+    let broken = |t: &str| t.lines().find(|l| l.trim_start().starts_with("FAKE-")).map(str::to_string);
+    let dead = "http://127.0.0.1:9";
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["status", "--all"],
+        vec!["status", "--session", key],
+        vec!["doctor"],
+        vec!["explain", key],
+        vec!["log"],
+        vec!["show", "1"],
+        vec!["show", "2"],
+        vec!["plans"],
+        vec!["unpin", key, "--dry-run"],
+        vec!["profile", "rename", eve, "openai-codex:eve\nFAKE-NEW", "--dry-run"],
+        vec!["restore-token", "--list", BOB],
+        vec!["restore-token", "--list", eve],
+        vec!["usage", "--endpoint", dead],
+        vec!["usage", "--table", "--endpoint", dead],
+    ];
+    for args in &runs {
+        let o = fx.run(args);
+        assert!(o.code < 100, "{args:?} crashed: {}", o.all());
+        for (what, t) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+            assert!(broken(t).is_none(), "{args:?}: a value broke a line of {what}: {:?}\n{t}", broken(t));
+        }
+    }
+
+    // the values are there, escaped; --json keeps them exact
+    let st = fx.ok(&["status", "--all"]);
+    for shown in ["eve\\nFAKE-ID", "\\nFAKE-KEY", "\\nFAKE-EMAIL"] {
+        assert!(st.stdout.contains(shown), "{shown} not shown:\n{}", st.stdout);
+    }
+    // one table line per session, and one per profile
+    let j = fx.ok(&["status", "--all", "--json"]).json();
+    let agent = &j["agents"][0];
+    assert!(agent["sessions"].as_array().unwrap().iter().any(|s| s["key"] == key));
+    assert!(agent["profiles"].as_array().unwrap().iter().any(|p| p["id"] == eve));
+    let rows_after = |header: &str| {
+        let lines: Vec<&str> = st.stdout.lines().collect();
+        let at = lines.iter().position(|l| l.trim_start().starts_with(header)).unwrap();
+        let indent = &lines[at][..lines[at].len() - lines[at].trim_start().len()];
+        lines[at + 1..]
+            .iter()
+            .take_while(|l| l.starts_with(indent) && !l[indent.len()..].starts_with(' ') && !l.trim().is_empty())
+            .filter(|l| !l.trim_start().starts_with("MISSING:") && !l.trim_start().starts_with("* "))
+            .count()
+    };
+    assert_eq!(rows_after("SESSION"), agent["sessions"].as_array().unwrap().len(), "{}", st.stdout);
+    assert_eq!(rows_after("ID "), agent["profiles"].as_array().unwrap().len(), "{}", st.stdout);
+
+    // multi-line blocks stay multi-line: the preview's diff keeps its hunk lines
+    let pre = fx.run(&["unpin", key, "--dry-run"]);
+    assert!(pre.stdout.lines().any(|l| l.starts_with("--- a/")), "{}", pre.stdout);
+    assert!(pre.stdout.lines().any(|l| l.starts_with("@@ ")), "{}", pre.stdout);
+    assert!(pre.stdout.contains("\\nFAKE-KEY"), "{}", pre.stdout);
+    let lst = fx.ok(&["restore-token", "--list", BOB]);
+    assert!(lst.stdout.contains("migrated-20260402\\nFAKE-PATH"), "{}", lst.stdout);
+}

@@ -401,3 +401,108 @@ fn restore_sources_are_credentials_only_and_named() {
     assert!(l.lines().any(|x| x.trim_start().starts_with("repo codex-oauth-profiles.json")), "{l}");
     assert!(!l.contains(".jsonl"), "{l}");
 }
+
+/// Issue 20 items 13/16: `restore-token --list` and `status` show each restore candidate on one
+/// short line (kind, file shortened, refresh fingerprint, expiry, account), ranked usable and
+/// newest first, and `--list` names every source it searched. At COLUMNS=100 nothing needs
+/// wrapping: the output is the same as unwrapped and no line is wider.
+#[test]
+fn restore_candidates_are_one_short_ranked_line_each() {
+    use clawauth_core::json::{to_bytes, Style};
+    let bob = "openai-codex:bob@example.com";
+    let accts = clawauth_fixture::accounts("openai-codex");
+    let mut fx = broken_bob_with_archive(clawauth_core::model::Layout::B);
+    let now = clawauth_fixture::REF_NOW_MS;
+    // an older backup with a long name, and the router's repo
+    let old = serde_json::json!({"version": 1, "profiles": {
+        bob: clawauth_fixture::credential("openai-codex", &accts[2], now + 86_400_000, now, 1),
+    }});
+    std::fs::write(
+        fx.agent().join("auth-profiles.json.migrated-before-the-big-upgrade-20260415-123456-abcdef0123456789"),
+        to_bytes(&old, Style::AUTH_FILE),
+    )
+    .unwrap();
+    let repo = serde_json::json!({"profiles": {"openai-codex:bob": clawauth_fixture::credential("openai-codex", &accts[2], now + 2 * 86_400_000, now, 3)}});
+    std::fs::write(fx.state.join("codex-oauth-profiles.json"), to_bytes(&repo, Style::AUTH_FILE)).unwrap();
+
+    let plain_list = fx.ok(&["restore-token", bob, "--list"]).stdout;
+    let plain_status = fx.ok(&["status"]).stdout;
+    let j = fx.ok(&["restore-token", bob, "--list", "--json"]).json();
+    let sj = fx.ok(&["status", "--json"]).json();
+    fx.env.push(("COLUMNS".into(), "100".into()));
+    let list = fx.ok(&["restore-token", bob, "--list"]).stdout;
+    let status = fx.ok(&["status"]).stdout;
+
+    let c = j["restore_candidates"]["candidates"].as_array().unwrap();
+    assert!(c.len() >= 3, "{j}");
+    assert_eq!(list, plain_list, "a candidate line needed wrapping at 100 columns");
+    assert!(list.lines().all(|l| l.chars().count() <= 100), "{list}");
+    // one line per candidate, in the JSON's order, ranked: usable, newest first
+    let rows: Vec<&str> = list
+        .lines()
+        .skip_while(|l| !l.starts_with("candidates"))
+        .skip(2)
+        .take_while(|l| l.trim_start().starts_with(|ch: char| ch == '*' || ch.is_ascii_digit()))
+        .filter(|l| !l.contains(" is stale: "))
+        .collect();
+    assert_eq!(rows.len(), c.len(), "{list}");
+    let rank = |v: &str| match v {
+        "ok" => 0,
+        "current" => 1,
+        _ => 2,
+    };
+    let verdicts: Vec<i32> = c.iter().map(|x| rank(x["verdict"].as_str().unwrap())).collect();
+    assert!(verdicts.windows(2).all(|w| w[0] <= w[1]), "not usable first: {verdicts:?}");
+    for (row, x) in rows.iter().zip(c) {
+        assert!(row.contains(x["kind"].as_str().unwrap()), "{row}");
+        assert!(row.contains(x["refresh_fp"].as_str().unwrap()), "{row}");
+        assert!(row.contains(x["account_id"].as_str().unwrap()), "{row}");
+    }
+    assert!(rows[0].trim_start().starts_with("*1"), "the picked copy is first: {list}");
+    // every source searched is named, on its own line
+    for s in j["restore_candidates"]["searched"].as_array().unwrap() {
+        let s = s.as_str().unwrap();
+        let named = |l: &str| {
+            let l = l.trim();
+            let (head, tail) = l.split_once('…').unwrap_or((l, ""));
+            l == s || (l.contains('…') && s.starts_with(head) && s.ends_with(tail))
+        };
+        assert!(list.lines().any(named), "{s} not named:\n{list}");
+    }
+
+    // status: one short line per backed-up credential, newest first
+    let section = |t: &str| -> Vec<String> {
+        t.lines()
+            .skip_while(|l| !l.trim_start().starts_with("restore sources"))
+            .take_while(|l| l.starts_with("    ") || l.trim_start().starts_with("restore sources"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(section(&status), section(&plain_status), "a restore source line needed wrapping at 100 columns");
+    let srcs = sj["agents"][0]["restore_sources"].as_array().unwrap();
+    assert_eq!(srcs.len(), 3, "bob in two archives, alice in one: {sj}");
+    let lines: Vec<&str> = status
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("restore sources"))
+        .skip(2)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    assert_eq!(lines.len(), srcs.len(), "{status}");
+    for (l, s) in lines.iter().zip(srcs) {
+        assert!(l.chars().count() <= 100 && l.contains(s["refresh_fp"].as_str().unwrap()), "{l}");
+    }
+    let exp: Vec<i64> = srcs.iter().map(|s| s["expires"].as_i64().unwrap()).collect();
+    assert!(exp.windows(2).all(|w| w[0] >= w[1]), "not newest first: {exp:?}");
+    assert!(status.contains("archive  auth-profiles.json.mig…"), "{status}");
+
+    // the committed router fixture whose restore sources were one 943-column line
+    let mut fx = Fx::committed("layout-d-router");
+    fx.env.push(("COLUMNS".into(), "100".into()));
+    let t = fx.ok(&["status"]).stdout;
+    let part: Vec<&str> = t
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("restore sources"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(part.len() >= 2 && part.iter().all(|l| l.chars().count() <= 100), "{t}");
+}

@@ -453,12 +453,16 @@ fn restore_token_lists_then_restores_the_freshest_copy_only() {
     let fx = broken_bob();
     let before = fx.hash();
     let l = fx.ok(&["restore-token", BOB, "--list"]);
+    // one short line per candidate, ranked: the archive (fresher) first and picked
+    let line = |n: &str| l.stdout.lines().find(|x| x.trim_start().starts_with(n)).unwrap_or_default().to_string();
+    let (first, second) = (line("*1 "), line("2 "));
     assert!(
-        l.stdout.contains("*1. archive agents/main/agent/auth-profiles.json.migrated-20260401-0000-uuid"),
+        first.contains("ok") && first.contains("archive  auth-profiles.json.…-0000-uuid") && first.contains("in 9d"),
         "{}",
         l.stdout
     );
-    assert!(l.stdout.contains("repo ") && l.stdout.contains("matched by accountId"), "{}", l.stdout);
+    assert!(first.contains("acct-bob-0003") && first.contains("…#"), "{}", l.stdout);
+    assert!(second.contains("repo     codex-oauth-profiles.json"), "{}", l.stdout);
     assert!(!l.stdout.contains("acct-alice"), "{}", l.stdout);
     let j = fx.ok(&["restore-token", BOB, "--list", "--json"]).json();
     let c = j["restore_candidates"]["candidates"].as_array().unwrap();
@@ -499,11 +503,23 @@ fn restore_token_lists_then_restores_the_freshest_copy_only() {
 #[test]
 fn restore_token_refuses_copies_older_than_a_known_rotation() {
     // the current credential is newer than every copy: restoring one would log bob out
-    let fx = broken_bob();
+    let fx = broken_bob_with_archive(Layout::B);
     let p = fx.agent().join("auth-profiles.json");
     let mut a = read_json(&p);
     a["profiles"][BOB]["expires"] = json!(REF_NOW_MS + 20 * 86_400_000);
     write_json(&p, &a, Style::AUTH_FILE);
+    // ... but a copy holding the current refresh token (the router's repo) is not dead: usable
+    // copies rank first, so it is the one restored rather than the fresher, stale archive
+    let with_repo = broken_bob();
+    let rp = with_repo.agent().join("auth-profiles.json");
+    write_json(&rp, &a, Style::AUTH_FILE);
+    let l = with_repo.ok(&["restore-token", BOB, "--list"]).stdout;
+    let rows: Vec<&str> = l.lines().filter(|x| x.trim_start().starts_with(['*', '1', '2'])).collect();
+    assert!(rows[0].contains("*1") && rows[0].contains(" ok ") && rows[0].contains("repo"), "{l}");
+    assert!(rows[1].contains("stale") && rows[1].contains("archive"), "{l}");
+    assert!(l.contains("2 is stale: older than a known rotation"), "{l}");
+    with_repo.ok(&["restore-token", BOB, "--yes"]);
+    assert_eq!(read_json(&rp)["profiles"][BOB]["refresh"], "fake-refresh-acct-bob-0003-g1");
     refused(
         &fx,
         &["restore-token", BOB, "--yes"],

@@ -73,6 +73,27 @@ pub fn value(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// One line of text output: every control character, the newline included, and every invisible
+/// reordering character shown escaped, so values interpolated into it can never end it or
+/// start a line of their own. Not shortened (the printer caps every line).
+pub fn line(s: &str) -> Cow<'_, str> {
+    value(s, usize::MAX)
+}
+
+/// `writeln!` for text output that interpolates untrusted values: the formatted text becomes
+/// exactly one line (`line`), whatever its values hold. `outln!(o)` writes an empty line.
+#[macro_export]
+macro_rules! outln {
+    ($o:expr) => {
+        $o.push('\n')
+    };
+    ($o:expr, $($arg:tt)*) => {{
+        let l = format!($($arg)*);
+        $o.push_str(&$crate::sanitize::line(&l));
+        $o.push('\n');
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +115,14 @@ mod tests {
         let v = value(&big, 200);
         assert!(v.len() < 300 && v.ends_with(&format!("…({} bytes)", 10 << 20)), "{}", &v[..50]);
         assert!(matches!(value("bob@example.com", 200), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_line_stays_one_line() {
+        let mut o = String::new();
+        let key = "agent:main:x\nFAKE ROW\r\u{1b}[2J";
+        crate::outln!(o, "  {key}  {}", "ok");
+        crate::outln!(o);
+        assert_eq!(o, "  agent:main:x\\nFAKE ROW\\r\\e[2J  ok\n\n");
     }
 }

@@ -52,3 +52,18 @@ pub fn shorten(s: &str, max: usize) -> String {
         format!("{}…", s.chars().take(max).collect::<String>())
     }
 }
+
+/// `s` in at most `max` characters, its middle cut, two thirds kept from the start
+/// (`auth-profiles.json.mig…0-0000-uuid`): both ends of a file name or an id say more than
+/// either alone.
+pub fn shorten_middle(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max || max < 3 {
+        return s.to_string();
+    }
+    let head = (max - 1) * 2 / 3;
+    let tail = max - 1 - head;
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}

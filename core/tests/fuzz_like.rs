@@ -144,3 +144,64 @@ fn fuzz_like_plan_apply() {
 fn fuzz_like_jwt() {
     run("jwt", checks::check_jwt, 20_000, Duration::from_secs(4));
 }
+
+#[test]
+fn fuzz_like_sanitize() {
+    run("sanitize", checks::check_sanitize, 20_000, Duration::from_secs(4));
+}
+
+#[test]
+fn fuzz_like_duplicates() {
+    run("duplicates", checks::check_duplicates, 20_000, Duration::from_secs(4));
+}
+
+/// The hostile inputs of issue 17 that are not byte strings, as fixed regression cases: special
+/// files in a state file's place are refused by the one reader, naming what they are, without
+/// blocking or reading them; a huge label or key goes through the loaders and the sanitizer in
+/// bounded output.
+#[test]
+fn hostile_files_and_huge_values() {
+    use clawauth_core::layout::store;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = d.join("auth-profiles.json");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    std::fs::create_dir(d.join("openclaw.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("auth-state.json")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/x.json", d.join("dangling.json")).unwrap();
+    std::os::unix::fs::symlink("loop.json", d.join("loop.json")).unwrap();
+    let big = d.join("codex-oauth-profiles.json");
+    std::fs::File::create(&big).unwrap().set_len(store::SMALL_CAP + 1).unwrap();
+    let sessions = d.join("sessions.json");
+    std::fs::File::create(&sessions).unwrap().set_len(store::SESSIONS_CAP + 1).unwrap();
+    let t0 = Instant::now();
+    for (name, says) in [
+        ("auth-profiles.json", "named pipe (FIFO)"),
+        ("openclaw.json", "is a directory"),
+        ("auth-state.json", "character device"),
+        ("dangling.json", "dangling symbolic link"),
+        ("loop.json", "symbolic link loop"),
+        ("codex-oauth-profiles.json", &format!("more than the {} bytes", store::SMALL_CAP)),
+        ("sessions.json", &format!("more than the {} bytes", store::SESSIONS_CAP)),
+    ] {
+        let e = store::read_file(&d.join(name)).expect_err(name).to_string();
+        assert!(e.contains(name) && e.contains(says), "{name}: {e}");
+    }
+    for name in ["dangling.json", "loop.json"] {
+        assert!(store::present(&d.join(name)).is_err(), "{name} taken for absent");
+    }
+    assert!(t0.elapsed() < Duration::from_secs(2), "the special files took {:?}", t0.elapsed());
+
+    // a 10 MiB label and a 1 MiB key full of escapes and newlines
+    let label = "\u{1b}]0;x\u{7}\n".repeat(1 << 20);
+    let entry = serde_json::json!({"updatedAt": 1, "label": label, "authProfileOverride": "p\nq"});
+    let bytes = serde_json::to_vec(&entry).unwrap();
+    checks::check_loaders(&bytes);
+    let s = clawauth_core::layout::sessions::summarize("k\n".repeat(1 << 19).as_str(), &bytes).unwrap();
+    assert_eq!(s.pin.as_deref(), Some("p\nq"));
+    let v = clawauth_core::sanitize::value(&label, 200);
+    assert!(v.len() < 2_100 && !v.contains('\n'), "{} bytes", v.len());
+    let rows = vec![vec![label.clone(), "k\n".repeat(1 << 19)]];
+    assert_eq!(clawauth_core::report::status::table(&rows, "").lines().count(), 1);
+}

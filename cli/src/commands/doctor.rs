@@ -50,7 +50,7 @@ fn fix(g: &Global, ctx: &Context, report: &DoctorReport, m: &MutateArgs) -> Resu
         Some(plan) => plan,
         None => {
             for s in &fixes.skipped {
-                eprintln!("note: {}", crate::output::text(s));
+                eprintln!("note: {}", crate::output::line(s));
             }
             if !fixes.reported.is_empty() {
                 eprintln!("note: report-only findings are not changed by --fix: {}", fixes.reported.join(", "));

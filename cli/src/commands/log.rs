@@ -127,6 +127,9 @@ pub fn run(g: &Global, ctx: &Context, a: &LogArgs) -> Result<i32> {
 /// A table whose last column is shortened to the terminal width (to `default_last` characters
 /// when there is no width); `--json` has the full values.
 pub(super) fn print_table(table: &[Vec<String>], default_last: usize) {
+    // one line per row, whatever a summary or a workflow name holds
+    let table: Vec<Vec<String>> =
+        table.iter().map(|r| r.iter().map(|c| clawauth_core::sanitize::line(c).into_owned()).collect()).collect();
     let n = table[0].len();
     let widths: Vec<usize> = (0..n).map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let fixed: usize = widths[..n - 1].iter().map(|w| w + 2).sum();
@@ -135,7 +138,7 @@ pub(super) fn print_table(table: &[Vec<String>], default_last: usize) {
         None => default_last,
     };
     let mut out = String::new();
-    for r in table {
+    for r in &table {
         let line: Vec<String> = r
             .iter()
             .enumerate()

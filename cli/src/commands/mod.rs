@@ -188,7 +188,7 @@ pub fn writer_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
 pub fn mutating_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
     let mut engine = writer_engine(g, ctx)?;
     for line in engine.recover(true)? {
-        eprintln!("recover: {}", crate::output::text(&line));
+        eprintln!("recover: {}", crate::output::line(&line));
     }
     after_recover(g, ctx, &mut engine, false);
     Ok(engine)
@@ -229,7 +229,7 @@ pub fn settle(
     if gw.foreign_host {
         eprintln!(
             "note: the gateway of this state dir runs on host {}: it was not asked to reload; run `openclaw gateway restart` there",
-            crate::output::text(&gw.host)
+            crate::output::line(&gw.host)
         );
         return None;
     }

@@ -10,7 +10,6 @@ use clawauth_core::model::token;
 use clawauth_core::report::usage;
 use clawauth_core::txn::settle::Settle;
 use serde_json::{json, Value};
-use std::fmt::Write as _;
 
 fn value_lines(pointer: &str, v: &Option<Value>) -> Vec<String> {
     match v {
@@ -57,36 +56,40 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
         return Ok(0);
     }
     let mut o = String::new();
-    let _ = writeln!(o, "transaction {}  {}  {}", row.id, row.kind, row.status);
-    let _ = writeln!(o, "workflow    {}", row.workflow);
-    let _ = writeln!(o, "summary     {}", row.summary);
-    let _ = writeln!(
+    clawauth_core::outln!(o, "transaction {}  {}  {}", row.id, row.kind, row.status);
+    clawauth_core::outln!(o, "workflow    {}", row.workflow);
+    clawauth_core::outln!(o, "summary     {}", row.summary);
+    clawauth_core::outln!(
         o,
         "when        created {}, started {}, ended {}",
         row.created_at,
         row.started_at.as_deref().unwrap_or("—"),
         row.ended_at.as_deref().unwrap_or("—")
     );
-    let _ = writeln!(o, "who         {}@{} with clawauth {}", row.user, row.host, row.tool_version);
-    let _ = writeln!(o, "command     {}", row.argv.join(" "));
-    let _ = writeln!(o, "state dir   {}", row.state_dir);
+    clawauth_core::outln!(o, "who         {}@{} with clawauth {}", row.user, row.host, row.tool_version);
+    clawauth_core::outln!(o, "command     {}", row.argv.join(" "));
+    clawauth_core::outln!(o, "state dir   {}", row.state_dir);
     if let Some(t) = row.reverts_txn {
-        let _ = writeln!(o, "reverts     transaction {t}");
+        clawauth_core::outln!(o, "reverts     transaction {t}");
     }
     if !undone_by.is_empty() {
-        let _ = writeln!(o, "undone by   {}", undone_by.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+        clawauth_core::outln!(
+            o,
+            "undone by   {}",
+            undone_by.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     if row.forced {
-        let _ = writeln!(o, "forced      yes (conflicts were overridden)");
+        clawauth_core::outln!(o, "forced      yes (conflicts were overridden)");
     }
     if let Some(e) = &row.error {
-        let _ = writeln!(o, "error       {e}");
+        clawauth_core::outln!(o, "error       {e}");
     }
     for n in &row.notes {
-        let _ = writeln!(o, "note        {n}");
+        clawauth_core::outln!(o, "note        {n}");
     }
     if let Some(st) = row.settle.as_ref().and_then(|v| serde_json::from_value::<Settle>(v.clone()).ok()) {
-        let _ = writeln!(
+        clawauth_core::outln!(
             o,
             "gateway     pid {} on 127.0.0.1:{}{}",
             st.gateway_pid,
@@ -99,17 +102,17 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
                 (None, Some(e)) => format!("reload failed: {e}"),
                 (None, None) => "not reloaded".into(),
             };
-            let _ = writeln!(o, "reload      agent {}: {how}", r.agent);
+            clawauth_core::outln!(o, "reload      agent {}: {how}", r.agent);
         }
         for c in &st.checks {
             let verdict = if c.ok() { "agreed".to_string() } else { "DIFFERED".to_string() };
-            let _ = writeln!(o, "check       {:.1} s after: {verdict}", c.after_ms as f64 / 1000.0);
+            clawauth_core::outln!(o, "check       {:.1} s after: {verdict}", c.after_ms as f64 / 1000.0);
             for f in &c.files_changed {
-                let _ = writeln!(o, "            no longer as written: {f}");
+                clawauth_core::outln!(o, "            no longer as written: {f}");
             }
             for (agent, ps) in &c.gateway_differs {
                 for (p, (want, got)) in ps {
-                    let _ = writeln!(
+                    clawauth_core::outln!(
                         o,
                         "            gateway {p} order for {agent}: [{}], on disk [{}]",
                         got.join(", "),
@@ -118,10 +121,10 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
                 }
             }
             if let Some(e) = &c.gateway_error {
-                let _ = writeln!(o, "            could not ask the gateway: {e}");
+                clawauth_core::outln!(o, "            could not ask the gateway: {e}");
             }
         }
-        let _ = writeln!(
+        clawauth_core::outln!(
             o,
             "settled     {}",
             match (st.settled, st.reload_unsupported) {
@@ -132,22 +135,24 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
         );
     }
     for (i, s) in steps.iter().enumerate() {
-        let _ = writeln!(o, "\n{}. {} — {}", i + 1, s.location.display(&base), s.title);
+        clawauth_core::outln!(o);
+        clawauth_core::outln!(o, "{}. {} — {}", i + 1, s.location.display(&base), s.title);
         for c in &s.changes {
-            let _ = writeln!(o, "     {}", crate::preview::describe_change(c));
+            clawauth_core::outln!(o, "     {}", crate::preview::describe_change(c));
         }
     }
-    let _ = writeln!(o);
+    clawauth_core::outln!(o);
     for s in &steps {
         let name = s.location.display(&base);
-        let _ = writeln!(o, "--- a/{name}\n+++ b/{name}");
+        clawauth_core::outln!(o, "--- a/{name}");
+        clawauth_core::outln!(o, "+++ b/{name}");
         for c in &s.changes {
-            let _ = writeln!(o, "@@ {} @@", if c.pointer.is_empty() { "(whole document)" } else { &c.pointer });
+            clawauth_core::outln!(o, "@@ {} @@", if c.pointer.is_empty() { "(whole document)" } else { &c.pointer });
             for l in value_lines(&c.pointer, &c.before) {
-                let _ = writeln!(o, "-{l}");
+                clawauth_core::outln!(o, "-{l}");
             }
             for l in value_lines(&c.pointer, &c.after) {
-                let _ = writeln!(o, "+{l}");
+                clawauth_core::outln!(o, "+{l}");
             }
         }
     }

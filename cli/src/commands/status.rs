@@ -13,6 +13,9 @@ pub fn cmd_status(g: &Global, a: &StatusArgs, ctx: &Context) -> Result<i32> {
     let filter = status::SessionFilter { session: a.session.clone(), all: a.all, limit: a.limit };
     let mut report = status::build(&state, rules, &filter)?;
     report.transactions = super::pending(g, ctx);
+    for (a, r) in state.agents.iter().zip(report.agents.iter_mut()) {
+        r.restore_sources = clawauth_core::workflow::restore::backups(&state, a);
+    }
     if g.json {
         print_json(&report);
     } else {

@@ -36,7 +36,7 @@ pub fn run(
     let undo = engine.plan_undo(txn, step, force)?;
     for w in &undo.warnings {
         // said now, before the preview: the person is about to confirm exactly this
-        eprintln!("warning: forced: {}", crate::output::text(w));
+        eprintln!("warning: forced: {}", crate::output::line(w));
     }
     let outcome = engine.run(&undo.plan, &opts(m, undo.forced), &mut tty(g, m), TxnKind::Undo, Some(txn))?;
     Ok(super::finish(g, ctx, &mut engine, &outcome, m))

@@ -130,6 +130,8 @@ fn print_table(r: &UsageReport, now_ms: i64) {
         crate::output::print_line("no Codex OAuth profiles");
         return;
     }
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|r| r.iter().map(|c| clawauth_core::sanitize::line(c).into_owned()).collect()).collect();
     let n = rows[0].len();
     let widths: Vec<usize> = (0..n).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();

@@ -81,7 +81,13 @@ pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(S
     let mut members = json::members(b, start).map_err(|e| e.to_string())?;
     for m in members.by_ref() {
         let m = m.map_err(|e| e.to_string())?;
-        let k = &b[m.key.start + 1..m.key.end - 1];
+        // `"\u0075pdatedAt"` is `updatedAt` to JSON.parse: an escaped spelling must not hide a field
+        let mut k = &b[m.key.start + 1..m.key.end - 1];
+        let decoded;
+        if memchr::memchr(b'\\', k).is_some() {
+            decoded = m.key_str(b).map_err(|e| e.to_string())?;
+            k = decoded.as_bytes();
+        }
         let Some(name) = WANTED.iter().find(|w| w.as_bytes() == k) else { continue };
         let v: Value = serde_json::from_slice(&b[m.value.clone()]).map_err(|e| format!("`{name}`: {e}"))?;
         let slot = match *name {

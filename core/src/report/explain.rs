@@ -13,7 +13,6 @@ use crate::report::status::{self, Window};
 use crate::text::{rel, relative, rfc3339_ms};
 use serde::Serialize;
 use serde_json::Value;
-use std::fmt::Write as _;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -585,11 +584,11 @@ fn verdict(r: &ExplainReport) -> Verdict {
 const INDENT: &str = "                       ";
 
 fn head(o: &mut String, n: usize, name: &str, text: &str) {
-    let _ = writeln!(o, "{n} {name:<20} {text}");
+    crate::outln!(o, "{n} {name:<20} {text}");
 }
 
 fn sub(o: &mut String, text: &str) {
-    let _ = writeln!(o, "{INDENT}{text}");
+    crate::outln!(o, "{INDENT}{text}");
 }
 
 fn list(v: &Option<Vec<String>>) -> String {
@@ -632,7 +631,7 @@ fn reply_line(r: &ReplyStep, had_pin: bool) -> String {
 
 pub fn render(r: &ExplainReport, now: i64) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "explain {}", r.session.key);
+    crate::outln!(o, "explain {}", r.session.key);
     let mut facts = vec![format!("agent {}", r.agent), format!("layout {}", r.layout.name())];
     facts.push(format!("OpenClaw {} rules (from {})", r.rules.name(), r.rules_source));
     if r.rules_source == "--rules" {
@@ -650,15 +649,15 @@ pub fn render(r: &ExplainReport, now: i64) -> String {
     if let Some(m) = &r.session.model {
         facts.push(format!("model {m}"));
     }
-    let _ = writeln!(o, "  {}", facts.join(" · "));
+    crate::outln!(o, "  {}", facts.join(" · "));
     for w in &r.warnings {
-        let _ = writeln!(o, "  warning: {w}");
+        crate::outln!(o, "  warning: {w}");
     }
     for u in &r.unreadable {
-        let _ = writeln!(o, "  CANNOT READ {u}: every step below is traced without it");
+        crate::outln!(o, "  CANNOT READ {u}: every step below is traced without it");
     }
     for a in &r.session.aliases {
-        let _ = writeln!(
+        crate::outln!(
             o,
             "  alias key {} (same chat, differs by case): pin {}",
             a.key,
@@ -668,7 +667,7 @@ pub fn render(r: &ExplainReport, now: i64) -> String {
                 .unwrap_or("—".into())
         );
     }
-    let _ = writeln!(o);
+    crate::outln!(o);
 
     // 1 preference
     let p = &r.preference;
@@ -848,15 +847,15 @@ pub fn render(r: &ExplainReport, now: i64) -> String {
         }
     }
 
-    let _ = writeln!(o);
+    crate::outln!(o);
     let v = &r.verdict;
     match &v.layer {
         None => {
-            let _ = writeln!(o, "verdict: {}", v.text);
+            crate::outln!(o, "verdict: {}", v.text);
         }
         Some(l) => {
             let also = if v.also.is_empty() { String::new() } else { format!(" (also: {})", v.also.join(", ")) };
-            let _ = writeln!(o, "verdict: {l} disagrees — {}{also}", v.text);
+            crate::outln!(o, "verdict: {l} disagrees — {}{also}", v.text);
         }
     }
     o

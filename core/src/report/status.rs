@@ -8,7 +8,6 @@ use crate::text::{rel, relative, rfc3339_ms};
 use crate::txn::status::TxnStatus;
 use serde::Serialize;
 use serde_json::Value;
-use std::fmt::Write as _;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -206,6 +205,20 @@ pub struct SessionReport {
     pub label_source: Option<String>,
 }
 
+/// One credential in a backup `restore-token` could restore from, without secrets.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreSource {
+    /// `archive` (OpenClaw's migration archive or backup) or `stranded` (a legacy store).
+    pub kind: &'static str,
+    /// The file, relative to the state dir.
+    pub path: String,
+    pub profile: String,
+    pub account_id: Option<String>,
+    pub email: Option<String>,
+    pub refresh_fp: Option<String>,
+    pub expires: Option<i64>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct AgentReport {
     pub id: String,
@@ -223,6 +236,9 @@ pub struct AgentReport {
     pub schemas: Vec<DbSchema>,
     pub stranded: Vec<String>,
     pub archives: Vec<String>,
+    /// Each credential in those backups (and in stranded legacy stores), newest first; filled
+    /// by the caller (`workflow::restore::backups`), empty when it did not look.
+    pub restore_sources: Vec<RestoreSource>,
     pub order: OrderReport,
     pub last_good: serde_json::Map<String, Value>,
     pub profiles: Vec<ProfileReport>,
@@ -411,6 +427,7 @@ pub fn build(
                 .filter(|p| crate::model::is_credential_archive(p))
                 .map(|p| rel(&state.install.state_dir, p))
                 .collect(),
+            restore_sources: vec![],
             order: order_report(a, &trace),
             last_good: a.auth.last_good.clone(),
             profiles,
@@ -466,7 +483,11 @@ fn list(v: &Option<Vec<String>>) -> String {
 }
 
 /// Columns aligned on the widest cell, each line prefixed by `indent`, trailing spaces cut.
+/// Every cell is one line (`sanitize::line`): a newline inside a session key or a label can
+/// never make a row of its own.
 pub fn table(rows: &[Vec<String>], indent: &str) -> String {
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> =
+        rows.iter().map(|r| r.iter().map(|c| crate::sanitize::line(c)).collect()).collect();
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let w: Vec<usize> =
         (0..cols).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0)).collect();
@@ -487,14 +508,14 @@ pub fn table(rows: &[Vec<String>], indent: &str) -> String {
 
 pub fn render(r: &StatusReport, now: i64) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "OpenClaw state  {}  (from {})", r.state_dir, r.state_dir_source);
-    let _ = writeln!(o, "config          {}  ({})", r.config.path, if r.config.exists { "read" } else { "absent" });
+    crate::outln!(o, "OpenClaw state  {}  (from {})", r.state_dir, r.state_dir_source);
+    crate::outln!(o, "config          {}  ({})", r.config.path, if r.config.exists { "read" } else { "absent" });
     let pref = match (&r.preference.profile, r.preference.exists_in_store) {
         (Some(p), Some(true)) => p.clone(),
         (Some(p), _) => format!("{p}  (no such profile!)"),
         (None, _) => "— (no codex_profile_id)".into(),
     };
-    let _ = writeln!(o, "preference      {pref}");
+    crate::outln!(o, "preference      {pref}");
     let slot = &r.active_slot;
     let slot_line = if !slot.exists {
         format!("{} (not present)", slot.id)
@@ -508,28 +529,31 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             None => format!("{} matches NO repo identity in {}", slot.id, slot.repo_path.clone().unwrap_or_default()),
         }
     };
-    let _ = writeln!(o, "active slot     {slot_line}");
+    crate::outln!(o, "active slot     {slot_line}");
     if let Some(g) = &r.gateway {
         let since = g.since.as_deref().map(|s| format!(", since {s}")).unwrap_or_default();
         let release = g.release.as_deref().map(|r| format!("OpenClaw {r}, ")).unwrap_or_default();
-        let _ = writeln!(
+        crate::outln!(
             o,
             "gateway         pid {} on 127.0.0.1:{} ({release}port from {}; found by {}{since})",
-            g.pid, g.port, g.port_source, g.found_by
+            g.pid,
+            g.port,
+            g.port_source,
+            g.found_by
         );
-        let _ = writeln!(o, "                {}", g.writes);
+        crate::outln!(o, "                {}", g.writes);
     }
     for l in pending_lines(&r.transactions) {
-        let _ = writeln!(o, "transaction     {l}");
+        crate::outln!(o, "transaction     {l}");
     }
     for w in &r.warnings {
-        let _ = writeln!(o, "warning: {w}");
+        crate::outln!(o, "warning: {w}");
     }
     for a in &r.agents {
-        let _ = writeln!(o);
-        let _ = writeln!(o, "agent {}{} — layout {}", a.id, if a.default { " (default)" } else { "" }, a.layout.name());
-        let _ = writeln!(o, "  {}", a.layout_description);
-        let _ = writeln!(
+        crate::outln!(o);
+        crate::outln!(o, "agent {}{} — layout {}", a.id, if a.default { " (default)" } else { "" }, a.layout.name());
+        crate::outln!(o, "  {}", a.layout_description);
+        crate::outln!(
             o,
             "  rules: OpenClaw {} (from {}); live Codex provider: {}",
             a.rules.name(),
@@ -537,9 +561,9 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             a.provider
         );
         if let Some(ro) = &a.read_only_reason {
-            let _ = writeln!(o, "  read-only: {ro}");
+            crate::outln!(o, "  read-only: {ro}");
         }
-        let _ = writeln!(o, "  files:");
+        crate::outln!(o, "  files:");
         let rows: Vec<Vec<String>> = a
             .files
             .iter()
@@ -560,7 +584,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             .collect();
         o.push_str(&table(&rows, "    "));
         for s in &a.schemas {
-            let _ = writeln!(
+            crate::outln!(
                 o,
                 "    schema: {} user_version {}{}",
                 s.path.display(),
@@ -568,21 +592,41 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 if s.known { "" } else { " (UNKNOWN)" }
             );
         }
-        if !a.archives.is_empty() {
-            let _ = writeln!(o, "  archives (restore sources):");
+        if !a.restore_sources.is_empty() {
+            // one short line per credential: `restore-token --list ID` ranks them for one profile
+            crate::outln!(
+                o,
+                "  restore sources ({}, newest first; `clawauth restore-token --list ID` ranks them):",
+                a.restore_sources.len()
+            );
+            let mut rows =
+                vec![vec!["KIND".to_string(), "FILE".into(), "ACCOUNT".into(), "REFRESH".into(), "EXPIRES".into()]];
+            for r in &a.restore_sources {
+                let file = r.path.rsplit('/').next().unwrap_or(&r.path);
+                rows.push(vec![
+                    r.kind.to_string(),
+                    crate::text::shorten_middle(file, 34),
+                    crate::text::shorten_middle(r.account_id.as_deref().or(r.email.as_deref()).unwrap_or("?"), 20),
+                    r.refresh_fp.clone().unwrap_or_else(|| "none".into()),
+                    r.expires.map(|e| relative(e, now)).unwrap_or_else(|| "?".into()),
+                ]);
+            }
+            o.push_str(&table(&rows, "    "));
+        } else if !a.archives.is_empty() {
+            crate::outln!(o, "  archives (restore sources):");
             for p in &a.archives {
-                let _ = writeln!(o, "    {p}");
+                crate::outln!(o, "    {p}");
             }
         }
         let ord = &a.order;
-        let _ = writeln!(o, "  order ({}):", ord.provider);
-        let _ = writeln!(
+        crate::outln!(o, "  order ({}):", ord.provider);
+        crate::outln!(
             o,
             "    stored     {}{}",
             list(&ord.stored),
             ord.stored_from.as_ref().map(|f| format!("   [{f}]")).unwrap_or_default()
         );
-        let _ = writeln!(o, "    config     {}", list(&ord.configured));
+        crate::outln!(o, "    config     {}", list(&ord.configured));
         let eff: Vec<String> = ord
             .effective
             .iter()
@@ -598,18 +642,18 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 }
             })
             .collect();
-        let _ = writeln!(
+        crate::outln!(
             o,
             "    effective  {}   [{}]",
             if eff.is_empty() { "— (no eligible profile)".into() } else { eff.join(", ") },
             ord.explicit_source.clone().map(|s| format!("{s} order")).unwrap_or_else(|| ord.base_source.clone()),
         );
         for c in ord.candidates.iter().filter(|c| c.ineligible.is_some()) {
-            let _ = writeln!(o, "    skipped    {}: {}", c.id, c.ineligible.as_ref().unwrap().describe());
+            crate::outln!(o, "    skipped    {}: {}", c.id, c.ineligible.as_ref().unwrap().describe());
         }
         let lg: Vec<String> = a.last_good.iter().map(|(k, v)| format!("{k} → {}", v.as_str().unwrap_or("?"))).collect();
-        let _ = writeln!(o, "  lastGood: {}", if lg.is_empty() { "—".into() } else { lg.join(", ") });
-        let _ = writeln!(o, "  profiles ({}):", a.profiles.len());
+        crate::outln!(o, "  lastGood: {}", if lg.is_empty() { "—".into() } else { lg.join(", ") });
+        crate::outln!(o, "  profiles ({}):", a.profiles.len());
         let mut rows = vec![vec![
             "ID".to_string(),
             "TYPE".into(),
@@ -664,7 +708,7 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             ]);
         }
         o.push_str(&table(&rows, "    "));
-        let _ = writeln!(
+        crate::outln!(
             o,
             "  sessions: {} total, {} user-facing, {} pinned; showing {}",
             a.sessions_total,
@@ -712,17 +756,17 @@ pub fn render(r: &StatusReport, now: i64) -> String {
             }
             o.push_str(&table(&rows, "    "));
             if a.sessions.iter().any(|s| s.pin_dangling.is_some()) {
-                let _ = writeln!(
+                crate::outln!(
                     o,
                     "    MISSING: the pin names a profile that does not exist; see EFFECTIVE for what OpenClaw does with it (`clawauth resync` moves a retired id to the same identity's live id)"
                 );
             }
             if a.sessions.iter().any(|s| s.pin_source_inferred) {
-                let _ = writeln!(o, "    * source not stored; inferred the way OpenClaw infers it");
+                crate::outln!(o, "    * source not stored; inferred the way OpenClaw infers it");
             }
         }
         for w in &a.warnings {
-            let _ = writeln!(o, "  warning: {w}");
+            crate::outln!(o, "  warning: {w}");
         }
     }
     o

@@ -61,6 +61,12 @@ pub fn set(state: &State, provider_arg: &str, ids: &[String]) -> Result<Plan> {
                 vec![Change::new("", None, Some(json!({"version": 1, "order": {key.clone(): new_list}})))],
             );
         }
+        // no `order` map (never set, or `order clear` dropped it): the change is the whole map, so
+        // that its undo removes the map again instead of leaving an empty `{}` behind
+        // (an `order` of the wrong type is left to fail as before: nothing written)
+        Some(v) if v.get("order").is_none() => {
+            plan.push(loc.clone(), title, vec![Change::new("/order", None, Some(json!({key.clone(): new_list})))]);
+        }
         Some(v) => {
             let p = pointer(&["order", &key]);
             let before = v.pointer(&p).cloned();

@@ -299,9 +299,68 @@ pub fn candidates(state: &State, args: &Args) -> Result<Listing> {
             );
         }
     }
-    list.sort_by_key(|c| std::cmp::Reverse((freshness(&c.cred), c.token_exp.unwrap_or(0))));
+    // usable first, newest first, then by how good a source is (see `kind_rank`)
+    list.sort_by_key(|c| {
+        (verdict_rank(&c.verdict), std::cmp::Reverse((freshness(&c.cred), c.token_exp.unwrap_or(0))), kind_rank(c.kind))
+    });
     let pick = list.iter().position(|c| c.verdict != "current");
     Ok(Listing { profile: id, identity: target, candidates: list, pick, searched, warnings })
+}
+
+/// Every credential in the agent's backups (credential archives, stranded legacy stores) as
+/// `status` lists them: newest first, then by kind. A backup that cannot be read is left out
+/// (`restore-token --list` names it).
+pub fn backups(state: &State, agent: &AgentState) -> Vec<crate::report::status::RestoreSource> {
+    let base = &state.install.state_dir;
+    let files = agent.archives.iter().filter(|p| crate::model::is_credential_archive(p)).map(|p| ("archive", p)).chain(
+        agent
+            .stranded
+            .iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == "auth-profiles.json"))
+            .map(|p| ("stranded", p)),
+    );
+    let mut out = vec![];
+    for (kind, p) in files {
+        let Ok(src) = file_source(kind, p, base) else { continue };
+        let rel = p.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string());
+        for (id, c) in &src.creds {
+            let (account_id, _, email) = identity(id, c, state.now_ms);
+            out.push(crate::report::status::RestoreSource {
+                kind,
+                path: rel.clone(),
+                profile: id.clone(),
+                account_id,
+                email,
+                refresh_fp: str_field(c, "refresh").as_deref().map(crate::model::token::fingerprint),
+                expires: Some(freshness(c)).filter(|f| *f > 0),
+            });
+        }
+    }
+    out.sort_by_key(|r| (std::cmp::Reverse(r.expires.unwrap_or(0)), kind_rank(r.kind)));
+    out
+}
+
+/// Usable copies first, then the one there now, then the refused (older than a rotation).
+fn verdict_rank(v: &str) -> u8 {
+    match v {
+        "ok" => 0,
+        "current" => 1,
+        _ => 2,
+    }
+}
+
+/// Between copies equally fresh: OpenClaw's own backups first, then the router's repo, other
+/// agents' live stores (a second live copy of one refresh token), a file named with `--from`,
+/// and clawauth's journal.
+fn kind_rank(k: &str) -> u8 {
+    match k {
+        "archive" => 0,
+        "stranded" => 1,
+        "repo" => 2,
+        "agent" => 3,
+        "file" => 4,
+        _ => 5,
+    }
 }
 
 /// The restore plan: replace `/profiles/<id>` with the freshest candidate.
@@ -366,12 +425,37 @@ pub fn plan(state: &State, args: &Args) -> Result<Plan> {
     Ok(plan)
 }
 
-/// `--list` as text.
+/// A source's label (`archive agents/main/agent/auth-profiles.json.migrated-…`) as a short cell:
+/// the file name, or the journal transaction, its middle cut to `max` characters.
+pub fn short_source(kind: &str, label: &str, max: usize) -> String {
+    let rest = label.strip_prefix(kind).map(str::trim_start).unwrap_or(label);
+    let short = match kind {
+        "journal" => rest.strip_prefix("txn ").map(|r| format!("txn {r}")).unwrap_or_else(|| rest.to_string()),
+        // `agent work agents/work/agent/auth-profiles.json` -> `work: auth-profiles.json`
+        "agent" => match rest.split_once(' ') {
+            Some((id, loc)) => format!("{id}: {}", loc.rsplit('/').next().unwrap_or(loc)),
+            None => rest.to_string(),
+        },
+        _ => rest.rsplit('/').next().unwrap_or(rest).to_string(),
+    };
+    crate::text::shorten_middle(&short, max)
+}
+
+/// A verdict in one word: `ok`, `current` (the copy there now), or `stale` (refused).
+pub fn short_verdict(v: &str) -> &'static str {
+    match v {
+        "ok" => "ok",
+        "current" => "current",
+        _ => "stale",
+    }
+}
+
+/// `--list` as text: the identity, every source searched (one line each), then one short line
+/// per candidate, ranked (`*` = the one restore picks), and why a refused one is refused.
 pub fn render_listing(l: &Listing, now_ms: i64) -> String {
-    use std::fmt::Write as _;
     let mut out = String::new();
     let (a, u, e) = &l.identity;
-    let _ = writeln!(
+    crate::outln!(
         out,
         "{}: account {}, user {}, email {}",
         l.profile,
@@ -379,34 +463,54 @@ pub fn render_listing(l: &Listing, now_ms: i64) -> String {
         u.as_deref().unwrap_or("?"),
         e.as_deref().unwrap_or("?")
     );
-    let _ = writeln!(out, "searched {} source(s):", l.searched.len());
+    crate::outln!(out, "searched {} source(s):", l.searched.len());
     for src in &l.searched {
-        let _ = writeln!(out, "  {src}");
+        // past 96 characters its middle is cut, keeping the kind, the directory and the start
+        // of the file name (`--json` has the whole label)
+        let n = src.chars().count();
+        let shown = if n <= 96 {
+            src.clone()
+        } else {
+            let head: String = src.chars().take(60).collect();
+            let tail: String = src.chars().skip(n - 35).collect();
+            format!("{head}…{tail}")
+        };
+        crate::outln!(out, "  {shown}");
     }
     if l.candidates.is_empty() {
-        let _ = writeln!(out, "no candidate holds this identity");
-    }
-    let when = |ms: Option<i64>| {
-        ms.map(|m| format!("{} ({})", crate::text::rfc3339_ms(m), crate::text::relative(m, now_ms)))
-            .unwrap_or_else(|| "?".into())
-    };
-    for (i, c) in l.candidates.iter().enumerate() {
-        let mark = if Some(i) == l.pick { "*" } else { " " };
-        let _ = writeln!(out, "{mark}{}. {} — {} (matched by {})", i + 1, c.source, c.source_id, c.matched_by);
-        for s in &c.also_in {
-            let _ = writeln!(out, "     also in {s}");
+        crate::outln!(out, "no candidate holds this identity");
+    } else {
+        crate::outln!(out, "candidates, usable and newest first (* = the copy `restore-token` restores):");
+        let mut rows = vec![vec![
+            "#".to_string(),
+            "VERDICT".into(),
+            "SOURCE".into(),
+            "REFRESH".into(),
+            "EXPIRES".into(),
+            "ACCOUNT".into(),
+        ]];
+        for (i, c) in l.candidates.iter().enumerate() {
+            let mark = if Some(i) == l.pick { "*" } else { " " };
+            let also = if c.also_in.is_empty() { String::new() } else { format!(" +{}", c.also_in.len()) };
+            rows.push(vec![
+                format!("{mark}{}", i + 1),
+                short_verdict(&c.verdict).into(),
+                format!("{:<8} {}{also}", c.kind, short_source(c.kind, &c.source, 30)),
+                c.refresh_fp.clone().unwrap_or_else(|| "none".into()),
+                c.expires.or(c.token_exp).map(|m| crate::text::relative(m, now_ms)).unwrap_or_else(|| "?".into()),
+                crate::text::shorten_middle(c.account_id.as_deref().or(c.email.as_deref()).unwrap_or("?"), 20),
+            ]);
         }
-        let _ = writeln!(out, "     expires {}, token exp {}", when(c.expires), when(c.token_exp));
-        let _ = writeln!(
-            out,
-            "     access {}, refresh {}",
-            c.access_fp.as_deref().unwrap_or("none"),
-            c.refresh_fp.as_deref().unwrap_or("none")
-        );
-        let _ = writeln!(out, "     {}", c.verdict);
+        out.push_str(&crate::report::status::table(&rows, "  "));
+        for (i, c) in l.candidates.iter().enumerate().filter(|(_, c)| verdict_rank(&c.verdict) == 2) {
+            crate::outln!(out, "  {} is stale: {} (restored only with --force)", i + 1, c.verdict);
+        }
+        if l.candidates.iter().any(|c| !c.also_in.is_empty()) {
+            crate::outln!(out, "  +N: the same credential is in N more sources (--json names them)");
+        }
     }
     for w in &l.warnings {
-        let _ = writeln!(out, "warning: {w}");
+        crate::outln!(out, "warning: {w}");
     }
     out
 }

@@ -2,7 +2,6 @@
 
 use super::{DoctorReport, EVIDENCE_LINES_SHOWN, SUBJECTS_SHOWN};
 use serde_json::Value;
-use std::fmt::Write as _;
 
 // text rendering
 
@@ -45,29 +44,30 @@ pub fn render(r: &DoctorReport) -> String {
         .iter()
         .map(|a| format!("{} (layout {}, OpenClaw {} rules)", a.id, a.layout.name(), a.rules.name()))
         .collect();
-    let _ = writeln!(o, "clawauth doctor  {}", r.state_dir);
-    let _ = writeln!(o, "agents           {}", agents.join("; "));
+    crate::outln!(o, "clawauth doctor  {}", r.state_dir);
+    crate::outln!(o, "agents           {}", agents.join("; "));
     if let Some(rt) = &r.router {
         let held = match (&rt.holds, rt.slot_exists) {
             (Some(h), _) => format!("holds repo identity {h}; its copies of that login are by design"),
             (None, true) => "holds no repo identity".to_string(),
             (None, false) => "does not exist".to_string(),
         };
-        let _ = writeln!(o, "router           active slot {} {held}", rt.slot);
+        crate::outln!(o, "router           active slot {} {held}", rt.slot);
     }
     for l in crate::report::status::pending_lines(&r.transactions) {
-        let _ = writeln!(o, "transaction      {l}");
+        crate::outln!(o, "transaction      {l}");
     }
     for w in &r.warnings {
-        let _ = writeln!(o, "warning          {w}");
+        crate::outln!(o, "warning          {w}");
     }
     if r.findings.is_empty() {
-        let _ = writeln!(o, "\nNo problems found.");
+        crate::outln!(o);
+        crate::outln!(o, "No problems found.");
         return o;
     }
     for f in &r.findings {
-        let _ = writeln!(o);
-        let _ = writeln!(
+        crate::outln!(o);
+        crate::outln!(
             o,
             "{:<7}  {}  {}{}",
             f.severity.as_str().to_uppercase(),
@@ -76,40 +76,41 @@ pub fn render(r: &DoctorReport) -> String {
             f.agent.as_ref().map(|a| format!("  [agent {a}]")).unwrap_or_default()
         );
         let pad = "                ";
-        let _ = writeln!(o, "{pad}{}", f.message);
-        let _ = writeln!(o, "{pad}layers    {}", f.layers.join(", "));
+        crate::outln!(o, "{pad}{}", f.message);
+        crate::outln!(o, "{pad}layers    {}", f.layers.join(", "));
         // aggregated findings can name thousands of sessions: the JSON has them all
         let shown: Vec<&str> = f.subjects.iter().take(SUBJECTS_SHOWN).map(String::as_str).collect();
         let more = f.subjects.len().saturating_sub(SUBJECTS_SHOWN);
         let more = if more > 0 { format!(" (+{more} more; --json lists all)") } else { String::new() };
-        let _ = writeln!(o, "{pad}subjects  {}{more}", shown.join(", "));
+        crate::outln!(o, "{pad}subjects  {}{more}", shown.join(", "));
         for (k, v) in &f.evidence {
             if v.is_null() || v == &Value::Bool(false) || v.as_array().is_some_and(|a| a.is_empty()) {
                 continue;
             }
             let lines = evidence_lines(v);
             if lines.len() == 1 && !lines[0].starts_with("  - ") {
-                let _ = writeln!(o, "{pad}evidence  {k}: {}", crate::text::shorten(&lines[0], 300));
+                crate::outln!(o, "{pad}evidence  {k}: {}", crate::text::shorten(&lines[0], 300));
             } else {
-                let _ = writeln!(o, "{pad}evidence  {k}:");
+                crate::outln!(o, "{pad}evidence  {k}:");
                 let n = lines.len();
                 for l in lines.into_iter().take(EVIDENCE_LINES_SHOWN) {
-                    let _ = writeln!(o, "{pad}          {}", crate::text::shorten(&l, 300));
+                    crate::outln!(o, "{pad}          {}", crate::text::shorten(&l, 300));
                 }
                 if n > EVIDENCE_LINES_SHOWN {
-                    let _ = writeln!(o, "{pad}            … +{} more (--json has more)", n - EVIDENCE_LINES_SHOWN);
+                    crate::outln!(o, "{pad}            … +{} more (--json has more)", n - EVIDENCE_LINES_SHOWN);
                 }
             }
         }
-        let _ = writeln!(o, "{pad}fix       {}", f.fix);
+        crate::outln!(o, "{pad}fix       {}", f.fix);
         for alt in &f.fix_alternatives {
-            let _ = writeln!(o, "{pad}or        {alt}");
+            crate::outln!(o, "{pad}or        {alt}");
         }
     }
     let s = &r.summary;
-    let _ = writeln!(
+    crate::outln!(o);
+    crate::outln!(
         o,
-        "\n{} finding(s): {} error(s), {} warning(s), {} info — exit {}",
+        "{} finding(s): {} error(s), {} warning(s), {} info — exit {}",
         r.findings.len(),
         s.errors,
         s.warnings,

@@ -32,16 +32,16 @@ pub(super) fn opt(s: &Option<String>) -> &str {
 
 pub(super) fn limits_lines(o: &mut String, prefix: &str, l: &Limits, now: i64) {
     for w in &l.windows {
-        let _ = writeln!(o, "    {prefix}{:<6} {}", w.label, window_text(w, now));
+        crate::outln!(o, "    {prefix}{:<6} {}", w.label, window_text(w, now));
     }
     if l.limit_reached == Some(true) {
-        let _ = writeln!(o, "    {prefix}LIMIT REACHED");
+        crate::outln!(o, "    {prefix}LIMIT REACHED");
     }
 }
 
 pub fn render(r: &UsageReport, now: i64) -> String {
     let mut o = String::new();
-    let _ = writeln!(
+    crate::outln!(
         o,
         "usage from {}{USAGE_PATH}, each profile with its own token (timeout {}, {} at a time)",
         r.endpoint,
@@ -49,7 +49,7 @@ pub fn render(r: &UsageReport, now: i64) -> String {
         r.concurrency
     );
     let slot = &r.active_slot;
-    let _ = writeln!(
+    crate::outln!(
         o,
         "active slot {}{}",
         slot.id,
@@ -60,9 +60,10 @@ pub fn render(r: &UsageReport, now: i64) -> String {
         }
     );
     for a in &r.agents {
-        let _ = writeln!(o, "\nagent {} — provider {}, rules OpenClaw {}", a.id, a.provider, a.rules.name());
+        crate::outln!(o);
+        crate::outln!(o, "agent {} — provider {}, rules OpenClaw {}", a.id, a.provider, a.rules.name());
         if a.profiles.is_empty() {
-            let _ = writeln!(o, "  no Codex OAuth profiles");
+            crate::outln!(o, "  no Codex OAuth profiles");
         }
         for p in &a.profiles {
             let mut tags = vec![];
@@ -73,9 +74,10 @@ pub fn render(r: &UsageReport, now: i64) -> String {
                 tags.push("from main".to_string());
             }
             let tags = if tags.is_empty() { String::new() } else { format!("  [{}]", tags.join(", ")) };
-            let _ = writeln!(o, "\n  {}{tags}", p.id);
+            crate::outln!(o);
+            crate::outln!(o, "  {}{tags}", p.id);
             let s = &p.stored;
-            let _ = writeln!(
+            crate::outln!(
                 o,
                 "    stored  account {}, user {}, {}, plan {}, token {} ({})",
                 opt(&s.account_id),
@@ -86,7 +88,7 @@ pub fn render(r: &UsageReport, now: i64) -> String {
                 s.token_state.as_str()
             );
             if let Some(u) = &p.usage {
-                let _ = writeln!(
+                crate::outln!(
                     o,
                     "    api     account {}, user {}, {}, plan {}",
                     opt(&u.account_id),
@@ -97,28 +99,30 @@ pub fn render(r: &UsageReport, now: i64) -> String {
                 match &u.rate_limit {
                     Some(l) => limits_lines(&mut o, "", l, now),
                     None => {
-                        let _ = writeln!(o, "    (no rate_limit in the answer)");
+                        crate::outln!(o, "    (no rate_limit in the answer)");
                     }
                 }
                 if let Some(l) = &u.code_review_rate_limit {
                     limits_lines(&mut o, "code review ", l, now);
                 }
                 for f in &p.flags {
-                    let _ = writeln!(o, "    FLAG    {f}");
+                    crate::outln!(o, "    FLAG    {f}");
                 }
             }
             if let Some(e) = &p.error {
-                let _ = writeln!(o, "    error   {}", e.message);
+                crate::outln!(o, "    error   {}", e.message);
             }
         }
         if !a.identity.is_empty() {
-            let _ = writeln!(o, "\n  identity:");
+            crate::outln!(o);
+            crate::outln!(o, "  identity:");
             for n in &a.identity {
-                let _ = writeln!(o, "    {}", n.message);
+                crate::outln!(o, "    {}", n.message);
             }
         }
         if !a.sessions.is_empty() {
-            let _ = writeln!(o, "\n  sessions (effective profile vs the profile /status shows usage for):");
+            crate::outln!(o);
+            crate::outln!(o, "  sessions (effective profile vs the profile /status shows usage for):");
             let mut rows = vec![vec!["SESSION".to_string(), "EFFECTIVE".into(), "USAGE SHOWN FOR".into()]];
             for s in &a.sessions {
                 rows.push(vec![
@@ -137,15 +141,17 @@ pub fn render(r: &UsageReport, now: i64) -> String {
             o.push_str(&crate::report::status::table(&rows, "    "));
         }
         if let Some(c) = &a.cross_check {
-            let _ = writeln!(o, "\n  cross-check {}:", c.session);
-            let _ = writeln!(o, "    {}", c.message);
+            crate::outln!(o);
+            crate::outln!(o, "  cross-check {}:", c.session);
+            crate::outln!(o, "    {}", c.message);
             if c.differs {
                 o.push_str(&side_by_side(c, now));
             }
         }
     }
     if let Some(n) = r.recorded {
-        let _ = writeln!(o, "\nrecorded {n} usage snapshot(s) in the journal");
+        crate::outln!(o);
+        crate::outln!(o, "recorded {n} usage snapshot(s) in the journal");
     }
     o
 }
