@@ -20,8 +20,8 @@
 #
 # GATEWAY_FAKE_CODEX=1 (needs root for the namespaces): chat turns run offline against
 # lib/fake-codex.py — inside the gateway's own mount namespace /etc/hosts sends chatgpt.com and api.openai.com to
-# 127.0.0.1, the gateway trusts a throw-away CA (NODE_EXTRA_CA_CERTS, RUN_DIR/tls/), and the fake
-# listens on 127.0.0.1:443 in the gateway's network namespace, logging the account of each turn
+# 203.0.114.1 (an address on that namespace's lo only), the gateway trusts a throw-away CA (NODE_EXTRA_CA_CERTS, RUN_DIR/tls/), and the fake
+# listens on port 443 in the gateway's network namespace, logging the account of each turn
 # to RUN_DIR/codex.log.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -91,9 +91,12 @@ case "$cmd" in
       printf 'subjectAltName=DNS:chatgpt.com,DNS:api.openai.com\n' >"$RUN/tls/ext"
       openssl x509 -req -in "$RUN/tls/req.csr" -CA "$RUN/tls/ca.pem" -CAkey "$RUN/tls/ca.key" -CAcreateserial \
         -days 2 -extfile "$RUN/tls/ext" -out "$RUN/tls/cert.pem" 2>/dev/null
-      printf '127.0.0.1 localhost chatgpt.com api.openai.com\n::1 localhost\n' >"$RUN/hosts"
+      # not a loopback address: 2026.7's SSRF guard refuses a provider host that resolves to a
+      # private or special-use address. 203.0.114.1 exists only on this namespace's lo, which
+      # has no route anywhere else.
+      printf '127.0.0.1 localhost\n203.0.114.1 chatgpt.com api.openai.com\n::1 localhost\n' >"$RUN/hosts"
       NETNS=(unshare -nm)
-      INNER='ip link set lo up 2>/dev/null || true; mount --bind "'"$RUN/hosts"'" /etc/hosts; exec "$@"'
+      INNER='ip link set lo up 2>/dev/null || true; ip addr add 203.0.114.1/32 dev lo; mount --bind "'"$RUN/hosts"'" /etc/hosts; exec "$@"'
       EXTRA_ENV=(NODE_EXTRA_CA_CERTS="$RUN/tls/ca.pem")
     fi
     [ ${#NETNS[@]} -gt 0 ] && log "network: private namespace (${NETNS[*]}), loopback only" \
@@ -124,11 +127,15 @@ case "$cmd" in
         log "up after $((i / 2)) s (gateway-owner lease, startup/state migrations recorded, log says ready)"
         exit 0
       fi
-      # a JSON-era release keeps no leases: its log and its listener say it is up
-      leases=$(sql "$DB" "SELECT count(*) FROM sqlite_master WHERE name = 'state_leases'")
-      if [ "${leases:-0}" = 0 ] && grep -qE '\[gateway\] (ready|listening)' "$RUN/log"; then
-        log "up after $((i / 2)) s (JSON era: log says ready)"
-        exit 0
+      # a release before 2026.8 keeps no gateway-owner lease: its log says it is up (and, when
+      # it has a leases table, 3 s pass after that without the lease appearing)
+      if grep -qE '\[gateway\] ready' "$RUN/log"; then
+        ready_for=$((${ready_for:--1} + 1))
+        leases=$(sql "$DB" "SELECT count(*) FROM sqlite_master WHERE name = 'state_leases'")
+        if [ "${leases:-0}" = 0 ] || [ "$ready_for" -ge 6 ]; then
+          log "up after $((i / 2)) s (log says ready; this release keeps no gateway-owner lease)"
+          exit 0
+        fi
       fi
       sleep 0.5
     done

@@ -36,6 +36,9 @@ cleanup() {
 trap cleanup EXIT
 case "$V" in
   2026.4.* | 2026.5.*) ERA=json; cp -a "$ROOT/fixtures/layout-b" "$WORK/state"; [ -f "$WORK/state/openclaw.json" ] || echo '{}' >"$WORK/state/openclaw.json" ;;
+  # layout C: auth in the agent database, sessions in sessions.json, no gateway-owner lease and
+  # no models.authRefresh: the gateway is found by its lock file and cannot be asked, as on B
+  2026.6.* | 2026.7.*) ERA=json; cp -a "$ROOT/fixtures/layout-c" "$WORK/state"; [ -f "$WORK/state/openclaw.json" ] || echo '{}' >"$WORK/state/openclaw.json" ;;
   *) ERA=sqlite; cp -a "$ROOT/fixtures/layout-d" "$WORK/state" ;;
 esac
 rc=0; GATEWAY_FAKE_CODEX=1 "$HERE/gateway.sh" start "$V" "$WORK/state" "$RUN" || rc=$?
@@ -59,7 +62,7 @@ valid_rows() {
     console.log(bad.length ? bad.map((r) => r.session_key).join(",") : "all-valid");' \
     "$STATE/agents/main/agent/openclaw-agent.sqlite"
 }
-P=openai; [ "$ERA" = json ] && P=openai-codex
+P=openai; [ -f "$STATE/agents/main/agent/auth-profiles.json" ] && P=openai-codex
 A_TEAM=$P:alice-team; ALICE=$P:alice@example.com; BOB=$P:bob@example.com
 OC="$CACHE/openclaw/$V/node_modules/openclaw/openclaw.mjs"
 # one real chat turn through the gateway; prints the account the model call used
@@ -84,18 +87,27 @@ pin = (s[0].get("pin") or "-") + "/" + (s[0].get("pin_source") or "-") if s else
 print(acct or "none", pin)' "$1"
 }
 
+# settled NAME OUTPUT: clawauth said the change settled (reloaded, or on disk where the gateway
+# cannot be asked), and how
+settled() {
+  local line; line=$(grep -m1 "^Settled" <<<"$2" || true)
+  if [ -n "$line" ]; then
+    case "$line" in "Settled on disk"*) ok "$1 beside the gateway: settled on disk (it cannot be asked to reload)" ;;
+      *) ok "$1 beside the gateway: settled (${line#*reloaded agent })" ;; esac
+  else bad "$1" "$(grep -v '^ \|^[-+@]\|^$' <<<"$2" | tail -8)"; fi
+}
 if [ "$ERA" = json ]; then
   # JSON era: the gateway is found by its lock file; clawauth cannot make it reload (a
   # token-only client has its scopes stripped), so a change is proven on disk; the questions
   # are whether its turns use the change and whether they write an old copy back over it
   out=$(ca status 2>&1) || true
   grep -q "gateway         pid $PID on 127.0.0.1:$PORT" <<<"$out" && grep -q "found by lock file" <<<"$out" \
-    && ok "status shows the JSON-era gateway (pid $PID) found by its lock file" || bad "status shows the gateway" "$out"
+    && ok "status shows the gateway (pid $PID) found by its lock file" || bad "status shows the gateway" "$out"
   S=agent:main:main
   want=$(expect "$S" | cut -d' ' -f1); got=$(turn "$S")
   [ "$got" = "$want" ] && ok "turn: the chat uses the account clawauth says ($got)" || bad "turn before the pin" "clawauth $want, turn $got; $(tail -c 600 "$WORK/turn.out")"
   o=$(ca pin "$S" "$BOB" --yes 2>&1) || true
-  grep -q "^Settled on disk" <<<"$o" && ok "pin beside the JSON-era gateway: settled on disk (it cannot be asked to reload)" || bad "pin" "$o"
+  settled "pin" "$o"
   for i in 1 2 3; do
     got=$(turn "$S")
     [ "$got" = acct-bob-0003 ] && ok "turn $i after the pin uses bob's account" || bad "turn $i after the pin" "$got; $(tail -c 600 "$WORK/turn.out")"
@@ -103,17 +115,18 @@ if [ "$ERA" = json ]; then
   e=$(expect "$S")
   [ "$e" = "acct-bob-0003 $BOB/user" ] && ok "after 3 turns the pin is still in sessions.json ($e)" || bad "pin after turns" "$e"
   o=$(ca order set "$P" "$BOB" "$ALICE" "$A_TEAM" --yes 2>&1) || true
-  grep -q "^Settled on disk" <<<"$o" && ok "order set beside the JSON-era gateway: settled on disk" || bad "order set" "$o"
+  settled "order set" "$o"
   first=$(turn agent:main:fresh-1); second=$(turn agent:main:fresh-2); third=$(turn agent:main:fresh-3)
   echo "      (new chats after the order change used: $first, $second, $third)"
   [ "$second" = acct-bob-0003 ] && [ "$third" = acct-bob-0003 ] && ok "new chats use the new order's first profile from the second turn on (first turn: $first)" \
     || bad "new chats after the order change" "$first $second $third"
-  order=$("$NODE" -e 'console.log(JSON.stringify(require(process.argv[1]).order))' "$WORK/state/agents/main/agent/auth-state.json")
-  [ "$order" = "{\"$P\":[\"$BOB\",\"$ALICE\",\"$A_TEAM\"]}" ] && ok "after the turns auth-state.json still holds clawauth's order (no old copy written back)" || bad "order after turns" "$order"
+  # the stored order as it is on disk now (auth-state.json on B, the agent database on C)
+  order=$(ca status --json 2>/dev/null | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)["agents"][0]["order"]["stored"] or []))')
+  [ "$order" = "$BOB,$ALICE,$A_TEAM" ] && ok "after the turns the store still holds clawauth's order (no old copy written back)" || bad "order after turns" "$order"
   o=$(ca undo 2 --yes 2>&1) || true
-  grep -q "^Settled on disk" <<<"$o" && ok "undo of the order: settled on disk" || bad "undo order" "$o"
+  settled "undo of the order" "$o"
   o=$(ca undo 1 --yes 2>&1) || true
-  grep -q "^Settled on disk" <<<"$o" && ok "undo of the pin after the turns: settled on disk" || bad "undo pin" "$o"
+  settled "undo of the pin after the turns" "$o"
   e=$(expect "$S")
   [ "${e#* }" = "-/-" ] && ok "after the undo the chat has no pin again" || bad "pin after the undo" "$e"
   kill -0 "$PID" 2>/dev/null && ok "the gateway ran throughout (pid $PID)" || bad "gateway died" "$(tail -n 20 "$RUN/log")"

@@ -2,8 +2,8 @@
 """conformance/lib/fake-codex.py PORT LOG [CERT KEY]
 
 A fake ChatGPT Codex endpoint (`https://chatgpt.com/backend-api/codex/responses`) for chat
-turns offline: the live test resolves chatgpt.com to 127.0.0.1 inside the gateway's own
-network and mount namespaces and trusts our throw-away CA (NODE_EXTRA_CA_CERTS). Each request
+turns offline: the live test resolves chatgpt.com and api.openai.com to an address that
+exists only inside the gateway's own network and mount namespaces and trusts our throw-away CA (NODE_EXTRA_CA_CERTS). Each request
 is logged as one JSON line — path and the `chatgpt_account_id` of its bearer JWT (the account
 the turn really used; the token itself is never logged) — and answered with one short
 streamed Responses reply."""
@@ -54,7 +54,8 @@ class H(BaseHTTPRequestHandler):
         out = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in evs).encode()
         self.send_response(200); self.send_header("content-type", "text/event-stream")
         self.send_header("content-length", str(len(out))); self.end_headers(); self.wfile.write(out)
-srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+# all addresses of the gateway's private network namespace (loopback and the provider's)
+srv = ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), H)
 if len(sys.argv) > 4:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(sys.argv[3], sys.argv[4])

@@ -176,10 +176,22 @@ impl Client {
         self.call("models.authStatus", json!({"refresh": true, "agentId": agent})).map(|_| "models.authStatus refresh")
     }
 
-    /// The order the gateway now tries profiles in, per provider (`models.authStatus`).
+    /// The explicit order the gateway now reads, per provider (`models.authStatus`); empty when
+    /// this release does not report it.
     pub fn profile_order(&mut self, agent: &str) -> Result<BTreeMap<String, Vec<String>>, CallError> {
         let v = self.call("models.authStatus", json!({"agentId": agent}))?;
         let mut out = BTreeMap::new();
+        // does this release report `profileOrder` at all? (2026.9 does, with `profileOrderStored`
+        // beside it; 2026.7 has neither)
+        let reports_order = self.offers("models.authRefresh").unwrap_or(true)
+            || v.get("providers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|p| p.get("profileOrder").is_some());
+        if !reports_order {
+            return Ok(out);
+        }
         for p in v.get("providers").and_then(Value::as_array).into_iter().flatten() {
             let Some(name) = p.get("provider").and_then(Value::as_str) else { continue };
             let order: Vec<String> = p
