@@ -82,9 +82,19 @@ pub fn selector(g: &Global) -> Selector {
 /// Discover and load the state; `--rules` is set on every agent, so every computation on the
 /// model (reports, blast radii, workflows' plans) uses the same rules.
 pub fn load_state(g: &Global, ctx: &Context) -> Result<State> {
+    load_state_for(g, ctx, None)
+}
+
+/// `load_state` for a repair: a one-session repair reads only its chat's rows where the store
+/// can look them up by key (`Repair::one_session`).
+pub fn load_state_for(g: &Global, ctx: &Context, repair: Option<&Repair>) -> Result<State> {
     let install = discover::discover(&selector(g), ctx)?;
-    let mut state =
-        load::load(install, ctx, &LoadOptions { repo: g.repo.clone(), active_slot: g.active_slot.clone() })?;
+    let opts = LoadOptions {
+        repo: g.repo.clone(),
+        active_slot: g.active_slot.clone(),
+        one_session: repair.and_then(Repair::one_session).map(str::to_owned),
+    };
+    let mut state = load::load(install, ctx, &opts)?;
     for a in state.agents.iter_mut() {
         a.rules_override = g.rules;
     }
@@ -275,7 +285,7 @@ pub fn mutate(
     repair: &Repair,
 ) -> Result<(engine::Outcome, i32)> {
     let mut engine = mutating_engine(g, ctx)?;
-    let state = load_state(g, ctx)?;
+    let state = load_state_for(g, ctx, Some(repair))?;
     let plan = repair.plan(&state, &engine.journal)?;
     let forced = force || plan.notes.iter().any(|n| n.starts_with("forced: "));
     let outcome = engine.run(&plan, &opts(m, forced), &mut tty(g, m), "apply", None)?;

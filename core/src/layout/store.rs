@@ -265,6 +265,16 @@ impl RoDb {
             .map_err(|e| Error::sqlite(&self.path, format!("{table}.{value_col}: {e}")))
     }
 
+    /// Whether the table exists and holds a row (without counting them).
+    pub fn has_rows(&self, table: &str) -> Result<bool> {
+        if !self.has_table(table)? {
+            return Ok(false);
+        }
+        self.conn
+            .query_row(&format!("SELECT EXISTS (SELECT 1 FROM \"{table}\")"), [], |r| r.get(0))
+            .map_err(|e| Error::sqlite(&self.path, e))
+    }
+
     pub fn count(&self, table: &str) -> Result<i64> {
         if !self.has_table(table)? {
             return Ok(0);
