@@ -69,6 +69,8 @@ for l in $LAYOUTS; do
   for n in $SIZES; do
     s="$W/$l$n"
     $PY bench/mkstate.py "$FIX" "$l" "$n" "$s" >/dev/null
+    # the generated state's writeback must not land on the first fsyncs measured
+    sync
     if [ "$l" = d ]; then
       db="$s/agents/main/agent/openclaw-agent.sqlite"
       R[$l,$n,bytes]=$(stat -c %s "$db")
