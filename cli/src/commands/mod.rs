@@ -300,6 +300,9 @@ pub fn mutate(
     let mut engine = mutating_engine(g, ctx)?;
     let state = load_state_for(g, ctx, Some(repair))?;
     let plan = repair.plan(&state, &engine.journal)?;
+    // the model (every session's summary) is not needed to apply: free it before the engine
+    // reads and rewrites the documents
+    drop(state);
     let forced = force || plan.notes.iter().any(|n| n.starts_with("forced: "));
     let outcome = engine.run(&plan, &opts(m, forced), &mut tty(g, m), "apply", None)?;
     let code = finish(g, ctx, &mut engine, &outcome, m);
