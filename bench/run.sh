@@ -1,96 +1,106 @@
 #!/usr/bin/env bash
-# Speed at scale: generated states of 1k, 10k and 100k sessions (clawauth-fixture --sessions N,
-# ~1.2 KB per entry like real ones) and a journal of 10k transactions; wall time and peak RSS
-# (/usr/bin/time -f '%e %M') of status, explain, doctor, a one-session pin and its undo, an
-# order set with blast radius, log and show; the median of RUNS runs each. Writes
-# bench/RESULTS.md. Not part of `cargo test`.
+# Speed at scale, every layout, each figure beside its physical floor measured in the same run.
 #
-#   bench/run.sh                 # sizes 1000 10000 100000, 3 runs each
-#   SIZES="1000" RUNS=1 bench/run.sh
+# States (bench/mkstate.py): A and B from `clawauth-fixture --sessions N` (~1.2 KB per entry like
+# real ones); C and D from the committed real-OpenClaw fixtures with the same bulk sessions added
+# (C in sessions.json, D as valid session_nodes rows). Per layout and size: status, status --all,
+# explain, doctor, a one-session pin and its undo, an order set with its blast radius and its undo;
+# on the largest B state also a journal of 10k transactions (log, show). Wall time and peak RSS
+# (bench/measure.py: perf_counter, `/usr/bin/time -f %M`), median of RUNS runs.
+#
+# Floors (clawauth-floor, a Rust process like clawauth, same bundled SQLite):
+#   JSON sessions (A, B, C): `read` of sessions.json; `rewrite` = copy + fsync + rename of it
+#   session_nodes (D):       `select` of every entry_json; `update` of one row as OpenClaw's
+#                            writer leaves it (one BEGIN IMMEDIATE, entry_valid back to 1)
+# plus, on B, a python json.load + json.dumps of sessions.json (the seed script's approach).
+#
+#   bench/run.sh                          # layouts a b c d, sizes 100 1000 10000 100000, 3 runs
+#   SIZES="1000" LAYOUTS="b d" RUNS=1 bench/run.sh
+#   bench/run.sh --smoke                  # seconds: debug build, 100 sessions, 1 run, every
+#                                         # command once; checks the bench works (CI), not a time
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIZES=${SIZES:-"1000 10000 100000"}
-RUNS=${RUNS:-3}
-JOURNAL_TXNS=${JOURNAL_TXNS:-10000}
-OUT=${OUT:-bench/RESULTS.md}
-TIME=/usr/bin/time
-[ -x "$TIME" ] || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "needs python3 (journal generation, baseline)" >&2; exit 1; }
-
-# the interpreter itself, not a version-manager shim (whose start-up would dominate the baseline)
+SMOKE=0
+[ "${1:-}" = "--smoke" ] && SMOKE=1
+if [ $SMOKE = 1 ]; then
+  SIZES=${SIZES:-"100"}; RUNS=${RUNS:-1}; JOURNAL_TXNS=${JOURNAL_TXNS:-50}
+else
+  SIZES=${SIZES:-"100 1000 10000 100000"}; RUNS=${RUNS:-3}; JOURNAL_TXNS=${JOURNAL_TXNS:-10000}
+  OUT=${OUT:-bench/RESULTS.md}
+fi
+LAYOUTS=${LAYOUTS:-"a b c d"}
+[ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "needs python3 (state generation, timing loop)" >&2; exit 1; }
 PY=$(python3 -c 'import sys; print(sys.executable)')
-cargo build --release --quiet --workspace --bin clawauth --bin clawauth-fixture
-BIN=$PWD/target/release/clawauth
-FIX=$PWD/target/release/clawauth-fixture
+
+if [ $SMOKE = 1 ]; then
+  cargo build --quiet --locked --workspace --bins
+  T=$PWD/target/debug
+else
+  cargo build --release --quiet --locked --workspace --bins
+  T=$PWD/target/release
+fi
+BIN=$T/clawauth FIX=$T/clawauth-fixture FLOOR=$T/clawauth-floor
 W=$(mktemp -d /tmp/clawauth-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
+[ $SMOKE = 1 ] && OUT=${OUT:-$W/RESULTS.md}
 export CLAWAUTH_NOW=2026-05-01T12:05:00Z CLAWAUTH_USER=bench CLAWAUTH_HOST=bench NO_COLOR=1
-BOB=openai-codex:bob@example.com
-ALICE=openai-codex:alice@example.com
-TEAM=openai-codex:alice-team
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+M="$PY bench/measure.py"
+measure() { $M run "$RUNS" "$@"; }
 
-# median of RUNS measurements of one command: prints "seconds kib"
-measure() {
-  local f="$W/times" i
-  : >"$f"
-  for ((i = 0; i < RUNS; i++)); do
-    "$TIME" -f '%e %M' -a -o "$f" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "FAILED: $*" >&2; exit 1; }
-  done
-  python3 - "$f" <<'EOF'
-import statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip() and l.split()[0][0].isdigit()]
-print(f"{statistics.median(float(r[0]) for r in rows):.3f} {int(statistics.median(int(r[1]) for r in rows))}")
-EOF
-}
-
-# a pair (apply, undo) measured RUNS times; the undo always targets the txn just applied
+# a pair (apply, undo) RUNS times; the undo always targets the txn just applied: "s kib s kib"
 measure_pair() {
   local state=$1; shift
-  local fa="$W/ta" fu="$W/tu" i t
-  : >"$fa"; : >"$fu"
+  local i t
+  rm -f "$W/ta" "$W/tu"
   for ((i = 0; i < RUNS; i++)); do
-    "$TIME" -f '%e %M' -a -o "$fa" "$BIN" --state-dir "$state" "$@" --yes >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
+    $M once "$W/ta" -- "$BIN" --state-dir "$state" "$@" --yes
     t=$("$BIN" --state-dir "$state" --json log --limit 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["transactions"][0]["id"])')
-    "$TIME" -f '%e %M' -a -o "$fu" "$BIN" --state-dir "$state" undo "$t" --yes >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
+    $M once "$W/tu" -- "$BIN" --state-dir "$state" undo "$t" --yes
   done
-  python3 - "$fa" "$fu" <<'EOF'
-import statistics, sys
-for f in sys.argv[1:]:
-    rows = [l.split() for l in open(f) if l.strip() and l.split()[0][0].isdigit()]
-    print(f"{statistics.median(float(r[0]) for r in rows):.3f} {int(statistics.median(int(r[1]) for r in rows))}", end=" ")
-print()
-EOF
+  echo "$($M median "$W/ta") $($M median "$W/tu")"
 }
 
 declare -A R
-for n in $SIZES; do
-  s="$W/s$n"
-  "$FIX" "$s" --layout b --sessions "$n"
-  R[$n,bytes]=$(stat -c %s "$s/agents/main/sessions/sessions.json")
-  R[$n,status]=$(measure "$BIN" --state-dir "$s" status --json)
-  R[$n,status_all]=$(measure "$BIN" --state-dir "$s" status --json --all)
-  R[$n,explain]=$(measure "$BIN" --state-dir "$s" explain agent:main:main)
-  # doctor exits 4 when it finds problems (the bulk state has some): that is success here
-  R[$n,doctor]=$(measure bash -c "'$BIN' --state-dir '$s' doctor; [ \$? -le 4 ]")
-  read -r pa pam ua uam <<<"$(measure_pair "$s" pin agent:main:main "$BOB")"
-  R[$n,pin]="$pa $pam"; R[$n,pin_undo]="$ua $uam"
-  read -r oa oam ua uam <<<"$(measure_pair "$s" order set openai-codex "$BOB" "$ALICE" "$TEAM")"
-  R[$n,order]="$oa $oam"; R[$n,order_undo]="$ua $uam"
-  # baseline: one full read + JSON parse + write of the same sessions.json (python), and cp
-  R[$n,baseline]=$(measure "$PY" -c "
-import json,sys
-p='$s/agents/main/sessions/sessions.json'
-v=json.load(open(p))
-open('$W/copy.json','w').write(json.dumps(v, indent=2, ensure_ascii=False))")
-  R[$n,cp]=$(measure cp "$s/agents/main/sessions/sessions.json" "$W/copy.json")
-done
-
-# a journal of JOURNAL_TXNS transactions in the largest state: real txns cloned
 big=$(echo $SIZES | tr ' ' '\n' | sort -n | tail -1)
-s="$W/s$big"
-J="$s/.clawauth/journal.db"
-python3 - "$J" "$JOURNAL_TXNS" <<'EOF'
+for l in $LAYOUTS; do
+  case $l in a | b) P=openai-codex ;; *) P=openai ;; esac
+  for n in $SIZES; do
+    s="$W/$l$n"
+    $PY bench/mkstate.py "$FIX" "$l" "$n" "$s" >/dev/null
+    # the generated state's writeback must not land on the first fsyncs measured
+    sync
+    if [ "$l" = d ]; then
+      db="$s/agents/main/agent/openclaw-agent.sqlite"
+      R[$l,$n,bytes]=$(stat -c %s "$db")
+      R[$l,$n,floor_read]=$(measure "$FLOOR" select "$db")
+      R[$l,$n,floor_write]=$(measure "$FLOOR" update "$db" agent:main:main)
+    else
+      f="$s/agents/main/sessions/sessions.json"
+      R[$l,$n,bytes]=$(stat -c %s "$f")
+      R[$l,$n,floor_read]=$(measure "$FLOOR" read "$f")
+      R[$l,$n,floor_write]=$(measure "$FLOOR" rewrite "$f")
+    fi
+    R[$l,$n,status]=$(measure "$BIN" --state-dir "$s" status --json)
+    R[$l,$n,status_all]=$(measure "$BIN" --state-dir "$s" status --json --all)
+    R[$l,$n,explain]=$(measure "$BIN" --state-dir "$s" explain agent:main:main)
+    # doctor exits 4 when it finds problems (the states have some): that is success here
+    R[$l,$n,doctor]=$(measure --ok 0,4 -- "$BIN" --state-dir "$s" doctor)
+    read -r pa pam ua uam <<<"$(measure_pair "$s" pin agent:main:main "$P:bob@example.com")"
+    R[$l,$n,pin]="$pa $pam"; R[$l,$n,pin_undo]="$ua $uam"
+    read -r oa oam ua uam <<<"$(measure_pair "$s" order set "$P" "$P:bob@example.com" "$P:alice@example.com" "$P:alice-team")"
+    R[$l,$n,order]="$oa $oam"; R[$l,$n,order_undo]="$ua $uam"
+    if [ "$l" = b ] && [ $SMOKE = 0 ]; then
+      R[$l,$n,python]=$(measure "$PY" -c "
+import json
+v = json.load(open('$s/agents/main/sessions/sessions.json'))
+open('$W/copy.json', 'w').write(json.dumps(v, indent=2, ensure_ascii=False))")
+    fi
+    if [ "$l" = b ] && [ "$n" = "$big" ]; then
+      # a journal of JOURNAL_TXNS transactions: real txns cloned
+      J="$s/.clawauth/journal.db"
+      python3 - "$J" "$JOURNAL_TXNS" <<'EOF'
 import sqlite3, sys
 db, want = sys.argv[1], int(sys.argv[2])
 c = sqlite3.connect(db)
@@ -110,58 +120,88 @@ c.commit()
 c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 c.close()
 EOF
-R[j,txns]=$(python3 -c "import sqlite3; print(sqlite3.connect('$J').execute('select count(*) from txn').fetchone()[0])")
-R[j,log]=$(measure "$BIN" --state-dir "$s" log)
-R[j,log_json]=$(measure "$BIN" --state-dir "$s" --json log --limit 10000)
-R[j,show]=$(measure "$BIN" --state-dir "$s" show $((JOURNAL_TXNS / 2)))
-R[j,status]=$(measure "$BIN" --state-dir "$s" status --json)
-size() { local t=0 f; for f in "$J" "$J-wal"; do [ -f "$f" ] && t=$((t + $(stat -c %s "$f"))); done; echo $t; }
-python3 -c "import sqlite3; c=sqlite3.connect('$J'); c.execute('PRAGMA wal_checkpoint(TRUNCATE)')"
-j0=$(size)
-"$BIN" --state-dir "$s" pin agent:main:main "$ALICE" --yes >/dev/null
-j1=$(size)
-python3 -c "import sqlite3; c=sqlite3.connect('$J'); c.execute('PRAGMA wal_checkpoint(TRUNCATE)')"
-j2=$(size)
-read -r pa pam ua uam <<<"$(measure_pair "$s" pin agent:main:telegram:direct:100000 "$BOB")"
-R[j,pin]="$pa $pam"; R[j,undo]="$ua $uam"
+      R[j,txns]=$(python3 -c "import sqlite3; print(sqlite3.connect('$J').execute('select count(*) from txn').fetchone()[0])")
+      R[j,log]=$(measure "$BIN" --state-dir "$s" log)
+      R[j,log_json]=$(measure "$BIN" --state-dir "$s" --json log --limit 10000)
+      R[j,show]=$(measure "$BIN" --state-dir "$s" show $((JOURNAL_TXNS / 2)))
+      R[j,status]=$(measure "$BIN" --state-dir "$s" status --json)
+      read -r pa pam ua uam <<<"$(measure_pair "$s" pin agent:main:telegram:direct:100000 "$P:bob@example.com")"
+      R[j,pin]="$pa $pam"; R[j,undo]="$ua $uam"
+    fi
+    rm -rf "$s"
+  done
+done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
-ms() { awk '{printf "%.0f ms", $1*1000}' <<<"$1"; }
+ms() { awk '{ if ($1 < 0.1) printf "%.1f ms", $1*1000; else printf "%.0f ms", $1*1000 }' <<<"$1"; }
 mb() { awk '{printf "%.1f MB", $2/1024}' <<<"$1"; }
 cell() { echo "$(ms "$1"), $(mb "$1")"; }
+# "a / b" of the wall times, as "N.NNx"
+ratio() { awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else printf "-" }'; }
+name() { case $1 in a) echo "A (auth-profiles.json, sessions.json)" ;; b) echo "B (auth-profiles.json + auth-state.json, sessions.json)" ;;
+  c) echo "C (agent SQLite auth rows, sessions.json)" ;; d) echo "D (state/openclaw.sqlite, sessions in session_nodes)" ;; esac; }
+small=$(echo $SIZES | tr ' ' '\n' | sort -n | head -1)
 {
   echo "# clawauth at scale"
   echo
-  echo "Generated by \`bench/run.sh\` on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, release build."
-  echo "Median of $RUNS runs; wall time and peak RSS from \`/usr/bin/time -f '%e %M'\`."
+  echo "Generated by \`bench/run.sh\` on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $([ $SMOKE = 1 ] && echo debug || echo release) build."
+  echo "Median of $RUNS runs; wall time (perf_counter around the process) and peak RSS (\`/usr/bin/time -f %M\`)."
   echo "The machine is shared with other builds: load average $LOAD_START at the start, $LOAD_END at the end."
-  echo "States from \`clawauth-fixture --layout b --sessions N\` (layout B, ~1.2 KB per session)."
-  echo
-  printf "| command |"; for n in $SIZES; do printf " %s sessions |" "$n"; done; echo
-  printf "|---|"; for n in $SIZES; do printf -- "---|"; done; echo
-  printf "| sessions.json size |"; for n in $SIZES; do printf " %s MB |" "$(awk -v b="${R[$n,bytes]}" 'BEGIN{printf "%.1f", b/1048576}')"; done; echo
-  for k in status:"status --json" status_all:"status --json --all" explain:"explain agent:main:main" doctor:"doctor" pin:"pin (one session)" pin_undo:"undo of that pin" order:"order set (blast radius over every session)" order_undo:"undo of that order set" baseline:"baseline: python read + JSON parse + write of sessions.json" cp:"baseline: cp sessions.json"; do
-    key=${k%%:*}; label=${k#*:}
-    printf "| %s |" "$label"; for n in $SIZES; do printf " %s |" "$(cell "${R[$n,$key]}")"; done; echo
+  echo "Each ratio is clawauth's median over the floor's median, both measured in this run (\`clawauth-floor\`,"
+  echo "a Rust process like clawauth): **read** = reading sessions.json whole (A–C) or selecting every"
+  echo "\`entry_json\` of \`session_nodes\` (D); **write** = copy + fsync + rename of sessions.json (A–C) or one"
+  echo "\`session_nodes\` row updated in one \`BEGIN IMMEDIATE\` as OpenClaw's writer leaves it (D)."
+  for l in $LAYOUTS; do
+    echo
+    echo "## Layout $(name "$l")"
+    echo
+    printf "| command |"; for n in $SIZES; do printf " %s sessions |" "$n"; done; echo
+    printf "|---|"; for n in $SIZES; do printf -- "---|"; done; echo
+    printf "| %s size |" "$([ "$l" = d ] && echo "agent database" || echo "sessions.json")"
+    for n in $SIZES; do printf " %s MB |" "$(awk -v b="${R[$l,$n,bytes]}" 'BEGIN{printf "%.1f", b/1048576}')"; done; echo
+    printf "| floor: read |"; for n in $SIZES; do printf " %s |" "$(cell "${R[$l,$n,floor_read]}")"; done; echo
+    printf "| floor: write |"; for n in $SIZES; do printf " %s |" "$(cell "${R[$l,$n,floor_write]}")"; done; echo
+    for k in status:"status --json:floor_read" status_all:"status --json --all:floor_read" explain:"explain agent:main:main:floor_read" \
+      doctor:"doctor:floor_read" pin:"pin (one session):floor_write" pin_undo:"undo of that pin:floor_write" \
+      order:"order set (blast radius over every session):floor_read" order_undo:"undo of that order set:floor_write"; do
+      key=${k%%:*}; rest=${k#*:}; label=${rest%:*}; fl=${rest##*:}
+      printf "| %s |" "$label"
+      for n in $SIZES; do printf " %s (%s %s) |" "$(cell "${R[$l,$n,$key]}")" "$(ratio "${R[$l,$n,$key]}" "${R[$l,$n,$fl]}")" "${fl#floor_}"; done; echo
+    done
+    if [ -n "${R[$l,$big,python]:-}" ]; then
+      printf "| python json.load + dumps of sessions.json |"; for n in $SIZES; do printf " %s |" "$(cell "${R[$l,$n,python]}")"; done; echo
+    fi
+    echo
+    echo "- one-session pin, $big vs $small sessions: $(ms "${R[$l,$big,pin]}") vs $(ms "${R[$l,$small,pin]}") = $(ratio "${R[$l,$big,pin]}" "${R[$l,$small,pin]}")"
+    echo "- pin + undo vs twice the write floor at $big: $(ratio "$(awk '{print $1+$3}' <<<"${R[$l,$big,pin]} ${R[$l,$big,pin_undo]}")" "$(awk '{print 2*$1}' <<<"${R[$l,$big,floor_write]}")")"
+    echo "- doctor vs status at $big: $(ratio "${R[$l,$big,doctor]}" "${R[$l,$big,status]}")"
+    if [ -n "${R[$l,$big,python]:-}" ]; then
+      echo "- status vs python json.load + dumps at $big: $(ratio "${R[$l,$big,python]}" "${R[$l,$big,status]}") faster, $(awk -v a="${R[$l,$big,status]#* }" -v b="${R[$l,$big,python]#* }" 'BEGIN{printf "%.2f", a/b}') of its memory"
+    fi
   done
-  echo
-  echo "Pin vs one full read + write (python baseline):"
-  for n in $SIZES; do
-    echo "- $n sessions: pin $(ms "${R[$n,pin]}") vs baseline $(ms "${R[$n,baseline]}") = $(awk -v a="${R[$n,pin]%% *}" -v b="${R[$n,baseline]%% *}" 'BEGIN{printf "%.2fx", (b>0? a/b : 0)}')"
-  done
-  echo
-  echo "## A journal of ${R[j,txns]} transactions (in the $big-session state)"
-  echo
-  echo "| command | wall, peak RSS |"
-  echo "|---|---|"
-  echo "| log (last 20) | $(cell "${R[j,log]}") |"
-  echo "| log --json --limit 10000 | $(cell "${R[j,log_json]}") |"
-  echo "| show $((JOURNAL_TXNS / 2)) | $(cell "${R[j,show]}") |"
-  echo "| status --json | $(cell "${R[j,status]}") |"
-  echo "| pin (one session) | $(cell "${R[j,pin]}") |"
-  echo "| undo of that pin | $(cell "${R[j,undo]}") |"
-  echo
-  echo "Journal growth for one pin on the $big-session store (journal.db + -wal, checkpointed first):"
-  echo "$((j1 - j0)) bytes before checkpoint (WAL frames), $((j2 - j0)) bytes after checkpoint."
+  if [ -n "${R[j,txns]:-}" ]; then
+    echo
+    echo "## A journal of ${R[j,txns]} transactions (in the $big-session layout-B state)"
+    echo
+    echo "| command | wall, peak RSS |"
+    echo "|---|---|"
+    echo "| log (last 20) | $(cell "${R[j,log]}") |"
+    echo "| log --json --limit 10000 | $(cell "${R[j,log_json]}") |"
+    echo "| show $((JOURNAL_TXNS / 2)) | $(cell "${R[j,show]}") |"
+    echo "| status --json | $(cell "${R[j,status]}") |"
+    echo "| pin (one session) | $(cell "${R[j,pin]}") |"
+    echo "| undo of that pin | $(cell "${R[j,undo]}") |"
+  fi
 } >"$OUT"
-cat "$OUT"
+if [ $SMOKE = 1 ]; then
+  # every layout's table, with a figure and a ratio in each row
+  for l in $LAYOUTS; do grep -q "^## Layout $(name "$l" | cut -c1)" "$OUT" || { echo "bench smoke: no table for layout $l" >&2; exit 1; }; done
+  want=$(( 8 * $(wc -w <<<"$LAYOUTS") * $(wc -w <<<"$SIZES") ))
+  got=$(grep -oE '[0-9.]+ ms, [0-9.]+ MB \([0-9.]+x (read|write)\)' "$OUT" | wc -l)
+  if [ "$got" != "$want" ]; then
+    echo "bench smoke: $got of $want figures with their ratio:" >&2; cat "$OUT" >&2; exit 1
+  fi
+  echo "bench smoke: ok (layouts $LAYOUTS at $SIZES sessions: every command and floor ran, RESULTS rendered)"
+else
+  cat "$OUT"
+fi

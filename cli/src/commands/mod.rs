@@ -83,9 +83,24 @@ pub fn selector(g: &Global) -> Selector {
 /// Discover and load the state; `--rules` is set on every agent, so every computation on the
 /// model (reports, blast radii, workflows' plans) uses the same rules.
 pub fn load_state(g: &Global, ctx: &Context) -> Result<State> {
+    load_state_for(g, ctx, None)
+}
+
+/// `load_state` for a repair: a one-session repair reads only its chat's rows where the store
+/// can look them up by key (`Repair::one_session`).
+pub fn load_state_for(g: &Global, ctx: &Context, repair: Option<&Repair>) -> Result<State> {
+    load_state_of(g, ctx, repair.and_then(Repair::one_session))
+}
+
+/// `load_state` reading, where it can, only the rows of the chat `one_session`.
+fn load_state_of(g: &Global, ctx: &Context, one_session: Option<&str>) -> Result<State> {
     let install = discover::discover(&selector(g), ctx)?;
-    let mut state =
-        load::load(install, ctx, &LoadOptions { repo: g.repo.clone(), active_slot: g.active_slot.clone() })?;
+    let opts = LoadOptions {
+        repo: g.repo.clone(),
+        active_slot: g.active_slot.clone(),
+        one_session: one_session.map(str::to_owned),
+    };
+    let mut state = load::load(install, ctx, &opts)?;
     for a in state.agents.iter_mut() {
         a.rules_override = g.rules;
     }
@@ -242,7 +257,15 @@ pub fn settle(
     }
     let token = live::token(install.config.as_ref(), ctx);
     let beside = settle::Beside { state_dir: &install.state_dir, gateway: &gw, token: token.as_deref() };
-    let s = settle::settle(ctx, &beside, plan, &agents, reload, &mut || load_state(g, ctx));
+    // the re-read checks the auth order the gateway serves: after a session-row repair it reads
+    // that chat's rows only (the order does not depend on the others), not every session
+    let chat = plan.steps.iter().find_map(|s| match &s.location {
+        clawauth_core::layout::store::Location::Cell { table, key, .. } if table == "session_nodes" => {
+            Some(key.as_str())
+        }
+        _ => None,
+    });
+    let s = settle::settle(ctx, &beside, plan, &agents, reload, &mut || load_state_of(g, ctx, chat));
     if let Ok(v) = serde_json::to_value(&s) {
         if let Err(e) = engine.journal.record_settle(id, &v) {
             eprintln!("warning: could not record the settle check: {}", crate::output::text(&e.to_string()));
@@ -276,8 +299,11 @@ pub fn mutate(
     repair: &Repair,
 ) -> Result<(engine::Outcome, i32)> {
     let mut engine = mutating_engine(g, ctx)?;
-    let state = load_state(g, ctx)?;
+    let state = load_state_for(g, ctx, Some(repair))?;
     let plan = repair.plan(&state, &engine.journal)?;
+    // the model (every session's summary) is not needed to apply: free it before the engine
+    // reads and rewrites the documents
+    drop(state);
     let forced = force || plan.notes.iter().any(|n| n.starts_with("forced: "));
     let outcome = engine.run(&plan, &opts(m, forced), &mut tty(g, m), TxnKind::Apply, None)?;
     let code = finish(g, ctx, &mut engine, &outcome, m);

@@ -19,6 +19,10 @@ pub use crate::layout::schema::{KNOWN_AGENT_DB_VERSIONS, KNOWN_STATE_DB_VERSIONS
 pub struct LoadOptions {
     pub repo: Option<PathBuf>,
     pub active_slot: Option<String>,
+    /// A one-session repair's chat: where sessions can be looked up by key (`session_nodes`),
+    /// only that chat's rows (its key up to ASCII case) are read and the agent is marked
+    /// `partial`; a `sessions.json` is still read whole.
+    pub one_session: Option<String>,
 }
 
 pub fn state_db_path(state_dir: &Path) -> PathBuf {
@@ -35,7 +39,7 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
     let default = install.all_agents.iter().find(|a| a.is_default).cloned();
     let mut agents = vec![];
     for paths in &install.selected {
-        let mut a = load_agent(&install, paths, state_db.as_ref(), ctx)?;
+        let mut a = load_agent(&install, paths, state_db.as_ref(), ctx, opts.one_session.as_deref())?;
         // the shared store may live in it (layout D): nothing may be planned on a state read
         // without it
         a.unreadable.extend(state_db_error.clone());
@@ -43,7 +47,7 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
         if let Some(def) = default.as_ref().filter(|d| d.id != paths.id) {
             if a.layout != Layout::D {
                 // non-main agents also read the main agent's store (own ids and keys win)
-                let main = load_agent(&install, def, state_db.as_ref(), ctx)?;
+                let main = load_agent(&install, def, state_db.as_ref(), ctx, None)?;
                 inherit(&mut a.auth, &main.auth);
             }
         }
@@ -191,7 +195,13 @@ fn routing(v: &Value, origin: &str, auth: &mut Auth, warnings: &mut Vec<String>)
     }
 }
 
-fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ctx: &Context) -> Result<AgentState> {
+fn load_agent(
+    install: &Install,
+    paths: &AgentPaths,
+    state_db: Option<&RoDb>,
+    ctx: &Context,
+    one_session: Option<&str>,
+) -> Result<AgentState> {
     let _ = ctx;
     let base = &install.state_dir;
     let rel = |p: &Path| crate::text::rel(base, p);
@@ -405,23 +415,33 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
 
     // --- sessions
     let sessions_in_db = match &agent_db {
-        Some(db) if layout.is_sqlite() => db.count("session_nodes")? > 0 || !sessions_json.exists(),
+        Some(db) if layout.is_sqlite() => db.has_rows("session_nodes")? || !sessions_json.exists(),
         _ => false,
     };
     let mut invalid_rows = vec![];
+    let mut partial = None;
     let (sessions_loc, sessions_list) = if sessions_in_db {
         let db = agent_db.as_ref().expect("checked");
-        match sessions::read_session_nodes(db) {
-            Ok(sessions::Nodes { sessions: s, warnings: w, invalid }) => {
+        let by_key = match one_session {
+            Some(k) => sessions::read_session_nodes_by_key(db, k),
+            None => Ok(None),
+        };
+        let read = match by_key {
+            Ok(Some(n)) => Ok((n, Some(PartialSessions::default()))),
+            // no such chat (the error counts the sessions), or a full read was asked for
+            Ok(None) => sessions::read_session_nodes(db).map(|n| (n, None)),
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok((sessions::Nodes { sessions: s, warnings: w, invalid }, p)) => {
                 warnings.extend(w);
                 invalid_rows = invalid;
-                file_status(
-                    "sessions",
-                    format!("{}#session_nodes", rel(&agent_db_p)),
-                    true,
-                    true,
-                    Some(format!("{} sessions", s.len())),
-                );
+                let note = match &p {
+                    Some(_) => format!("{} session(s) read by key", s.len()),
+                    None => format!("{} sessions", s.len()),
+                };
+                partial = p;
+                file_status("sessions", format!("{}#session_nodes", rel(&agent_db_p)), true, true, Some(note));
                 (SessionsLoc::Nodes { db: agent_db_p.clone() }, s)
             }
             Err(e) => {
@@ -487,7 +507,7 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
     }
     let archives = find_archives(paths);
 
-    Ok(AgentState {
+    let mut agent = AgentState {
         rules_override: None,
         paths: paths.clone(),
         layout,
@@ -501,9 +521,26 @@ fn load_agent(install: &Install, paths: &AgentPaths, state_db: Option<&RoDb>, ct
         sessions_loc,
         invalid_rows,
         sessions: sessions_list,
+        partial,
         warnings,
         unreadable,
-    })
+    };
+    // the one release evidence that lives in other sessions: looked for only when it matters
+    if let (Some(_), Some(db)) = (&agent.partial, &agent_db) {
+        let without = agent.detect_release().release;
+        agent.partial.as_mut().expect("checked").user_link = true;
+        let with = agent.detect_release().release;
+        let found = if with == without { Ok(false) } else { sessions::any_user_link(db) };
+        agent.partial.as_mut().expect("checked").user_link = match found {
+            Ok(f) => f,
+            Err(e) => {
+                agent.warnings.push(e.to_string());
+                agent.unreadable.push(e.to_string());
+                false
+            }
+        };
+    }
+    Ok(agent)
 }
 
 /// In the JSON era the live Codex provider is `openai-codex`, unless every Codex profile has

@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::json;
 use crate::model::Session;
+use rusqlite::OptionalExtension;
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
@@ -353,13 +354,8 @@ pub struct Nodes {
     pub invalid: Vec<crate::model::InvalidRow>,
 }
 
-/// Sessions from an agent database's `session_nodes` table.
-pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
-    let mut out = Nodes::default();
-    if !db.has_table("session_nodes")? {
-        return Ok(out);
-    }
-    // releases before the validity flag have none to check
+/// The validity column to read: releases before the flag have none to check (`1`).
+fn validity_expr(db: &crate::layout::store::RoDb) -> Result<&'static str> {
     let has_flag = db
         .conn
         .query_row("SELECT count(*) FROM pragma_table_info('session_nodes') WHERE name = 'entry_valid'", [], |r| {
@@ -367,7 +363,34 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
         })
         .map_err(|e| Error::sqlite(&db.path, e))?
         > 0;
-    let flag = if has_flag { "entry_valid" } else { "1" };
+    Ok(if has_flag { "entry_valid" } else { "1" })
+}
+
+/// Add one row to `out`: its summary (or a warning), and whether OpenClaw would refuse it.
+fn take_row(db: &crate::layout::store::RoDb, out: &mut Nodes, key: String, json: String, valid: i64) -> Result<()> {
+    // 0: changed since OpenClaw last validated it (its triggers reset the flag); -1 is
+    // OpenClaw's own placeholder for a retired row, valid as it is
+    if valid == 0 {
+        let problem = match crate::layout::session_row::read(&db.conn, &db.path, &key)? {
+            Some(r) => crate::layout::session_row::check(&r, json.as_bytes(), r.updated_at).err(),
+            None => Some("the row vanished while reading".into()),
+        };
+        out.invalid.push(crate::model::InvalidRow { db: db.path.clone(), key: key.clone(), problem });
+    }
+    match summarize(&key, json.as_bytes()) {
+        Ok(s) => out.sessions.push(s),
+        Err(e) => out.warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
+    }
+    Ok(())
+}
+
+/// Sessions from an agent database's `session_nodes` table.
+pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
+    let mut out = Nodes::default();
+    if !db.has_table("session_nodes")? {
+        return Ok(out);
+    }
+    let flag = validity_expr(db)?;
     let mut stmt = db
         .conn
         .prepare(&format!("SELECT session_key, entry_json, {flag} FROM session_nodes ORDER BY session_key"))
@@ -377,21 +400,111 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
         .map_err(|e| Error::sqlite(&db.path, e))?;
     for row in rows {
         let (key, json, valid) = row.map_err(|e| Error::sqlite(&db.path, e))?;
-        // 0: changed since OpenClaw last validated it (its triggers reset the flag); -1 is
-        // OpenClaw's own placeholder for a retired row, valid as it is
-        if valid == 0 {
-            let problem = match crate::layout::session_row::read(&db.conn, &db.path, &key)? {
-                Some(r) => crate::layout::session_row::check(&r, json.as_bytes(), r.updated_at).err(),
-                None => Some("the row vanished while reading".into()),
-            };
-            out.invalid.push(crate::model::InvalidRow { db: db.path.clone(), key: key.clone(), problem });
-        }
-        match summarize(&key, json.as_bytes()) {
-            Ok(s) => out.sessions.push(s),
-            Err(e) => out.warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
-        }
+        take_row(db, &mut out, key, json, valid)?;
     }
     Ok(out)
+}
+
+/// The keys of `session_nodes` equal to `key` up to ASCII case (`eq_ignore_ascii_case`, as
+/// `workflow::session_keys` matches them: a chat under a legacy lower-cased key beside its exact
+/// key), in key order. Found by walking the primary-key index one letter at a time, each case
+/// of a letter kept only while some key starts with the prefix so far: about two index probes
+/// per letter, however many rows the table holds.
+pub fn case_variants(db: &crate::layout::store::RoDb, key: &str) -> Result<Vec<String>> {
+    let sq = |e: rusqlite::Error| Error::sqlite(&db.path, format!("session_nodes: {e}"));
+    let mut exact = db.conn.prepare("SELECT 1 FROM session_nodes WHERE session_key = ?1").map_err(sq)?;
+    let mut prefix = db
+        .conn
+        .prepare("SELECT 1 FROM session_nodes WHERE session_key >= ?1 AND session_key < ?2 LIMIT 1")
+        .map_err(sq)?;
+    let k = key.as_bytes();
+    let mut out = vec![];
+    // prefixes some key starts with; each ends at a char boundary of `key` (after an ASCII letter)
+    let mut todo: Vec<Vec<u8>> = vec![vec![]];
+    while let Some(mut p) = todo.pop() {
+        while p.len() < k.len() && !k[p.len()].is_ascii_alphabetic() {
+            p.push(k[p.len()]);
+        }
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).expect("cut at an ASCII byte of a str");
+        if p.len() == k.len() {
+            if exact.exists([text(&p)]).map_err(sq)? {
+                out.push(text(&p));
+            }
+            continue;
+        }
+        let c = k[p.len()];
+        let mut cases = vec![c.to_ascii_lowercase(), c.to_ascii_uppercase()];
+        cases.dedup();
+        for c in cases {
+            let mut lo = p.clone();
+            lo.push(c);
+            // every key starting with `lo` sorts in [lo, lo with its last byte + 1): BINARY
+            // collation compares bytes, and a letter + 1 is still ASCII
+            let mut hi = lo.clone();
+            *hi.last_mut().expect("non-empty") += 1;
+            if prefix.exists([text(&lo), text(&hi)]).map_err(sq)? {
+                todo.push(lo);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The rows of one chat (its key up to ASCII case, `case_variants`), read by key: what a
+/// one-session repair needs, in time independent of the number of sessions. `None` when no
+/// key matches a readable entry: the caller reads the store whole, for the error that says how
+/// many sessions it holds.
+pub fn read_session_nodes_by_key(db: &crate::layout::store::RoDb, key: &str) -> Result<Option<Nodes>> {
+    let mut out = Nodes::default();
+    if !db.has_table("session_nodes")? {
+        return Ok(None);
+    }
+    let flag = validity_expr(db)?;
+    let keys = case_variants(db, key)?;
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let mut stmt = db
+        .conn
+        .prepare(&format!("SELECT entry_json, {flag} FROM session_nodes WHERE session_key = ?1"))
+        .map_err(|e| Error::sqlite(&db.path, e))?;
+    for k in keys {
+        let row = stmt
+            .query_row([&k], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .optional()
+            .map_err(|e| Error::sqlite(&db.path, e))?;
+        // a row deleted between the probe and this read is as absent as in a full read
+        if let Some((json, valid)) = row {
+            take_row(db, &mut out, k, json, valid)?;
+        }
+    }
+    Ok((!out.sessions.is_empty()).then_some(out))
+}
+
+/// Whether any session of `session_nodes` carries a `user-link` pin, as a full read would
+/// summarize it. SQLite's own scan keeps only rows that can hold the value (the literal, or an
+/// escape that could spell it); those few are summarized exactly as `read_session_nodes` does.
+pub fn any_user_link(db: &crate::layout::store::RoDb) -> Result<bool> {
+    if !db.has_table("session_nodes")? {
+        return Ok(false);
+    }
+    let mut stmt = db
+        .conn
+        .prepare(
+            "SELECT session_key, entry_json FROM session_nodes \
+             WHERE instr(entry_json, 'user-link') > 0 OR instr(entry_json, char(92)) > 0",
+        )
+        .map_err(|e| Error::sqlite(&db.path, e))?;
+    let mut rows = stmt.query([]).map_err(|e| Error::sqlite(&db.path, e))?;
+    while let Some(r) = rows.next().map_err(|e| Error::sqlite(&db.path, e))? {
+        let (key, json): (String, String) =
+            (r.get(0).map_err(|e| Error::sqlite(&db.path, e))?, r.get(1).map_err(|e| Error::sqlite(&db.path, e))?);
+        if summarize(&key, json.as_bytes()).is_ok_and(|s| s.pin_source.as_deref() == Some("user-link")) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -447,6 +560,119 @@ mod tests {
         std::fs::write(&p, &b).unwrap();
         let e = read_sessions_file(&p).unwrap_err().to_string();
         assert!(e.contains("not valid JSON"), "{e}");
+    }
+
+    /// A `session_nodes` table (the columns the readers use) holding `rows` (key, entry).
+    fn nodes_db(dir: &Path, rows: &[(&str, &str)]) -> crate::layout::store::RoDb {
+        let p = dir.join("agent.sqlite");
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.execute_batch(
+            "CREATE TABLE session_nodes (session_key TEXT NOT NULL PRIMARY KEY, entry_json TEXT NOT NULL, \
+             entry_valid INTEGER NOT NULL DEFAULT 1)",
+        )
+        .unwrap();
+        for (k, e) in rows {
+            c.execute("INSERT INTO session_nodes (session_key, entry_json) VALUES (?1, ?2)", [k, e]).unwrap();
+        }
+        drop(c);
+        crate::layout::store::open_ro(&p).unwrap()
+    }
+
+    #[test]
+    fn case_variants_are_exactly_the_keys_equal_up_to_ascii_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut keys: Vec<String> = vec![
+            "agent:main:telegram:direct:Ab1",
+            "agent:main:telegram:direct:ab1",
+            "Agent:Main:Telegram:Direct:AB1",
+            "agent:main:telegram:direct:ab",
+            "agent:main:telegram:direct:ab10",
+            "agent:main:telegram:direct:ab[",
+            "agent:main:telegram:direct:aC1",
+            "agent:main:télégram:x",
+            "agent:main:TéLégram:x",
+            "agent:main:tÉlégram:x",
+            "agent:main:main",
+            "1234",
+            "",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        // and a crowd of near misses sharing long prefixes
+        for i in 0..2_000 {
+            keys.push(format!("agent:main:telegram:direct:{}{i}", if i % 2 == 0 { "A" } else { "a" }));
+        }
+        let rows: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "{}")).collect();
+        let db = nodes_db(dir.path(), &rows);
+        let mut probes: Vec<String> = keys.iter().take(13).cloned().collect();
+        probes.extend(
+            ["AGENT:MAIN:TELEGRAM:DIRECT:AB1", "agent:main:TÉLÉGRAM:X", "agent:main:telegram:direct:a7", "nope"]
+                .map(String::from),
+        );
+        for q in probes {
+            let mut want: Vec<String> = keys.iter().filter(|k| k.eq_ignore_ascii_case(&q)).cloned().collect();
+            want.sort();
+            assert_eq!(case_variants(&db, &q).unwrap(), want, "variants of {q:?}");
+        }
+        assert_eq!(case_variants(&db, "agent:main:telegram:direct:ab1").unwrap().len(), 3);
+        assert_eq!(
+            case_variants(&db, "agent:main:télégram:X").unwrap(),
+            vec!["agent:main:TéLégram:x", "agent:main:télégram:x"]
+        );
+    }
+
+    #[test]
+    fn one_chat_is_read_by_key_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = nodes_db(
+            dir.path(),
+            &[
+                (
+                    "agent:main:a",
+                    r#"{"sessionId":"s1","updatedAt":1,"authProfileOverride":"p","authProfileOverrideSource":"user"}"#,
+                ),
+                ("agent:main:A", r#"{"sessionId":"s2","updatedAt":2}"#),
+                ("agent:main:b", "not json"),
+            ],
+        );
+        let n = read_session_nodes_by_key(&db, "AGENT:MAIN:A").unwrap().unwrap();
+        let keys: Vec<&str> = n.sessions.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["agent:main:A", "agent:main:a"]);
+        assert_eq!(n.sessions[1].pin.as_deref(), Some("p"));
+        assert_eq!(n.sessions[1].pin_source.as_deref(), Some("user"));
+        // the broken row of another chat is never read (a full read warns about it)
+        assert!(n.warnings.is_empty(), "{:?}", n.warnings);
+        assert_eq!(read_session_nodes(&db).unwrap().warnings.len(), 1);
+        assert!(read_session_nodes_by_key(&db, "agent:main:c").unwrap().is_none());
+        // a chat whose one row cannot be read is no chat: the caller reads the store whole
+        assert!(read_session_nodes_by_key(&db, "agent:main:b").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_user_link_pin_is_found_as_a_full_read_finds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pin = |src: &str| {
+            format!(r#"{{"sessionId":"s","updatedAt":1,"authProfileOverride":"p","authProfileOverrideSource":{src}}}"#)
+        };
+        for (entries, want) in [
+            (vec![pin(r#""user""#), pin(r#""auto""#)], false),
+            // named elsewhere, not as the pin's source
+            (vec![pin(r#""user""#), r#"{"sessionId":"s","updatedAt":1,"label":"user-link"}"#.into()], false),
+            (vec![pin(r#""user""#), pin(r#""user-link""#)], true),
+            // spelled with an escape: JSON.parse reads user-link
+            (vec![pin(r#""user\u002dlink""#)], true),
+            (vec![pin(r#""user\u002dlinked""#)], false),
+        ] {
+            let d = tempfile::tempdir_in(dir.path()).unwrap();
+            let keys: Vec<String> = (0..entries.len()).map(|i| format!("k{i}")).collect();
+            let rows: Vec<(&str, &str)> = keys.iter().zip(&entries).map(|(k, e)| (k.as_str(), e.as_str())).collect();
+            let db = nodes_db(d.path(), &rows);
+            let full =
+                read_session_nodes(&db).unwrap().sessions.iter().any(|s| s.pin_source.as_deref() == Some("user-link"));
+            assert_eq!(full, want, "{entries:?}");
+            assert_eq!(any_user_link(&db).unwrap(), want, "{entries:?}");
+        }
     }
 
     #[test]

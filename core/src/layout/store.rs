@@ -119,6 +119,35 @@ pub fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
     Ok(Some(out))
 }
 
+/// Whether the file holds exactly `expected` (`None`: it does not exist), compared in chunks so
+/// that checking a write of a large file never holds a second copy of it.
+pub fn holds(path: &Path, expected: Option<&[u8]>) -> Result<bool> {
+    use std::io::Read;
+    let cap = cap_for(path);
+    let (f, len) = match (open_checked(path, cap)?, expected) {
+        (None, None) => return Ok(true),
+        (None, Some(_)) | (Some(_), None) => return Ok(false),
+        (Some(f), Some(_)) => f,
+    };
+    let want = expected.unwrap_or_default();
+    if len != want.len() as u64 {
+        return Ok(false);
+    }
+    let mut f = f.take(want.len() as u64 + 1);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Ok(at == want.len());
+        }
+        if at + n > want.len() || buf[..n] != want[at..at + n] {
+            return Ok(false);
+        }
+        at += n;
+    }
+}
+
 /// Check bytes are a UTF-8 JSON document and parse them, with an error naming the file.
 pub fn parse_json(path: &Path, bytes: &[u8]) -> Result<serde_json::Value> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -265,6 +294,16 @@ impl RoDb {
             .map_err(|e| Error::sqlite(&self.path, format!("{table}.{value_col}: {e}")))
     }
 
+    /// Whether the table exists and holds a row (without counting them).
+    pub fn has_rows(&self, table: &str) -> Result<bool> {
+        if !self.has_table(table)? {
+            return Ok(false);
+        }
+        self.conn
+            .query_row(&format!("SELECT EXISTS (SELECT 1 FROM \"{table}\")"), [], |r| r.get(0))
+            .map_err(|e| Error::sqlite(&self.path, e))
+    }
+
     pub fn count(&self, table: &str) -> Result<i64> {
         if !self.has_table(table)? {
             return Ok(0);
@@ -298,5 +337,31 @@ pub fn read_value(loc: &Location) -> Result<Option<serde_json::Value>> {
                     .map_err(|e| Error::sqlite(db, format!("{table}[{key}].{value_col} is not valid JSON: {e}"))),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_compares_a_file_with_bytes_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sessions.json");
+        assert!(holds(&p, None).unwrap());
+        assert!(!holds(&p, Some(b"{}")).unwrap());
+        // larger than one chunk, so the comparison spans several reads
+        let big: Vec<u8> = (0..(3 << 20) + 17).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &big).unwrap();
+        assert!(holds(&p, Some(&big)).unwrap());
+        assert!(!holds(&p, None).unwrap());
+        let mut other = big.clone();
+        *other.last_mut().unwrap() ^= 1;
+        assert!(!holds(&p, Some(&other)).unwrap());
+        let mut mid = big.clone();
+        mid[(1 << 20) + 5] ^= 1;
+        assert!(!holds(&p, Some(&mid)).unwrap());
+        assert!(!holds(&p, Some(&big[..big.len() - 1])).unwrap());
+        assert!(!holds(&p, Some(&[big.as_slice(), b"x"].concat())).unwrap());
     }
 }

@@ -289,11 +289,24 @@ pub struct AgentState {
     pub auth: Auth,
     pub sessions_loc: SessionsLoc,
     pub sessions: Vec<Session>,
+    /// `Some` when `sessions` (and `invalid_rows`) hold only the rows of one chat, read by key
+    /// for a one-session repair (`LoadOptions::one_session`); `None`: every session was read.
+    pub partial: Option<PartialSessions>,
     /// `session_nodes` rows OpenClaw would refuse to run (`entry_valid = 0`), layout D.
     pub invalid_rows: Vec<InvalidRow>,
     pub warnings: Vec<String>,
     /// Live documents that could not be read: workflows refuse to write while any exists.
     pub unreadable: Vec<String>,
+}
+
+/// What a load of one chat's rows knows about the rest of the store: only what a one-session
+/// repair can need, each read with a narrow query.
+#[derive(Debug, Clone, Default)]
+pub struct PartialSessions {
+    /// Whether any session carries a `user-link` pin (release evidence, 2026.9.2+). Looked for
+    /// only when it could change the release detected; otherwise `false`, which can only
+    /// change the wording of `detect_release`'s evidence, never its release.
+    pub user_link: bool,
 }
 
 /// A session row whose `entry_valid` is 0: a running OpenClaw refuses every turn on that chat
@@ -390,7 +403,10 @@ impl AgentState {
                 .max(),
             blocked_until: has("blockedUntil"),
             blocked_scope: has("blockedScope"),
-            user_link: self.sessions.iter().any(|s| s.pin_source.as_deref() == Some("user-link")),
+            user_link: match &self.partial {
+                Some(p) => p.user_link,
+                None => self.sessions.iter().any(|s| s.pin_source.as_deref() == Some("user-link")),
+            },
         }
     }
 

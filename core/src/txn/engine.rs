@@ -415,8 +415,7 @@ impl<'a> Engine<'a> {
                 drop(doc);
                 // read back: the file must hold exactly the bytes written (which new_content
                 // built to carry every change)
-                let back = crate::layout::store::read_file(&written)?;
-                if back != content {
+                if !crate::layout::store::holds(&written, content.as_deref())? {
                     return Err(Error::Other(format!(
                         "{}: did not read back as written (changed by another process right after our write?)",
                         written.display()

@@ -102,6 +102,18 @@ impl Repair {
         }
     }
 
+    /// The one chat this repair reads and changes, when it needs no other session: the state
+    /// can then be loaded with only that chat's rows (`LoadOptions::one_session`).
+    /// `resync --session` and `revalidate --session` look at the named chat only (the blast
+    /// radius of a pin change covers the sessions whose pin changes, auth being unchanged).
+    pub fn one_session(&self) -> Option<&str> {
+        match self {
+            Repair::Pin { session, .. } | Repair::Unpin { session } => Some(session),
+            Repair::Resync { session: Some(k), .. } | Repair::Revalidate { session: Some(k) } => Some(k),
+            _ => None,
+        }
+    }
+
     /// The command's words after `clawauth` (each argument shell-quoted when it needs it).
     pub fn words(&self) -> String {
         let q = |s: &str| sh(s);
