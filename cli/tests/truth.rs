@@ -359,6 +359,7 @@ fn status_and_doctor_show_interrupted_and_stale_transactions() {
     let planned = txns.iter().find(|t| t["status"] == "planned").unwrap();
     assert!(planned["stale"].as_str().unwrap().contains("changed since the plan was made"), "{planned}");
     assert!(planned["command"].as_str().unwrap().contains("plan it again"), "{planned}");
+    assert!(planned["command"].as_str().unwrap().starts_with("`clawauth discard 1` retires it"), "{planned}");
     for out in [fx.ok(&["status"]).stdout, fx.run(&["doctor"]).stdout] {
         assert!(out.contains("was interrupted while applying: run `clawauth recover`"), "{out}");
         assert!(
@@ -373,6 +374,10 @@ fn status_and_doctor_show_interrupted_and_stale_transactions() {
     // status read it, recovered nothing
     let v = fx.ok(&["status", "--json"]).json();
     assert!(v["transactions"].as_array().unwrap().iter().any(|t| t["status"] == "applying"));
+    // the command it names for the stale plan works: discarded, it is no longer shown
+    fx.ok(&["discard", "1"]);
+    let v = fx.ok(&["status", "--json"]).json();
+    assert!(!v["transactions"].as_array().unwrap().iter().any(|t| t["id"] == 1), "{}", v["transactions"]);
     fx.ok(&["recover"]);
     let v = fx.ok(&["status", "--json"]).json();
     assert!(!v["transactions"].as_array().unwrap().iter().any(|t| t["status"] == "applying"), "{v}");

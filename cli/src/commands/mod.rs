@@ -165,9 +165,10 @@ pub fn pending(g: &Global, ctx: &Context) -> Vec<clawauth_core::report::status::
             let command = match (status, &stale) {
                 (TxnStatus::Applying, _) => "clawauth recover".to_string(),
                 (_, Some(_)) => format!(
-                    "plan it again (`clawauth {}`); `clawauth apply {}` refuses it",
-                    row.argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" "),
-                    row.id
+                    "`clawauth discard {}` retires it (`clawauth apply {}` refuses it); plan it again with `clawauth {}`",
+                    row.id,
+                    row.id,
+                    row.argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" ")
                 ),
                 _ => format!("clawauth apply {}", row.id),
             };
