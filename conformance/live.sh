@@ -30,7 +30,11 @@ WORK=$(mktemp -d)
 RUN="$WORK/run"
 STATE="$WORK/state"
 cleanup() {
-  for r in "$WORK"/run*; do [ -d "$r" ] && "$HERE/gateway.sh" stop "$r" >/dev/null 2>&1; done
+  local r
+  # every gateway this run started, the router's too (a failing stop must not end the loop)
+  for r in "$WORK"/run*; do
+    if [ -f "$r/pid" ]; then "$HERE/gateway.sh" stop "$r" >/dev/null 2>&1 || true; fi
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
