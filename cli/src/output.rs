@@ -183,22 +183,8 @@ pub fn settle(id: i64, s: &Settle) {
     }
     for c in &s.checks {
         let at = c.after_ms as f64 / 1000.0;
-        for f in &c.files_changed {
-            eprintln!("  {at:.1} s after: no longer as written: {}", line(f));
-        }
-        for (agent, providers) in &c.gateway_differs {
-            for (p, (want, got)) in providers {
-                eprintln!(
-                    "  {at:.1} s after: the gateway's {} order for agent {} is [{}], the state on disk gives [{}]",
-                    line(p),
-                    line(agent),
-                    line(&got.join(", ")),
-                    line(&want.join(", "))
-                );
-            }
-        }
-        if let Some(e) = &c.gateway_error {
-            eprintln!("  {at:.1} s after: could not ask the gateway: {}", line(e));
+        for p in c.problems() {
+            eprintln!("  {at:.1} s after: {}", line(&p));
         }
     }
     if let Some(w) = s.way_out(id) {

@@ -107,21 +107,8 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
         for c in &st.checks {
             let verdict = if c.ok() { "agreed".to_string() } else { "DIFFERED".to_string() };
             clawauth_core::outln!(o, "check       {:.1} s after: {verdict}", c.after_ms as f64 / 1000.0);
-            for f in &c.files_changed {
-                clawauth_core::outln!(o, "            no longer as written: {f}");
-            }
-            for (agent, ps) in &c.gateway_differs {
-                for (p, (want, got)) in ps {
-                    clawauth_core::outln!(
-                        o,
-                        "            gateway {p} order for {agent}: [{}], on disk [{}]",
-                        got.join(", "),
-                        want.join(", ")
-                    );
-                }
-            }
-            if let Some(e) = &c.gateway_error {
-                clawauth_core::outln!(o, "            could not ask the gateway: {e}");
+            for p in c.problems() {
+                clawauth_core::outln!(o, "            {p}");
             }
         }
         clawauth_core::outln!(

@@ -84,7 +84,7 @@ pub fn detect(state_dir: &Path, config_path: &Path, config: Option<&Value>, ctx:
                     since_ms: l.created_at,
                     expires_ms: l.expires_at,
                     source: Source::Lease(leases.db.clone()),
-                    release: last_opener(&leases.db),
+                    release: crate::layout::store::open_ro(&leases.db).ok().and_then(|db| db.app_version()),
                 });
             }
         }
@@ -120,16 +120,4 @@ pub fn detect(state_dir: &Path, config_path: &Path, config: Option<&Value>, ctx:
         });
     }
     None
-}
-
-/// `schema_meta('primary', 'global').app_version` of the state database, if recorded.
-fn last_opener(db: &Path) -> Option<String> {
-    let db = crate::layout::store::open_ro(db).ok()?;
-    db.conn
-        .query_row("SELECT app_version FROM schema_meta WHERE meta_key = 'primary' AND role = 'global'", [], |r| {
-            r.get::<_, Option<String>>(0)
-        })
-        .ok()
-        .flatten()
-        .map(|v| crate::text::shorten(&v, 40))
 }

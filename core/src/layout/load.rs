@@ -147,29 +147,13 @@ fn open_state_db(state_dir: &Path, warnings: &mut Vec<String>, error: &mut Optio
     }
 }
 
-/// `schema_meta('primary').app_version` (2026.8+), the release that last opened the database.
-fn app_version(db: &RoDb) -> Option<String> {
-    if !db.columns("schema_meta").ok()?.iter().any(|c| c == "app_version") {
-        return None;
-    }
-    db.conn
-        .query_row(
-            "SELECT app_version FROM schema_meta WHERE meta_key = 'primary' ORDER BY role = 'global' DESC LIMIT 1",
-            [],
-            |r| r.get::<_, Option<String>>(0),
-        )
-        .ok()
-        .flatten()
-        .map(|v| crate::text::shorten(&v, 40))
-}
-
 fn schema_of(db: &RoDb) -> Result<DbSchema> {
     let v = crate::layout::schema::verdict(&db.conn, &db.path)?;
     Ok(DbSchema {
         path: db.path.clone(),
         user_version: v.user_version,
         schema_meta: v.schema_meta,
-        app_version: app_version(db),
+        app_version: db.app_version(),
         known: v.refused.is_none(),
         refused: v.refused,
     })

@@ -277,6 +277,23 @@ impl RoDb {
         crate::layout::schema::columns(&self.conn, &self.path, table)
     }
 
+    /// `schema_meta('primary').app_version` (2026.8+): the release that last opened the
+    /// database (the `global` row first).
+    pub fn app_version(&self) -> Option<String> {
+        if !self.columns("schema_meta").ok()?.iter().any(|c| c == "app_version") {
+            return None;
+        }
+        self.conn
+            .query_row(
+                "SELECT app_version FROM schema_meta WHERE meta_key = 'primary' ORDER BY role = 'global' DESC LIMIT 1",
+                [],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .ok()
+            .flatten()
+            .map(|v| crate::text::shorten(&v, 40))
+    }
+
     pub fn user_version(&self) -> Result<i64> {
         self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| Error::sqlite(&self.path, e))
     }

@@ -48,6 +48,23 @@ impl Check {
     pub fn ok(&self) -> bool {
         self.files_changed.is_empty() && self.gateway_differs.is_empty() && self.gateway_error.is_none()
     }
+
+    /// Each disagreement this check found, one sentence each (untrusted text inside: the
+    /// caller sanitizes).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.files_changed.iter().map(|f| format!("no longer as written: {f}")).collect();
+        for (agent, providers) in &self.gateway_differs {
+            for (p, (want, got)) in providers {
+                out.push(format!(
+                    "the gateway's {p} order for agent {agent} is [{}], the state on disk gives [{}]",
+                    got.join(", "),
+                    want.join(", ")
+                ));
+            }
+        }
+        out.extend(self.gateway_error.iter().map(|e| format!("could not ask the gateway: {e}")));
+        out
+    }
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -150,12 +167,10 @@ fn check(
         (Some(c), Ok(state)) => {
             for (agent, providers) in expected_orders(&state, agents) {
                 match c.profile_order(&agent) {
+                    // a gateway that does not report its order (2026.7) is not compared
+                    Ok(seen) if seen.is_empty() => {}
                     Ok(seen) => {
                         for (p, want) in providers {
-                            // a gateway that does not report its order (2026.7) is not compared
-                            if seen.is_empty() {
-                                continue;
-                            }
                             let got = seen.get(&p).cloned().unwrap_or_default();
                             if got != want {
                                 gateway_differs
