@@ -67,8 +67,8 @@ fn pretty_redacted(v: &Value, indent: usize, depth: usize) -> String {
 pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
     let name = step.location.display(base);
     let mut out = String::new();
-    clawauth_core::outln!(out, "--- a/{name}");
-    clawauth_core::outln!(out, "+++ b/{name}");
+    crate::output::outln!(out, "--- a/{name}");
+    crate::output::outln!(out, "+++ b/{name}");
     let whole = step.changes.iter().find(|c| c.pointer.is_empty());
     let text_doc = matches!(step.location, Location::File { format: FileFormat::Text, .. });
     if whole.is_some() || text_doc || matches!(step.location, Location::Cell { .. }) || doc.bytes.is_none() {
@@ -123,7 +123,7 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
 pub fn render_plan_with(plan: &Plan, base: &Path, docs: &mut clawauth_core::txn::engine::DocCache) -> String {
     let mut out = String::new();
     let ndocs = plan.document_count();
-    clawauth_core::outln!(
+    crate::output::outln!(
         out,
         "Plan: {} — {} change{} in {} document{}",
         plan.summary,
@@ -133,22 +133,22 @@ pub fn render_plan_with(plan: &Plan, base: &Path, docs: &mut clawauth_core::txn:
         if ndocs == 1 { "" } else { "s" }
     );
     for n in &plan.notes {
-        clawauth_core::outln!(out, "  note: {n}");
+        crate::output::outln!(out, "  note: {n}");
     }
     for (i, s) in plan.steps.iter().enumerate() {
-        clawauth_core::outln!(out);
-        clawauth_core::outln!(out, "{}. {} — {}", i + 1, s.location.display(base), s.title);
+        crate::output::outln!(out);
+        crate::output::outln!(out, "{}. {} — {}", i + 1, s.location.display(base), s.title);
         for c in &s.changes {
-            clawauth_core::outln!(out, "     {}", describe_change(c));
+            crate::output::outln!(out, "     {}", describe_change(c));
         }
     }
-    clawauth_core::outln!(out);
+    crate::output::outln!(out);
     for s in &plan.steps {
         match docs.get(&s.location) {
             Ok(doc) => out.push_str(&step_diff(s, doc, base)),
             Err(e) => {
-                clawauth_core::outln!(out, "--- a/{}", s.location.display(base));
-                clawauth_core::outln!(out, "(cannot read: {e})");
+                crate::output::outln!(out, "--- a/{}", s.location.display(base));
+                crate::output::outln!(out, "(cannot read: {e})");
             }
         }
     }

@@ -67,3 +67,13 @@ pub fn shorten_middle(s: &str, max: usize) -> String {
     let end: String = s.chars().skip(n - tail).collect();
     format!("{start}…{end}")
 }
+
+/// A duration as whole or fractional seconds: `5s`, `2.5s`.
+pub fn secs(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}s")
+    } else {
+        format!("{s}s")
+    }
+}

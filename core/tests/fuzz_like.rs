@@ -202,6 +202,4 @@ fn hostile_files_and_huge_values() {
     assert_eq!(s.pin.as_deref(), Some("p\nq"));
     let v = clawauth_core::sanitize::value(&label, 200);
     assert!(v.len() < 2_100 && !v.contains('\n'), "{} bytes", v.len());
-    let rows = vec![vec![label.clone(), "k\n".repeat(1 << 19)]];
-    assert_eq!(clawauth_core::report::status::table(&rows, "").lines().count(), 1);
 }

@@ -30,7 +30,7 @@ pub fn run(g: &Global, args: &DoctorArgs, rules: Option<Rules>, ctx: &Context) -
     if g.json {
         print_json(&report);
     } else {
-        crate::output::print_text(&doctor::render(&report));
+        crate::output::print_text(&crate::output::doctor::render(&report));
     }
     Ok(report.exit_code)
 }

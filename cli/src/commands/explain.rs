@@ -2,11 +2,12 @@
 
 use super::load_state;
 use crate::args::{ExplainArgs, Global};
+use crate::output::explain::render;
 use crate::output::print_json;
 use clawauth_core::context::Context;
 use clawauth_core::error::{exit, Result};
 use clawauth_core::model::resolve::Rules;
-use clawauth_core::report::explain::{build, render};
+use clawauth_core::report::explain::build;
 
 pub fn run(g: &Global, a: &ExplainArgs, rules: Option<Rules>, ctx: &Context) -> Result<i32> {
     let mut g = g.clone();

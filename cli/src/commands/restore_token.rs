@@ -19,7 +19,7 @@ pub fn list(g: &Global, ctx: &Context, profile: &str, from: &[PathBuf], force: b
     if g.json {
         print_json(&serde_json::json!({"schema_version": 1, "restore_candidates": listing}));
     } else {
-        crate::output::print_text(&restore::render_listing(&listing, state.now_ms));
+        crate::output::print_text(&crate::output::restore::render_listing(&listing, state.now_ms));
     }
     Ok(0)
 }

@@ -56,40 +56,40 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
         return Ok(0);
     }
     let mut o = String::new();
-    clawauth_core::outln!(o, "transaction {}  {}  {}", row.id, row.kind, row.status);
-    clawauth_core::outln!(o, "workflow    {}", row.workflow);
-    clawauth_core::outln!(o, "summary     {}", row.summary);
-    clawauth_core::outln!(
+    crate::output::outln!(o, "transaction {}  {}  {}", row.id, row.kind, row.status);
+    crate::output::outln!(o, "workflow    {}", row.workflow);
+    crate::output::outln!(o, "summary     {}", row.summary);
+    crate::output::outln!(
         o,
         "when        created {}, started {}, ended {}",
         row.created_at,
         row.started_at.as_deref().unwrap_or("—"),
         row.ended_at.as_deref().unwrap_or("—")
     );
-    clawauth_core::outln!(o, "who         {}@{} with clawauth {}", row.user, row.host, row.tool_version);
-    clawauth_core::outln!(o, "command     {}", row.argv.join(" "));
-    clawauth_core::outln!(o, "state dir   {}", row.state_dir);
+    crate::output::outln!(o, "who         {}@{} with clawauth {}", row.user, row.host, row.tool_version);
+    crate::output::outln!(o, "command     {}", row.argv.join(" "));
+    crate::output::outln!(o, "state dir   {}", row.state_dir);
     if let Some(t) = row.reverts_txn {
-        clawauth_core::outln!(o, "reverts     transaction {t}");
+        crate::output::outln!(o, "reverts     transaction {t}");
     }
     if !undone_by.is_empty() {
-        clawauth_core::outln!(
+        crate::output::outln!(
             o,
             "undone by   {}",
             undone_by.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
         );
     }
     if row.forced {
-        clawauth_core::outln!(o, "forced      yes (conflicts were overridden)");
+        crate::output::outln!(o, "forced      yes (conflicts were overridden)");
     }
     if let Some(e) = &row.error {
-        clawauth_core::outln!(o, "error       {e}");
+        crate::output::outln!(o, "error       {e}");
     }
     for n in &row.notes {
-        clawauth_core::outln!(o, "note        {n}");
+        crate::output::outln!(o, "note        {n}");
     }
     if let Some(st) = row.settle.as_ref().and_then(|v| serde_json::from_value::<Settle>(v.clone()).ok()) {
-        clawauth_core::outln!(
+        crate::output::outln!(
             o,
             "gateway     pid {} on 127.0.0.1:{}{}",
             st.gateway_pid,
@@ -102,16 +102,16 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
                 (None, Some(e)) => format!("reload failed: {e}"),
                 (None, None) => "not reloaded".into(),
             };
-            clawauth_core::outln!(o, "reload      agent {}: {how}", r.agent);
+            crate::output::outln!(o, "reload      agent {}: {how}", r.agent);
         }
         for c in &st.checks {
             let verdict = if c.ok() { "agreed".to_string() } else { "DIFFERED".to_string() };
-            clawauth_core::outln!(o, "check       {:.1} s after: {verdict}", c.after_ms as f64 / 1000.0);
+            crate::output::outln!(o, "check       {:.1} s after: {verdict}", c.after_ms as f64 / 1000.0);
             for p in c.problems() {
-                clawauth_core::outln!(o, "            {p}");
+                crate::output::outln!(o, "            {p}");
             }
         }
-        clawauth_core::outln!(
+        crate::output::outln!(
             o,
             "settled     {}",
             match (st.settled, st.reload_unsupported) {
@@ -122,28 +122,28 @@ pub fn run(g: &Global, ctx: &Context, id: i64) -> Result<i32> {
         );
     }
     for (i, s) in steps.iter().enumerate() {
-        clawauth_core::outln!(o);
-        clawauth_core::outln!(o, "{}. {} — {}", i + 1, s.location.display(&base), s.title);
+        crate::output::outln!(o);
+        crate::output::outln!(o, "{}. {} — {}", i + 1, s.location.display(&base), s.title);
         for c in &s.changes {
-            clawauth_core::outln!(o, "     {}", crate::preview::describe_change(c));
+            crate::output::outln!(o, "     {}", crate::preview::describe_change(c));
         }
     }
-    clawauth_core::outln!(o);
+    crate::output::outln!(o);
     for s in &steps {
         let name = s.location.display(&base);
-        clawauth_core::outln!(o, "--- a/{name}");
-        clawauth_core::outln!(o, "+++ b/{name}");
+        crate::output::outln!(o, "--- a/{name}");
+        crate::output::outln!(o, "+++ b/{name}");
         for c in &s.changes {
-            clawauth_core::outln!(o, "@@ {} @@", if c.pointer.is_empty() { "(whole document)" } else { &c.pointer });
+            crate::output::outln!(o, "@@ {} @@", if c.pointer.is_empty() { "(whole document)" } else { &c.pointer });
             for l in value_lines(&c.pointer, &c.before) {
-                clawauth_core::outln!(o, "-{l}");
+                crate::output::outln!(o, "-{l}");
             }
             for l in value_lines(&c.pointer, &c.after) {
-                clawauth_core::outln!(o, "+{l}");
+                crate::output::outln!(o, "+{l}");
             }
         }
     }
-    o.push_str(&usage::render_txn_snapshots(&usage));
+    o.push_str(&crate::output::usage::render_txn_snapshots(&usage));
     crate::output::print_diffable(&o);
     Ok(0)
 }

@@ -19,7 +19,7 @@ pub fn cmd_status(g: &Global, a: &StatusArgs, ctx: &Context) -> Result<i32> {
     if g.json {
         print_json(&report);
     } else {
-        crate::output::print_text(&status::render(&report, state.now_ms));
+        crate::output::print_text(&crate::output::status::render(&report, state.now_ms));
     }
     // the process ends right after: freeing 100k session summaries one by one only costs time
     std::mem::forget(state);

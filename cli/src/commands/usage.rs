@@ -3,10 +3,11 @@
 use super::{journal_path, load_state};
 use crate::args::{Global, UsageArgs};
 use crate::output::print_json;
+use crate::output::usage::render;
 use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
 use clawauth_core::model::resolve::Rules;
-use clawauth_core::report::usage::{build, check_endpoint, record, render, Options, ProfileUsage, UsageReport};
+use clawauth_core::report::usage::{build, check_endpoint, record, Options, ProfileUsage, UsageReport};
 use clawauth_core::txn::journal::Journal;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;

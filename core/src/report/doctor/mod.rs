@@ -7,13 +7,11 @@
 
 mod credentials;
 pub mod fix;
-mod render;
 mod routing;
 mod runtime;
 mod sessions;
 
 use credentials::{credentials, shared_refresh_tokens};
-pub use render::render;
 use routing::{router, routing};
 use runtime::{leases, locks, processes};
 use sessions::sessions;
@@ -39,10 +37,6 @@ pub const MAX_BLOCKED_MS: i64 = 7 * 24 * 3_600_000;
 const SLACK_MS: i64 = 5 * 60_000;
 /// How many sessions an aggregated finding lists in its evidence.
 const EVIDENCE_SESSIONS: usize = 20;
-/// How many subjects the text output names before summarising.
-const SUBJECTS_SHOWN: usize = 6;
-/// How many evidence records per field the text output shows.
-const EVIDENCE_LINES_SHOWN: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -241,16 +241,7 @@ pub(super) fn is_timeout(k: Option<std::io::ErrorKind>) -> bool {
 }
 
 pub(super) fn timeout_error(timeout: Duration, route: &Route) -> FetchError {
-    FetchError::new("timeout", format!("no answer from {} within {}", route.describe(), secs(timeout)))
-}
-
-pub(super) fn secs(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{s:.0}s")
-    } else {
-        format!("{s}s")
-    }
+    FetchError::new("timeout", format!("no answer from {} within {}", route.describe(), crate::text::secs(timeout)))
 }
 
 /// Our own message for a transport failure: the kind of failure and the OS error kind, never

@@ -10,12 +10,10 @@
 
 mod analysis;
 mod fetch;
-mod render;
 mod snapshot;
 
 pub use analysis::*;
 pub use fetch::*;
-pub use render::*;
 pub use snapshot::*;
 
 use crate::context::Context;
@@ -24,7 +22,7 @@ use crate::model::resolve::{self, Rules};
 use crate::model::token;
 use crate::model::{str_field, AgentState, ProfileView, State};
 use crate::report::status::{self, SessionFilter};
-use crate::text::{relative, rfc3339_ms};
+use crate::text::rfc3339_ms;
 use crate::txn::journal::{Journal, TxnRow};
 use serde::Serialize;
 use serde_json::{json, Value};

@@ -1,9 +1,55 @@
-//! Every byte the binary writes that is not a preview or a prompt: the JSON printer, the
-//! outcome of a transaction, the error printer and the mapping of errors to exit codes.
+//! Every byte the binary writes that is not a preview or a prompt: the text renderers of each
+//! report (one module per command), the JSON printer, the outcome of a transaction, the error
+//! printer and the mapping of errors to exit codes.
+
+/// `writeln!` for text output that interpolates untrusted values: the formatted text becomes
+/// exactly one line (`clawauth_core::sanitize::line`), whatever its values hold. `outln!(o)`
+/// writes an empty line.
+macro_rules! outln {
+    ($o:expr) => {
+        $o.push('\n')
+    };
+    ($o:expr, $($arg:tt)*) => {{
+        let l = format!($($arg)*);
+        $o.push_str(&clawauth_core::sanitize::line(&l));
+        $o.push('\n');
+    }};
+}
+pub(crate) use outln;
+
+pub mod doctor;
+pub mod explain;
+pub mod restore;
+pub mod status;
+pub mod usage;
 
 use clawauth_core::error::Error;
 use clawauth_core::txn::engine::{Engine, Outcome};
 use clawauth_core::txn::settle::Settle;
+
+/// Columns aligned on the widest cell, each line prefixed by `indent`, trailing spaces cut.
+/// Every cell is one line (`sanitize::line`): a newline inside a session key or a label can
+/// never make a row of its own.
+pub fn table(rows: &[Vec<String>], indent: &str) -> String {
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> =
+        rows.iter().map(|r| r.iter().map(|c| clawauth_core::sanitize::line(c)).collect()).collect();
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let w: Vec<usize> =
+        (0..cols).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = indent.to_string();
+        for (i, c) in r.iter().enumerate() {
+            line.push_str(c);
+            if i + 1 < r.len() {
+                line.push_str(&" ".repeat(w[i] - c.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
 
 /// Exit codes shared by every command (documented in `--help`).
 pub mod exit {
@@ -259,5 +305,30 @@ pub fn exit_code(e: &Error) -> i32 {
         | Error::Declined(_)
         | Error::Journal { .. }
         | Error::Other(_) => exit::ERROR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_cell_never_makes_a_row_of_its_own() {
+        // a 10 MiB label of escapes and newlines and a 1 MiB key of newlines: one row, no control byte
+        let label = "\u{1b}]0;x\u{7}\n".repeat(1 << 20);
+        let rows = vec![vec!["KEY".to_string(), "LABEL".into()], vec!["k\n".repeat(1 << 19), label]];
+        let t = table(&rows, "  ");
+        assert_eq!(t.lines().count(), 2);
+        assert!(!t.trim_end_matches('\n').bytes().any(|b| b < 0x20 && b != b'\n'), "a control byte in the table");
+        assert!(t.lines().nth(1).unwrap().starts_with("  k\\nk\\n"));
+    }
+
+    #[test]
+    fn outln_writes_exactly_one_line() {
+        let mut o = String::new();
+        let key = "agent:main:x\nFAKE ROW\r\u{1b}[2J";
+        outln!(o, "  {key}  {}", "ok");
+        outln!(o);
+        assert_eq!(o, "  agent:main:x\\nFAKE ROW\\r\\e[2J  ok\n\n");
     }
 }

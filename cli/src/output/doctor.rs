@@ -1,11 +1,15 @@
 //! The doctor report as text: one block per finding with its evidence and fix.
 
-use super::{DoctorReport, EVIDENCE_LINES_SHOWN, SUBJECTS_SHOWN};
+use clawauth_core::report::doctor::DoctorReport;
 use serde_json::Value;
 
-// text rendering
+/// How many subjects the text output names before summarising.
+const SUBJECTS_SHOWN: usize = 6;
 
-pub(super) fn scalar(v: &Value, nested: bool) -> String {
+/// How many evidence records per field the text output shows.
+const EVIDENCE_LINES_SHOWN: usize = 5;
+
+fn scalar(v: &Value, nested: bool) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "—".into(),
@@ -28,7 +32,7 @@ pub(super) fn scalar(v: &Value, nested: bool) -> String {
 }
 
 /// Evidence as text lines: lists of records get one line each, so a person can read them.
-pub(super) fn evidence_lines(v: &Value) -> Vec<String> {
+fn evidence_lines(v: &Value) -> Vec<String> {
     match v {
         Value::Array(a) if a.iter().any(Value::is_object) => {
             a.iter().map(|x| format!("  - {}", scalar(x, false))).collect()
@@ -44,30 +48,30 @@ pub fn render(r: &DoctorReport) -> String {
         .iter()
         .map(|a| format!("{} (layout {}, OpenClaw {} rules)", a.id, a.layout.name(), a.rules.name()))
         .collect();
-    crate::outln!(o, "clawauth doctor  {}", r.state_dir);
-    crate::outln!(o, "agents           {}", agents.join("; "));
+    outln!(o, "clawauth doctor  {}", r.state_dir);
+    outln!(o, "agents           {}", agents.join("; "));
     if let Some(rt) = &r.router {
         let held = match (&rt.holds, rt.slot_exists) {
             (Some(h), _) => format!("holds repo identity {h}; its copies of that login are by design"),
             (None, true) => "holds no repo identity".to_string(),
             (None, false) => "does not exist".to_string(),
         };
-        crate::outln!(o, "router           active slot {} {held}", rt.slot);
+        outln!(o, "router           active slot {} {held}", rt.slot);
     }
-    for l in crate::report::status::pending_lines(&r.transactions) {
-        crate::outln!(o, "transaction      {l}");
+    for l in super::status::pending_lines(&r.transactions) {
+        outln!(o, "transaction      {l}");
     }
     for w in &r.warnings {
-        crate::outln!(o, "warning          {w}");
+        outln!(o, "warning          {w}");
     }
     if r.findings.is_empty() {
-        crate::outln!(o);
-        crate::outln!(o, "No problems found.");
+        outln!(o);
+        outln!(o, "No problems found.");
         return o;
     }
     for f in &r.findings {
-        crate::outln!(o);
-        crate::outln!(
+        outln!(o);
+        outln!(
             o,
             "{:<7}  {}  {}{}",
             f.severity.as_str().to_uppercase(),
@@ -76,39 +80,39 @@ pub fn render(r: &DoctorReport) -> String {
             f.agent.as_ref().map(|a| format!("  [agent {a}]")).unwrap_or_default()
         );
         let pad = "                ";
-        crate::outln!(o, "{pad}{}", f.message);
-        crate::outln!(o, "{pad}layers    {}", f.layers.join(", "));
+        outln!(o, "{pad}{}", f.message);
+        outln!(o, "{pad}layers    {}", f.layers.join(", "));
         // aggregated findings can name thousands of sessions: the JSON has them all
         let shown: Vec<&str> = f.subjects.iter().take(SUBJECTS_SHOWN).map(String::as_str).collect();
         let more = f.subjects.len().saturating_sub(SUBJECTS_SHOWN);
         let more = if more > 0 { format!(" (+{more} more; --json lists all)") } else { String::new() };
-        crate::outln!(o, "{pad}subjects  {}{more}", shown.join(", "));
+        outln!(o, "{pad}subjects  {}{more}", shown.join(", "));
         for (k, v) in &f.evidence {
             if v.is_null() || v == &Value::Bool(false) || v.as_array().is_some_and(|a| a.is_empty()) {
                 continue;
             }
             let lines = evidence_lines(v);
             if lines.len() == 1 && !lines[0].starts_with("  - ") {
-                crate::outln!(o, "{pad}evidence  {k}: {}", crate::text::shorten(&lines[0], 300));
+                outln!(o, "{pad}evidence  {k}: {}", clawauth_core::text::shorten(&lines[0], 300));
             } else {
-                crate::outln!(o, "{pad}evidence  {k}:");
+                outln!(o, "{pad}evidence  {k}:");
                 let n = lines.len();
                 for l in lines.into_iter().take(EVIDENCE_LINES_SHOWN) {
-                    crate::outln!(o, "{pad}          {}", crate::text::shorten(&l, 300));
+                    outln!(o, "{pad}          {}", clawauth_core::text::shorten(&l, 300));
                 }
                 if n > EVIDENCE_LINES_SHOWN {
-                    crate::outln!(o, "{pad}            … +{} more (--json has more)", n - EVIDENCE_LINES_SHOWN);
+                    outln!(o, "{pad}            … +{} more (--json has more)", n - EVIDENCE_LINES_SHOWN);
                 }
             }
         }
-        crate::outln!(o, "{pad}fix       {}", f.fix);
+        outln!(o, "{pad}fix       {}", f.fix);
         for alt in &f.fix_alternatives {
-            crate::outln!(o, "{pad}or        {alt}");
+            outln!(o, "{pad}or        {alt}");
         }
     }
     let s = &r.summary;
-    crate::outln!(o);
-    crate::outln!(
+    outln!(o);
+    outln!(
         o,
         "{} finding(s): {} error(s), {} warning(s), {} info — exit {}",
         r.findings.len(),

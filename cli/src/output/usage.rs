@@ -1,11 +1,13 @@
 //! The usage report as text.
 
-#[allow(unused_imports)]
-use super::*;
+use clawauth_core::report::usage::*;
+use clawauth_core::text::{relative, rfc3339_ms, secs};
+use serde_json::Value;
+use std::time::Duration;
 
 // text
 
-pub(super) fn pct(f: f64) -> String {
+fn pct(f: f64) -> String {
     if f.fract() == 0.0 {
         format!("{f:.0}%")
     } else {
@@ -26,22 +28,22 @@ pub fn window_text(w: &UsageWindow, now_ms: i64) -> String {
     }
 }
 
-pub(super) fn opt(s: &Option<String>) -> &str {
+fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("—")
 }
 
-pub(super) fn limits_lines(o: &mut String, prefix: &str, l: &Limits, now: i64) {
+fn limits_lines(o: &mut String, prefix: &str, l: &Limits, now: i64) {
     for w in &l.windows {
-        crate::outln!(o, "    {prefix}{:<6} {}", w.label, window_text(w, now));
+        outln!(o, "    {prefix}{:<6} {}", w.label, window_text(w, now));
     }
     if l.limit_reached == Some(true) {
-        crate::outln!(o, "    {prefix}LIMIT REACHED");
+        outln!(o, "    {prefix}LIMIT REACHED");
     }
 }
 
 pub fn render(r: &UsageReport, now: i64) -> String {
     let mut o = String::new();
-    crate::outln!(
+    outln!(
         o,
         "usage from {}{USAGE_PATH}, each profile with its own token (timeout {}, {} at a time)",
         r.endpoint,
@@ -49,7 +51,7 @@ pub fn render(r: &UsageReport, now: i64) -> String {
         r.concurrency
     );
     let slot = &r.active_slot;
-    crate::outln!(
+    outln!(
         o,
         "active slot {}{}",
         slot.id,
@@ -60,10 +62,10 @@ pub fn render(r: &UsageReport, now: i64) -> String {
         }
     );
     for a in &r.agents {
-        crate::outln!(o);
-        crate::outln!(o, "agent {} — provider {}, rules OpenClaw {}", a.id, a.provider, a.rules.name());
+        outln!(o);
+        outln!(o, "agent {} — provider {}, rules OpenClaw {}", a.id, a.provider, a.rules.name());
         if a.profiles.is_empty() {
-            crate::outln!(o, "  no Codex OAuth profiles");
+            outln!(o, "  no Codex OAuth profiles");
         }
         for p in &a.profiles {
             let mut tags = vec![];
@@ -74,10 +76,10 @@ pub fn render(r: &UsageReport, now: i64) -> String {
                 tags.push("from main".to_string());
             }
             let tags = if tags.is_empty() { String::new() } else { format!("  [{}]", tags.join(", ")) };
-            crate::outln!(o);
-            crate::outln!(o, "  {}{tags}", p.id);
+            outln!(o);
+            outln!(o, "  {}{tags}", p.id);
             let s = &p.stored;
-            crate::outln!(
+            outln!(
                 o,
                 "    stored  account {}, user {}, {}, plan {}, token {} ({})",
                 opt(&s.account_id),
@@ -88,7 +90,7 @@ pub fn render(r: &UsageReport, now: i64) -> String {
                 s.token_state.as_str()
             );
             if let Some(u) = &p.usage {
-                crate::outln!(
+                outln!(
                     o,
                     "    api     account {}, user {}, {}, plan {}",
                     opt(&u.account_id),
@@ -99,30 +101,30 @@ pub fn render(r: &UsageReport, now: i64) -> String {
                 match &u.rate_limit {
                     Some(l) => limits_lines(&mut o, "", l, now),
                     None => {
-                        crate::outln!(o, "    (no rate_limit in the answer)");
+                        outln!(o, "    (no rate_limit in the answer)");
                     }
                 }
                 if let Some(l) = &u.code_review_rate_limit {
                     limits_lines(&mut o, "code review ", l, now);
                 }
                 for f in &p.flags {
-                    crate::outln!(o, "    FLAG    {f}");
+                    outln!(o, "    FLAG    {f}");
                 }
             }
             if let Some(e) = &p.error {
-                crate::outln!(o, "    error   {}", e.message);
+                outln!(o, "    error   {}", e.message);
             }
         }
         if !a.identity.is_empty() {
-            crate::outln!(o);
-            crate::outln!(o, "  identity:");
+            outln!(o);
+            outln!(o, "  identity:");
             for n in &a.identity {
-                crate::outln!(o, "    {}", n.message);
+                outln!(o, "    {}", n.message);
             }
         }
         if !a.sessions.is_empty() {
-            crate::outln!(o);
-            crate::outln!(o, "  sessions (effective profile vs the profile /status shows usage for):");
+            outln!(o);
+            outln!(o, "  sessions (effective profile vs the profile /status shows usage for):");
             let mut rows = vec![vec!["SESSION".to_string(), "EFFECTIVE".into(), "USAGE SHOWN FOR".into()]];
             for s in &a.sessions {
                 rows.push(vec![
@@ -138,25 +140,25 @@ pub fn render(r: &UsageReport, now: i64) -> String {
                     },
                 ]);
             }
-            o.push_str(&crate::report::status::table(&rows, "    "));
+            o.push_str(&super::table(&rows, "    "));
         }
         if let Some(c) = &a.cross_check {
-            crate::outln!(o);
-            crate::outln!(o, "  cross-check {}:", c.session);
-            crate::outln!(o, "    {}", c.message);
+            outln!(o);
+            outln!(o, "  cross-check {}:", c.session);
+            outln!(o, "    {}", c.message);
             if c.differs {
                 o.push_str(&side_by_side(c, now));
             }
         }
     }
     if let Some(n) = r.recorded {
-        crate::outln!(o);
-        crate::outln!(o, "recorded {n} usage snapshot(s) in the journal");
+        outln!(o);
+        outln!(o, "recorded {n} usage snapshot(s) in the journal");
     }
     o
 }
 
-pub(super) fn side_by_side(c: &CrossCheck, now: i64) -> String {
+fn side_by_side(c: &CrossCheck, now: i64) -> String {
     let head = |id: &Option<String>, role: &str| format!("{} ({role})", opt(id));
     let mut labels: Vec<String> = vec![];
     for w in c.usage_source_windows.iter().chain(c.effective_windows.iter()).flatten() {
@@ -179,7 +181,45 @@ pub(super) fn side_by_side(c: &CrossCheck, now: i64) -> String {
     if labels.is_empty() {
         rows.push(vec!["—".into(), cell(&c.usage_source_windows, ""), cell(&c.effective_windows, "")]);
     }
-    crate::report::status::table(&rows, "    ")
+    super::table(&rows, "    ")
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// One line per snapshot for `show`: `before  2026-…  id  account  5h 88% left, week 60% left`.
+pub fn render_txn_snapshots(s: &[(String, UsageSnapshot)]) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let mut rows = vec![];
+    for (when, s) in s {
+        let what = match (&s.windows, &s.error) {
+            (_, Some(e)) => format!("error: {e}"),
+            (Some(w), None) => {
+                let parse = |k: &str| -> Vec<UsageWindow> {
+                    w.get(k).and_then(|x| serde_json::from_value(x.clone()).ok()).unwrap_or_default()
+                };
+                let mut parts: Vec<String> = parse("windows")
+                    .iter()
+                    .map(|w| format!("{} {} left", w.label, w.percent_left.map(pct).unwrap_or_else(|| "?".into())))
+                    .collect();
+                parts.extend(parse("code_review").iter().map(|w| {
+                    format!("code review {} {} left", w.label, w.percent_left.map(pct).unwrap_or_else(|| "?".into()))
+                }));
+                if w.get("limit_reached").and_then(Value::as_bool) == Some(true) {
+                    parts.push("LIMIT REACHED".into());
+                }
+                parts.join(", ")
+            }
+            (None, None) => "—".into(),
+        };
+        rows.push(vec![
+            when.clone(),
+            s.taken_at.clone(),
+            s.profile_id.clone(),
+            s.account_id.clone().unwrap_or_else(|| "—".into()),
+            what,
+        ]);
+    }
+    format!("\nusage snapshots (within 10 minutes of this transaction):\n{}", super::table(&rows, "  "))
+}
