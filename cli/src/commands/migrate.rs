@@ -59,7 +59,7 @@ fn refuse_unreadable(state: &State) -> Result<()> {
 }
 
 fn refuse_gateway(state: &State) -> Result<()> {
-    let b = mig::gateway_blockers(state, Path::new("/proc"));
+    let b = clawauth_core::report::doctor::gateway_blockers(state, Path::new("/proc"));
     if b.is_empty() {
         return Ok(());
     }

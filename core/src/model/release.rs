@@ -541,7 +541,7 @@ pub fn installed() -> Option<Release> {
 }
 
 /// The rules of one OpenClaw release: one implementation whose behaviours are switched by
-/// release ranges (`crate::release::SWITCHES`, issue 19). Storage layout and behaviour differ
+/// release ranges (`crate::model::release::SWITCHES`, issue 19). Storage layout and behaviour differ
 /// independently: 2026.4.5 and 2026.4.7 share the JSON files' contents but not the pin rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]

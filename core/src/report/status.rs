@@ -6,6 +6,7 @@ pub use crate::model::slot::{repo_matches, RepoMatch};
 use crate::model::*;
 use crate::text::{rel, rfc3339_ms};
 use crate::txn::status::TxnStatus;
+pub use crate::workflow::restore::RestoreSource;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -186,20 +187,6 @@ pub struct SessionReport {
     pub usage_same_login: bool,
     pub label: Option<String>,
     pub label_source: Option<String>,
-}
-
-/// One credential in a backup `restore-token` could restore from, without secrets.
-#[derive(Debug, Clone, Serialize)]
-pub struct RestoreSource {
-    /// `archive` (OpenClaw's migration archive or backup) or `stranded` (a legacy store).
-    pub kind: &'static str,
-    /// The file, relative to the state dir.
-    pub path: String,
-    pub profile: String,
-    pub account_id: Option<String>,
-    pub email: Option<String>,
-    pub refresh_fp: Option<String>,
-    pub expires: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]

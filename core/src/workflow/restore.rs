@@ -307,10 +307,24 @@ pub fn candidates(state: &State, args: &Args) -> Result<Listing> {
     Ok(Listing { profile: id, identity: target, candidates: list, pick, searched, warnings })
 }
 
+/// One credential in a backup `restore-token` could restore from, without secrets.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreSource {
+    /// `archive` (OpenClaw's migration archive or backup) or `stranded` (a legacy store).
+    pub kind: &'static str,
+    /// The file, relative to the state dir.
+    pub path: String,
+    pub profile: String,
+    pub account_id: Option<String>,
+    pub email: Option<String>,
+    pub refresh_fp: Option<String>,
+    pub expires: Option<i64>,
+}
+
 /// Every credential in the agent's backups (credential archives, stranded legacy stores) as
 /// `status` lists them: newest first, then by kind. A backup that cannot be read is left out
 /// (`restore-token --list` names it).
-pub fn backups(state: &State, agent: &AgentState) -> Vec<crate::report::status::RestoreSource> {
+pub fn backups(state: &State, agent: &AgentState) -> Vec<RestoreSource> {
     let base = &state.install.state_dir;
     let files = agent.archives.iter().filter(|p| crate::model::is_credential_archive(p)).map(|p| ("archive", p)).chain(
         agent
@@ -325,7 +339,7 @@ pub fn backups(state: &State, agent: &AgentState) -> Vec<crate::report::status::
         let rel = p.strip_prefix(base).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string());
         for (id, c) in &src.creds {
             let (account_id, _, email) = identity(id, c, state.now_ms);
-            out.push(crate::report::status::RestoreSource {
+            out.push(RestoreSource {
                 kind,
                 path: rel.clone(),
                 profile: id.clone(),

@@ -13,6 +13,7 @@ mod sessions;
 
 use credentials::{credentials, shared_refresh_tokens};
 use routing::{router, routing};
+pub use runtime::gateway_blockers;
 use runtime::{leases, locks, processes};
 use sessions::sessions;
 

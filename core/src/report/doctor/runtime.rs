@@ -2,8 +2,10 @@
 
 use super::{Out, Remedy};
 use crate::layout::lock::{self, Holder};
+use crate::model::State;
 use crate::text::{rel, rfc3339_ms};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 // the running system: locks, leases, processes
@@ -223,3 +225,39 @@ pub(super) fn processes(out: &mut Out, proc_dir: &Path) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// Why OpenClaw must not migrate this state dir now: doctor's runtime findings (CA021: a lock
+/// held by a live process, a live `agent_database_leases` row or unexpired `state_leases` lease
+/// such as `gateway-owner`, a running gateway process). A gateway process is counted only when
+/// it runs on this state dir (its `OPENCLAW_STATE_DIR`, else `$HOME/.openclaw`) or when its
+/// environment cannot be read.
+pub fn gateway_blockers(state: &State, proc_dir: &Path) -> Vec<String> {
+    let opts = super::Options { rules: None, proc_dir: proc_dir.to_path_buf() };
+    let report = super::run(state, &opts);
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mine = canon(&state.install.state_dir);
+    let mut out = vec![];
+    for f in report.findings.iter().filter(|f| f.code == "CA021") {
+        if f.evidence.get("source").and_then(Value::as_str) == Some("process") {
+            let Some(pid) = f.evidence.get("pid").and_then(Value::as_i64) else { continue };
+            if let Ok(env) = std::fs::read(proc_dir.join(pid.to_string()).join("environ")) {
+                let vars: BTreeMap<String, String> = env
+                    .split(|b| *b == 0)
+                    .filter_map(|kv| {
+                        let s = String::from_utf8_lossy(kv);
+                        s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))
+                    })
+                    .collect();
+                let dir = vars
+                    .get("OPENCLAW_STATE_DIR")
+                    .map(PathBuf::from)
+                    .or_else(|| vars.get("HOME").map(|h| Path::new(h).join(".openclaw")));
+                if dir.is_some_and(|d| canon(&d) != mine) {
+                    continue;
+                }
+            }
+        }
+        out.push(f.message.clone());
+    }
+    out
+}
