@@ -395,13 +395,17 @@ fn a_second_writer_waits_then_exits_3_naming_the_holder() {
     let w = spawn(&fx, &["pin", "agent:main:main", BOB, "--yes"], &[]);
     wait_for("the writer's intent", Duration::from_secs(10), || !txns(&fx).is_empty());
     let o = {
-        let mut c = fx.cmd(&["cooldown", "clear", "--all", "--yes"]);
+        let mut c = fx.cmd(&["cooldown", "clear", "--all", "--yes", "--json"]);
         c.env("CLAWAUTH_LOCK_TIMEOUT", "0.3");
         run(c)
     };
     std::fs::remove_file(&lock).unwrap();
     assert_eq!(finish(w).code, 0);
     assert_eq!(o.code, 3, "{}", o.all());
+    // a held lock is its own kind of error, not a stale plan
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("a JSON error on stdout");
+    assert_eq!(v["error"]["kind"], "lock_held", "{}", o.stdout);
+    assert_eq!(v["exit"], 3);
     assert!(
         o.stderr.contains("writer lock is held by pid") && o.stderr.contains("pin agent:main:main"),
         "{}",

@@ -692,6 +692,8 @@ fn schema_scopes_are_judged_by_what_they_mean() {
         let o = fx.run(&["pin", "agent:main:main", BOB, "--yes"]);
         assert_eq!(o.code, 1, "{want}: {}", o.all());
         assert!(o.stderr.contains(want) && o.stderr.contains("will not write"), "{want}: {}", o.stderr);
+        let j = fx.run(&["pin", "agent:main:main", BOB, "--yes", "--json"]);
+        assert_eq!((j.code, &j.json()["error"]["kind"]), (1, &serde_json::json!("refused")), "{want}: {}", j.stdout);
         assert_eq!(dump(&fx), before, "{want}");
         // the reason is the same when status reads the state
         assert!(fx.ok(&["status"]).stdout.contains("UNKNOWN") || fx.ok(&["status"]).all().contains(want));

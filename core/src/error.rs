@@ -1,6 +1,6 @@
 //! The library's error type. Every error names the file (or database cell) it is about and
 //! what was expected there; the binary prints it once, at the edge, and maps each variant to an
-//! exit code (`cli/src/output.rs`).
+//! exit code (`cli/src/output/mod.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -38,9 +38,18 @@ pub enum Error {
     /// with a hint saying where else to look.
     #[error("{what}")]
     NoState { what: String, hint: String },
-    /// A stale plan, a lock held by a live process, an undo conflict: exit 3.
+    /// A stale plan, an undo conflict, a file changed since it was read: exit 3.
     #[error("{what}")]
     Conflict { what: String, hint: Option<String> },
+    /// Another live process holds what the command must take: OpenClaw's file lock, a SQLite
+    /// write lock past the busy timeout, an exclusive `state_leases` lease, the clawauth writer
+    /// lock, a gateway running on the state dir. The message says who holds what: exit 3.
+    #[error("{what}")]
+    LockHeld { what: String, hint: String },
+    /// clawauth will not change this state as it is (a database schema it does not write, an
+    /// agent that is read-only for it, a live file it could not read): exit 1.
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Declined(String),
     #[error("journal {path}: {what}")]
@@ -65,6 +74,9 @@ impl Error {
     pub fn conflict_hint(what: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Conflict { what: what.into(), hint: Some(hint.into()) }
     }
+    pub fn lock_held(what: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::LockHeld { what: what.into(), hint: hint.into() }
+    }
     pub fn journal(path: impl AsRef<Path>, what: impl std::fmt::Display) -> Self {
         Error::Journal { path: path.as_ref().to_path_buf(), what: what.to_string() }
     }
@@ -72,7 +84,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Conflict { hint, .. } => hint.clone(),
-            Error::NoState { hint, .. } => Some(hint.clone()),
+            Error::NoState { hint, .. } | Error::LockHeld { hint, .. } => Some(hint.clone()),
             Error::Declined(_) => {
                 Some("re-run with --yes to apply without a terminal, or --dry-run to see the plan (saved as a planned transaction)".into())
             }

@@ -49,7 +49,7 @@ fn skip_paths(state_dir: &Path, journal: &Path) -> Vec<PathBuf> {
 fn refuse_unreadable(state: &State) -> Result<()> {
     for a in &state.agents {
         if let Some(first) = a.unreadable.first() {
-            return Err(Error::Other(format!(
+            return Err(Error::Refused(format!(
                 "refusing to migrate agent {} while a live file cannot be read: {first}",
                 a.paths.id
             )));
@@ -63,7 +63,7 @@ fn refuse_gateway(state: &State) -> Result<()> {
     if b.is_empty() {
         return Ok(());
     }
-    Err(Error::conflict_hint(
+    Err(Error::lock_held(
         format!("refusing to migrate while OpenClaw runs on this state dir:\n  {}", b.join("\n  ")),
         "stop the OpenClaw gateway (`openclaw gateway stop`), then run the migration again",
     ))

@@ -279,6 +279,8 @@ pub fn error_kind(e: &Error) -> &'static str {
     match e {
         Error::Usage(_) => "usage",
         Error::Conflict { .. } => "conflict",
+        Error::LockHeld { .. } => "lock_held",
+        Error::Refused(_) => "refused",
         Error::State(_) => "state",
         Error::Io { .. } => "io",
         Error::BadFile { .. } => "bad_file",
@@ -295,7 +297,7 @@ pub fn error_kind(e: &Error) -> &'static str {
 pub fn exit_code(e: &Error) -> i32 {
     match e {
         Error::Usage(_) => exit::USAGE,
-        Error::Conflict { .. } => exit::CONFLICT,
+        Error::Conflict { .. } | Error::LockHeld { .. } => exit::CONFLICT,
         Error::State(_)
         | Error::Io { .. }
         | Error::BadFile { .. }
@@ -303,6 +305,7 @@ pub fn exit_code(e: &Error) -> i32 {
         | Error::NotFound(_)
         | Error::NoState { .. }
         | Error::Declined(_)
+        | Error::Refused(_)
         | Error::Journal { .. }
         | Error::Other(_) => exit::ERROR,
     }

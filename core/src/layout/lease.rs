@@ -76,7 +76,7 @@ impl Leases {
             } else {
                 "OpenClaw's doctor or database maintenance is running"
             };
-            return Err(Error::conflict_hint(
+            return Err(Error::lock_held(
                 format!(
                     "{}: state_leases holds {}/{} by {}{until}: {what}",
                     self.db.display(),

@@ -110,7 +110,7 @@ pub fn acquire(dir: &Path, name: &str, now_ms: i64, notes: &mut Vec<String>) -> 
                             "a process (the lock names no pid)".into()
                         };
                         let since = created_at.map(|c| format!(", since {c}")).unwrap_or_default();
-                        return Err(Error::conflict_hint(
+                        return Err(Error::lock_held(
                             format!("{} is held by {who}{since}", path.display()),
                             "a running OpenClaw is writing this store; stop the gateway (or wait) and try again",
                         ));
@@ -123,7 +123,10 @@ pub fn acquire(dir: &Path, name: &str, now_ms: i64, notes: &mut Vec<String>) -> 
         std::thread::sleep(std::time::Duration::from_millis(delay));
         delay = (delay * 2).min(800);
     }
-    Err(Error::conflict(format!("could not take {}", path.display())))
+    Err(Error::lock_held(
+        format!("could not take {}: it stayed locked through every retry", path.display()),
+        "a running OpenClaw is writing this store; stop the gateway (or wait) and try again",
+    ))
 }
 
 /// Which OpenClaw lock guards a file, if any.

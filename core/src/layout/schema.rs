@@ -163,5 +163,5 @@ fn refusal(conn: &Connection, db: &Path, uv: i64, meta: &[(String, String, i64)]
 
 /// The error for a refused database, naming it and the unknown part.
 pub fn refused_error(db: &Path, why: &str) -> Error {
-    Error::Other(format!("{}: {why}; clawauth reads it but will not write", db.display()))
+    Error::Refused(format!("{}: {why}; clawauth reads it but will not write", db.display()))
 }

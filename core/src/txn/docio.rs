@@ -330,7 +330,7 @@ pub fn apply_cells(steps: &[(&Location, &[Change])], now_ms: i64) -> std::result
         );
         let what = format!("{}: cannot lock for writing: {e}", db.display());
         let err = if busy {
-            Error::conflict_hint(what, "another process (a running OpenClaw?) is writing this database; try again")
+            Error::lock_held(what, "another process (a running OpenClaw?) is writing this database; try again")
         } else {
             Error::sqlite(db, format!("cannot lock for writing: {e}"))
         };

@@ -94,7 +94,7 @@ pub fn acquire(state_dir: &Path, ctx: &crate::context::Context, on_wait: &mut dy
         }
         let who = holder(&dir);
         if start.elapsed() >= limit {
-            return Err(Error::conflict_hint(
+            return Err(Error::lock_held(
                 format!(
                     "another clawauth is changing {}: the writer lock is held by {who}; waited {:.1}s",
                     state_dir.display(),

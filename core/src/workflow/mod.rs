@@ -28,11 +28,11 @@ use serde_json::{Map, Value};
 /// Refuse early when this agent's store must not be written.
 pub fn require_writable(agent: &AgentState) -> Result<()> {
     if let Some(r) = &agent.read_only_reason {
-        return Err(Error::Other(format!("agent {} is read-only for clawauth: {r}", agent.paths.id)));
+        return Err(Error::Refused(format!("agent {} is read-only for clawauth: {r}", agent.paths.id)));
     }
     // a broken store is an emergency: plan nothing on top of a state we could not fully read
     if let Some(first) = agent.unreadable.first() {
-        return Err(Error::Other(format!(
+        return Err(Error::Refused(format!(
             "refusing to change agent {} while a live file cannot be used: {first}",
             agent.paths.id
         )));
