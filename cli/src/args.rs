@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "Exit codes:
   0  ok, or nothing to do
-  1  error, a refusal to write this state as it is, or the change was declined
+  1  error, or the change was declined (or refused: clawauth will not write this state as it is)
   2  usage error
   3  conflict: stale plan, lock held by a live process, undo conflict
   4  doctor found problems (warning or worse)

@@ -367,17 +367,17 @@ fn validity_expr(db: &crate::layout::store::RoDb) -> Result<&'static str> {
 }
 
 /// Add one row to `out`: its summary (or a warning), and whether OpenClaw would refuse it.
-fn take_row(db: &crate::layout::store::RoDb, out: &mut Nodes, key: String, json: String, valid: i64) -> Result<()> {
+fn take_row(db: &crate::layout::store::RoDb, out: &mut Nodes, key: String, json: &[u8], valid: i64) -> Result<()> {
     // 0: changed since OpenClaw last validated it (its triggers reset the flag); -1 is
     // OpenClaw's own placeholder for a retired row, valid as it is
     if valid == 0 {
         let problem = match crate::layout::session_row::read(&db.conn, &db.path, &key)? {
-            Some(r) => crate::layout::session_row::check(&r, json.as_bytes(), r.updated_at).err(),
+            Some(r) => crate::layout::session_row::check(&r, json, r.updated_at).err(),
             None => Some("the row vanished while reading".into()),
         };
         out.invalid.push(crate::model::InvalidRow { db: db.path.clone(), key: key.clone(), problem });
     }
-    match summarize(&key, json.as_bytes()) {
+    match summarize(&key, json) {
         Ok(s) => out.sessions.push(s),
         Err(e) => out.warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
     }
@@ -391,17 +391,22 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
         return Ok(out);
     }
     let flag = validity_expr(db)?;
+    // in the table's own (rowid) order: `ORDER BY session_key` walks the key index and looks
+    // every row up, visiting each table page once per row on it; sorted in memory instead
     let mut stmt = db
         .conn
-        .prepare(&format!("SELECT session_key, entry_json, {flag} FROM session_nodes ORDER BY session_key"))
+        .prepare(&format!("SELECT session_key, entry_json, {flag} FROM session_nodes"))
         .map_err(|e| Error::sqlite(&db.path, e))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
-        .map_err(|e| Error::sqlite(&db.path, e))?;
-    for row in rows {
-        let (key, json, valid) = row.map_err(|e| Error::sqlite(&db.path, e))?;
+    let mut rows = stmt.query([]).map_err(|e| Error::sqlite(&db.path, e))?;
+    let sq = |e: rusqlite::Error| Error::sqlite(&db.path, e);
+    while let Some(r) = rows.next().map_err(sq)? {
+        let key = r.get::<_, String>(0).map_err(sq)?;
+        // borrowed, not copied; UTF-8 is checked as `String` would (a row that is not fails)
+        let json = r.get_ref(1).map_err(sq)?.as_str().map_err(|e| Error::sqlite(&db.path, e))?.as_bytes();
+        let valid = r.get::<_, i64>(2).map_err(sq)?;
         take_row(db, &mut out, key, json, valid)?;
     }
+    out.sessions.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     Ok(out)
 }
 
@@ -476,7 +481,7 @@ pub fn read_session_nodes_by_key(db: &crate::layout::store::RoDb, key: &str) -> 
             .map_err(|e| Error::sqlite(&db.path, e))?;
         // a row deleted between the probe and this read is as absent as in a full read
         if let Some((json, valid)) = row {
-            take_row(db, &mut out, k, json, valid)?;
+            take_row(db, &mut out, k, json.as_bytes(), valid)?;
         }
     }
     Ok((!out.sessions.is_empty()).then_some(out))
