@@ -192,16 +192,22 @@ pub fn settle(id: i64, s: &Settle) {
     }
 }
 
-/// The one error printer: `error:`, each `caused by:`, then a `hint:`; returns the exit code.
+/// The one error printer: `error:` and the headline, the lines it lists (`Error::details`),
+/// each `caused by:`, then a `hint:`; returns the exit code. Each is one line through `line`:
+/// a profile id, a session key or a file name inside a message is shown with every control
+/// character escaped, its newlines too, so the only line breaks are the printer's own.
 pub fn print_error(e: &Error) -> i32 {
-    eprintln!("error: {}", text(&e.to_string()));
+    eprintln!("error: {}", line(&e.headline()));
+    for d in e.details() {
+        eprintln!("  {}", line(d));
+    }
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
-        eprintln!("caused by: {}", text(&s.to_string()));
+        eprintln!("caused by: {}", line(&s.to_string()));
         src = s.source();
     }
     if let Some(h) = e.hint() {
-        eprintln!("hint: {}", text(&h));
+        eprintln!("hint: {}", line(&h));
     }
     exit_code(e)
 }
