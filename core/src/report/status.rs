@@ -482,12 +482,17 @@ fn list(v: &Option<Vec<String>>) -> String {
     }
 }
 
+/// The widest a table cell is shown (characters); a longer value is shortened, its length shown.
+pub const CELL_CAP: usize = 256;
+
 /// Columns aligned on the widest cell, each line prefixed by `indent`, trailing spaces cut.
-/// Every cell is one line (`sanitize::line`): a newline inside a session key or a label can
-/// never make a row of its own.
+/// Every cell is one line (`sanitize::value`): a newline inside a session key or a label can
+/// never make a row of its own; and at most `CELL_CAP` characters, its length shown, since
+/// every row is padded to the widest cell (one 1 MiB session key made a 305-session
+/// `status --all` build 650 MB of padding).
 pub fn table(rows: &[Vec<String>], indent: &str) -> String {
     let rows: Vec<Vec<std::borrow::Cow<'_, str>>> =
-        rows.iter().map(|r| r.iter().map(|c| crate::sanitize::line(c)).collect()).collect();
+        rows.iter().map(|r| r.iter().map(|c| crate::sanitize::value(c, CELL_CAP)).collect()).collect();
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let w: Vec<usize> =
         (0..cols).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0)).collect();
