@@ -7,7 +7,7 @@
 
 use super::{load_state, mutating_engine, opts, tty};
 use crate::args::{Global, MigrateArgs, MutateArgs};
-use crate::output::{line, print_json, text};
+use crate::output::{line, print_json};
 use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
 use clawauth_core::model::release::{Release, Rules};
@@ -185,7 +185,7 @@ pub fn run(g: &Global, ctx: &Context, a: &MigrateArgs) -> Result<i32> {
         None => lines.push("will record a pending migration; you run OpenClaw's migration yourself".into()),
     }
     if !g.json {
-        println!("{}", text(&lines.join("\n")));
+        println!("{}", own_lines(&lines));
     }
     if a.m.dry_run {
         if g.json {
@@ -367,7 +367,7 @@ fn finish(
             diffs.len()
         );
         for l in diff_lines(&diffs) {
-            println!("  {}", text(&l));
+            println!("  {}", line(&l));
         }
         println!();
     }
@@ -418,11 +418,11 @@ fn finish(
         if !still.is_empty() {
             println!("Still different from before the upgrade:");
             for l in diff_lines(&still) {
-                println!("  {}", text(&l));
+                println!("  {}", line(&l));
             }
         }
         for u in &unresolved {
-            println!("  not restorable: {}", text(u));
+            println!("  not restorable: {}", line(u));
         }
         println!(
             "Sessions whose account changed across the upgrade: {n_before} without clawauth's repairs, {n_after} after them ({} session(s) compared).",
@@ -525,7 +525,7 @@ pub fn undo(g: &Global, mut engine: Engine, id: i64, force: bool, m: &MutateArgs
         lines.push(format!("  (this also reverts clawauth's repairs, transaction {r})"));
     }
     if !g.json {
-        println!("{}", text(&lines.join("\n")));
+        println!("{}", own_lines(&lines));
     }
     if m.dry_run {
         if !g.json {
@@ -676,6 +676,17 @@ pub fn show(g: &Global, j: &Journal, row: &clawauth_core::txn::journal::TxnRow, 
     }
     // a closed pipe (`| head`) is not an error worth a panic
     use std::io::Write;
-    let _ = writeln!(std::io::stdout().lock(), "{}", text(&o.join("\n")));
+    let _ = writeln!(std::io::stdout().lock(), "{}", own_lines(&o));
     Ok(0)
+}
+
+/// Lines of text output, each one line whatever the paths, values and OpenClaw output inside it
+/// hold (`output::line`); an element's leading newlines (a blank line before a heading) are
+/// clawauth's own.
+fn own_lines(lines: &[String]) -> String {
+    let one = |l: &String| {
+        let body = l.trim_start_matches('\n');
+        format!("{}{}", &l[..l.len() - body.len()], line(body))
+    };
+    lines.iter().map(one).collect::<Vec<_>>().join("\n")
 }
