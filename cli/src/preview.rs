@@ -112,9 +112,8 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
                 unified(&mut out, &b, &a, line);
             }
         }
-        Err(e) => {
-            let _ = writeln!(out, "(cannot diff: {e})");
-        }
+        // an error names files and values: one line, like every note
+        Err(e) => crate::output::outln!(out, "(cannot diff: {e})"),
     }
     out
 }

@@ -1,9 +1,12 @@
 //! Hostile state files: special files in a state file's place (a FIFO, `/dev/zero`, a
 //! directory), files larger than clawauth reads, and broken symlinks where a file decides the
 //! layout. Every command must end quickly in bounded memory with an error naming the file and
-//! what it is, and nothing may be written (the journal included). Each run must stay under
-//! 256 MiB peak memory and is killed after 10 s, so a regression shows as a failed bound or a
-//! hang verdict instead of a machine that swaps.
+//! what it is, and nothing may be written (the journal included). Then hostile values (escape
+//! sequences, newlines, a 10 MiB label) in every field, through text output and errors. Every
+//! run here must stay under 256 MiB peak memory and 5 s of CPU time (the issue's bounds, as the
+//! kernel measures them for the child: a loaded CI machine stretches wall time, not work); it is
+//! killed after 30 s of wall time, so a regression shows as a failed bound or a hang verdict
+//! instead of a machine that swaps.
 
 mod common;
 use common::*;
@@ -11,26 +14,57 @@ use common::*;
 use clawauth_core::model::Layout;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 const BOB: &str = "openai-codex:bob@example.com";
 /// The memory a hostile input may cost at most (the issue's bound), measured as peak RSS.
 const PEAK_RSS: u64 = 256 << 20;
+/// The CPU time (user + system) a hostile input may cost at most (the issue's bound).
+const CPU: Duration = Duration::from_secs(5);
+/// A run still going after this much wall time is a hang (a FIFO read, a lock wait).
+const WATCHDOG: Duration = Duration::from_secs(30);
 /// A guard against runaway allocation, not the bound itself (address space exceeds RSS).
 const LIMIT_AS: u64 = 2 << 30;
+/// The most CPU time (ms), the slowest wall time (ms) and the highest peak memory (bytes) of
+/// every bounded run so far, and how many runs there were, for the figures printed with
+/// `--nocapture`.
+static CPU_MS: AtomicU64 = AtomicU64::new(0);
+static SLOWEST_MS: AtomicU64 = AtomicU64::new(0);
+static PEAK: AtomicU64 = AtomicU64::new(0);
+static RUNS: AtomicU64 = AtomicU64::new(0);
 
-/// Run clawauth with a wall-clock limit and a generous address-space guard (a runaway
-/// allocation ends the run instead of swapping the machine); returns the output, the time and
-/// the peak resident memory the kernel measured (`ru_maxrss`, bytes).
+fn figures(what: &str) {
+    println!(
+        "{what}: of {} bounded runs so far, most CPU time {} ms, slowest {} ms, highest peak {} MiB \
+         (bounds: {} s CPU, {} MiB)",
+        RUNS.load(Relaxed),
+        CPU_MS.load(Relaxed),
+        SLOWEST_MS.load(Relaxed),
+        PEAK.load(Relaxed) >> 20,
+        CPU.as_secs(),
+        PEAK_RSS >> 20
+    );
+}
+
+/// Run clawauth under `bounded_rss` and hold it to the issue's bounds: peak memory and CPU time.
 fn bounded(fx: &Fx, args: &[&str]) -> (Out, Duration) {
-    let (o, t, rss) = bounded_rss(fx, args);
+    let (o, t, rss, cpu) = bounded_rss(fx, args);
     assert!(rss < PEAK_RSS, "clawauth {args:?}: peak memory {} MiB on a hostile input", rss >> 20);
+    assert!(cpu < CPU, "clawauth {args:?}: {cpu:?} of CPU time ({t:?} wall) on a hostile input");
+    CPU_MS.fetch_max(cpu.as_millis() as u64, Relaxed);
+    SLOWEST_MS.fetch_max(t.as_millis() as u64, Relaxed);
+    PEAK.fetch_max(rss, Relaxed);
+    RUNS.fetch_add(1, Relaxed);
     (o, t)
 }
 
+/// Run clawauth with a wall-clock watchdog and a generous address-space guard (a runaway
+/// allocation ends the run instead of swapping the machine); returns the output, the wall time,
+/// the peak resident memory (`ru_maxrss`, bytes) and the CPU time the kernel measured.
 // reaped by `wait4` below, which std's `Child` cannot see
 #[allow(clippy::zombie_processes)]
-fn bounded_rss(fx: &Fx, args: &[&str]) -> (Out, Duration, u64) {
+fn bounded_rss(fx: &Fx, args: &[&str]) -> (Out, Duration, u64, Duration) {
     use std::io::Read;
     let mut c = fx.cmd(args);
     c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
@@ -61,16 +95,17 @@ fn bounded_rss(fx: &Fx, args: &[&str]) -> (Out, Duration, u64) {
         if r == pid {
             break;
         }
-        if start.elapsed() > Duration::from_secs(10) {
+        if start.elapsed() > WATCHDOG {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("clawauth {args:?} hung on a hostile input (killed after 10 s)");
+            panic!("clawauth {args:?} hung on a hostile input (killed after {WATCHDOG:?})");
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
     let o = Out { code, stdout: out.join().unwrap(), stderr: err.join().unwrap() };
-    (o, start.elapsed(), ru.ru_maxrss as u64 * 1024)
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    (o, start.elapsed(), ru.ru_maxrss as u64 * 1024, tv(ru.ru_utime) + tv(ru.ru_stime))
 }
 
 fn fifo(p: &Path) {
@@ -181,6 +216,7 @@ fn special_and_oversized_files_are_refused_quickly_naming_the_file() {
         cases().len(),
         PEAK_RSS >> 20
     );
+    figures("special_and_oversized_files_are_refused_quickly_naming_the_file");
 }
 
 #[test]
@@ -194,7 +230,7 @@ fn a_key_given_twice_is_read_as_openclaw_does_and_refused_for_writing() {
     assert_ne!(dup, text);
     std::fs::write(&p, dup).unwrap();
     let before = tree_hash(&fx.state, &[".clawauth/journal.db-shm"]);
-    let st = fx.run(&["status"]);
+    let st = bounded(&fx, &["status"]).0;
     assert_eq!(st.code, 0, "{}", st.all());
     assert!(st.all().contains("appears twice"), "{}", st.all());
     for args in [
@@ -203,7 +239,7 @@ fn a_key_given_twice_is_read_as_openclaw_does_and_refused_for_writing() {
         &["profile", "rename", BOB, "openai-codex:robert@example.com", "--yes"],
         &["cooldown", "clear", "--all", "--yes"],
     ] {
-        let o = fx.run(args);
+        let o = bounded(&fx, args).0;
         assert_eq!(o.code, 1, "{args:?}: {}", o.all());
         assert!(
             o.stderr.contains("auth-profiles.json") && o.stderr.contains(&format!("{BOB:?} appears twice")),
@@ -230,7 +266,7 @@ fn a_key_given_twice_is_read_as_openclaw_does_and_refused_for_writing() {
     )
     .unwrap();
     let before = tree_hash(&fx.state, &[".clawauth/journal.db-shm"]);
-    let o = fx.run(&["pin", "agent:main:main", BOB, "--yes"]);
+    let o = bounded(&fx, &["pin", "agent:main:main", BOB, "--yes"]).0;
     assert_eq!(o.code, 1, "{}", o.all());
     assert!(
         o.stderr.contains("sessions.json") && o.stderr.contains("\"agent:main:main\" appears twice"),
@@ -238,6 +274,7 @@ fn a_key_given_twice_is_read_as_openclaw_does_and_refused_for_writing() {
         o.stderr
     );
     assert_eq!(before, tree_hash(&fx.state, &[".clawauth/journal.db-shm"]));
+    figures("a_key_given_twice_is_read_as_openclaw_does_and_refused_for_writing");
 }
 
 /// A chat user controls session keys and labels; an attacker with write access to a state file
@@ -254,7 +291,7 @@ fn escape_sequences_in_state_never_reach_the_terminal() {
     entry["label"] = serde_json::json!("\u{1b}[31mred label\u{7}");
     v[evil] = entry;
     std::fs::write(fx.sessions(), serde_json::to_string_pretty(&v).unwrap()).unwrap();
-    let pin = fx.run(&["pin", evil, BOB, "--yes"]);
+    let pin = bounded(&fx, &["pin", evil, BOB, "--yes"]).0;
     assert_eq!(pin.code, 0, "{}", pin.all());
     let bad = |t: &str| t.chars().find(|c| (c.is_control() && *c != '\n') || ('\u{202a}'..='\u{202e}').contains(c));
     for args in [
@@ -267,7 +304,7 @@ fn escape_sequences_in_state_never_reach_the_terminal() {
         &["unpin", evil, "--dry-run"],
         &["pin", "no-such-session\u{1b}[2J", BOB, "--yes"],
     ] {
-        let o = fx.run(args);
+        let o = bounded(&fx, args).0;
         assert!(
             bad(&o.stdout).is_none() && bad(&o.stderr).is_none(),
             "{args:?} printed a control character:\n{:?}",
@@ -279,6 +316,7 @@ fn escape_sequences_in_state_never_reach_the_terminal() {
     assert!(st.stdout.contains("\\e]0;pwned"), "{}", st.stdout);
     let j = fx.ok(&["status", "--all", "--json"]).json();
     assert!(j["agents"][0]["sessions"].as_array().unwrap().iter().any(|s| s["key"] == evil));
+    figures("escape_sequences_in_state_never_reach_the_terminal");
 }
 
 #[test]
@@ -296,6 +334,36 @@ fn a_huge_label_does_not_become_huge_output() {
         assert!(o.stdout.len() < 100_000, "{args:?}: {} bytes of output", o.stdout.len());
         assert!(o.stdout.lines().all(|l| l.len() < 4200), "{args:?}: a line is not bounded");
     }
+    figures("a_huge_label_does_not_become_huge_output");
+}
+
+/// Every row of a table is padded to its widest cell: one 1 MiB session key among 300 sessions
+/// made `status --all` build 650 MB of padding in 11 s. A cell is shortened instead.
+#[test]
+fn a_huge_session_key_does_not_pad_every_row() {
+    let fx = base();
+    let mut v = read_json(&fx.sessions());
+    let entry = v["agent:main:main"].clone();
+    for i in 0..300 {
+        let mut e = entry.clone();
+        e["sessionId"] = serde_json::json!(format!("00000000-0000-4000-8000-{:012}", 1000 + i));
+        v[format!("agent:main:telegram:direct:{}", 5000 + i)] = e;
+    }
+    let mut e = entry.clone();
+    e["sessionId"] = serde_json::json!("00000000-0000-4000-8000-0000000009ff");
+    let huge = format!("agent:main:telegram:direct:{}", "K".repeat(1 << 20));
+    v[huge.as_str()] = e;
+    std::fs::write(fx.sessions(), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    // (a key of 1 MiB is too long for a command line: explain reads it through another session)
+    for args in [&["status", "--all"][..], &["doctor"], &["explain", "agent:main:telegram:direct:5000"]] {
+        let (o, _) = bounded(&fx, args);
+        assert!(o.code < 100, "{args:?} crashed: {}", &o.stderr[..o.stderr.len().min(500)]);
+        assert!(o.stdout.len() < 1_000_000, "{args:?}: {} bytes of output", o.stdout.len());
+        assert!(o.stdout.lines().all(|l| l.len() < 4200), "{args:?}: a line is not bounded");
+    }
+    let st = bounded(&fx, &["status", "--all"]).0;
+    assert!(st.stdout.contains(&format!("…({} bytes)", huge.len())), "the shortened key says its length");
+    figures("a_huge_session_key_does_not_pad_every_row");
 }
 
 /// A newline inside a value must not end the line it is printed on: every kind of value a chat
@@ -355,7 +423,7 @@ fn a_newline_inside_a_value_never_breaks_its_line() {
         vec!["usage", "--table", "--endpoint", dead],
     ];
     for args in &runs {
-        let o = fx.run(args);
+        let o = bounded(&fx, args).0;
         assert!(o.code < 100, "{args:?} crashed: {}", o.all());
         for (what, t) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
             assert!(broken(t).is_none(), "{args:?}: a value broke a line of {what}: {:?}\n{t}", broken(t));
@@ -392,4 +460,129 @@ fn a_newline_inside_a_value_never_breaks_its_line() {
     assert!(pre.stdout.contains("\\nFAKE-KEY"), "{}", pre.stdout);
     let lst = fx.ok(&["restore-token", "--list", BOB]);
     assert!(lst.stdout.contains("migrated-20260402\\nFAKE-PATH"), "{}", lst.stdout);
+    figures("a_newline_inside_a_value_never_breaks_its_line");
+}
+
+/// Errors interpolate values from state, the journal and the command line: a profile id, a
+/// session key, an agent's directory, a duplicated key, the values an undo finds changed. A
+/// newline, a carriage return or an escape sequence inside one must not forge a line of the
+/// error (a fake `hint:`) or drive the terminal: every line of stderr is one clawauth wrote
+/// (`error:`, an indented detail, `caused by:`, `hint:`, `note:`, `warning:`), the value is
+/// shown escaped, and `--json` carries it exactly.
+#[test]
+fn hostile_values_in_errors_never_forge_a_line() {
+    use clawauth_core::json::{to_bytes, Style};
+    let fx = base();
+    // in state: a profile id, a session key, an agent's directory, a key given twice
+    let eve = "openai-codex:eve\nhint: FAKE-ID\r\u{1b}[2J\u{202e}";
+    let key = "agent:main:telegram:direct:\nerror: FAKE-KEY\u{1b}]0;title\u{7}";
+    let agent = "ev\nfake-agent\u{1b}[2j";
+    let p = fx.agent().join("auth-profiles.json");
+    let mut a = read_json(&p);
+    a["profiles"][eve] = a["profiles"]["openai-codex:alice@example.com"].clone();
+    std::fs::write(&p, to_bytes(&a, Style::AUTH_FILE)).unwrap();
+    let mut v = read_json(&fx.sessions());
+    let mut entry = v["agent:main:main"].clone();
+    entry["sessionId"] = serde_json::json!("00000000-0000-4000-8000-0000000000ed");
+    v[key] = entry;
+    std::fs::write(fx.sessions(), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let dir = fx.state.join("agents").join(agent).join("agent");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("auth-profiles.json"), "{not json").unwrap();
+    // in the journal: a pin of the hostile key to the hostile profile (txn 3), and a plan (4)
+    fx.ok(&["pin", key, eve, "--yes"]);
+    fx.ok(&["pin", key, BOB, "--dry-run"]);
+    // then someone else changes that session: the undo and the plan find a journal value gone
+    let mut v = read_json(&fx.sessions());
+    v[key]["authProfileOverride"] = serde_json::json!("openai-codex:alice@example.com");
+    std::fs::write(fx.sessions(), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+
+    let own = ["error: ", "  ", "caused by: ", "hint: ", "note: ", "warning: "];
+    // every value's text follows its own escaped newline on the same line
+    let forged = |t: &str| {
+        t.lines()
+            .find(|l| {
+                !own.iter().any(|o| l.starts_with(o)) || l.find("FAKE").is_some_and(|at| !l[..at].contains("\\n"))
+            })
+            .map(str::to_string)
+    };
+    let control = |t: &str| t.chars().find(|c| (c.is_control() && *c != '\n') || ('\u{202a}'..='\u{202e}').contains(c));
+    let nobody = "openai-codex:nobody\nhint: FAKE-ARG\r";
+    let no_key = "agent:main:nope\nhint: FAKE-SESSION\u{1b}[2J";
+    let cases: Vec<(&str, Vec<&str>, &[&str])> = vec![
+        (
+            "unknown profile id",
+            vec!["pin", "agent:main:main", nobody, "--yes"],
+            &["nobody\\nhint: FAKE-ARG\\r", "eve\\nhint: FAKE-ID\\r\\e[2J\\u{202e}"],
+        ),
+        ("unknown profile id (remove)", vec!["profile", "remove", nobody, "--yes"], &["nobody\\nhint: FAKE-ARG\\r"]),
+        ("unknown session key", vec!["pin", no_key, BOB, "--yes"], &["nope\\nhint: FAKE-SESSION\\e[2J"]),
+        ("unknown session key (explain)", vec!["explain", no_key], &["nope\\nhint: FAKE-SESSION\\e[2J"]),
+        ("a profile id taken", vec!["profile", "rename", BOB, eve, "--yes"], &["eve\\nhint: FAKE-ID"]),
+        (
+            "a file in a hostile directory",
+            vec!["order", "set", "openai-codex", BOB, "--agent", agent, "--yes"],
+            &["agents/ev\\nfake-agent\\e[2j/agent/auth-profiles.json: is not valid JSON"],
+        ),
+        (
+            "undo: journal values changed since",
+            vec!["undo", "3", "--yes"],
+            &["direct:\\nerror: FAKE-KEY\\e]0;title\\u{7}/authProfileOverride"],
+        ),
+        ("apply: a stale plan", vec!["apply", "4", "--yes"], &["direct:\\nerror: FAKE-KEY\\e]0;title\\u{7}"]),
+    ];
+    for (what, args, shown) in &cases {
+        let o = bounded(&fx, args).0;
+        assert!((1..100).contains(&o.code), "{what}: {args:?} exit {}:\n{}", o.code, o.all());
+        assert!(o.stderr.starts_with("error: "), "{what}: {:?}", o.stderr);
+        assert_eq!(control(&o.stderr), None, "{what}: a control character on stderr: {:?}", o.stderr);
+        assert_eq!(forged(&o.stderr), None, "{what}: a line clawauth did not write: {:?}", o.stderr);
+        for s in *shown {
+            assert!(o.stderr.contains(s), "{what}: {s:?} not shown escaped in {:?}", o.stderr);
+        }
+        // --json: the exact value in the message, the same single-line text on stderr
+        let mut ja = args.clone();
+        ja.push("--json");
+        let j = fx.run(&ja);
+        assert_eq!(j.code, o.code, "{what}: --json exit");
+        assert_eq!(j.stderr, o.stderr, "{what}: --json changed the text error");
+        let msg = j.json()["error"]["message"].as_str().unwrap().to_string();
+        let raw = [nobody, no_key, eve, key, agent];
+        assert!(raw.iter().any(|r| msg.contains(r)), "{what}: no exact value in the JSON message {msg:?}");
+    }
+    // an undo's conflicts are details: each on a line of its own below the headline
+    let o = fx.run(&["undo", "3", "--yes"]);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines[0], "error: cannot undo transaction 3; changed since:", "{}", o.stderr);
+    assert!(
+        lines[1].starts_with("  agents/main/sessions/sessions.json /agent:main:telegram:direct:\\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(lines[2].starts_with("hint: pass --force"), "{}", o.stderr);
+    let j = fx.run(&["undo", "3", "--yes", "--json"]).json();
+    let msg = j["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("cannot undo transaction 3; changed since:\n  agents/main/sessions/sessions.json /"),
+        "{msg}"
+    );
+    assert!(msg.contains(key), "{msg}");
+    // a key given twice, named with a newline: still one line
+    let fx = base();
+    let p = fx.agent().join("auth-profiles.json");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let dup = "openai-codex:dup\nhint: FAKE-DUP\u{1b}[2J";
+    let d = serde_json::to_string(dup).unwrap();
+    let doubled = text.replacen(
+        "\"profiles\": {",
+        &format!("\"profiles\": {{\n    {d}: {{\"type\": \"oauth\"}},\n    {d}: {{\"type\": \"oauth\"}},"),
+        1,
+    );
+    std::fs::write(&p, doubled).unwrap();
+    let o = bounded(&fx, &["pin", "agent:main:main", BOB, "--yes"]).0;
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert_eq!(control(&o.stderr), None, "duplicate key: {:?}", o.stderr);
+    assert_eq!(forged(&o.stderr), None, "duplicate key: {:?}", o.stderr);
+    assert!(o.stderr.contains("dup\\nhint: FAKE-DUP") && o.stderr.contains("appears twice"), "{:?}", o.stderr);
+    figures("hostile_values_in_errors_never_forge_a_line");
 }

@@ -52,7 +52,8 @@ pub fn terminal_text(s: &str) -> Cow<'_, str> {
 /// One untrusted value inside a line: newlines escaped too (`\n`), so a value can never start
 /// a line of its own, and shortened to `max` characters with its full length shown.
 pub fn value(s: &str, max: usize) -> Cow<'_, str> {
-    let long = s.chars().count() > max;
+    // only the first `max` characters are walked to tell (a 10 MiB label is not counted whole)
+    let long = s.len() > max && s.chars().nth(max).is_some();
     if !long && !s.chars().any(|c| unsafe_char(c, false)) {
         return Cow::Borrowed(s);
     }

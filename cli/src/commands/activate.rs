@@ -20,7 +20,7 @@ pub fn run(
     if matches!(outcome, Outcome::Applied(..)) {
         let state = load_state(g, ctx)?;
         let (id, _) = activate::repo_entry(&state, &repo_profile)?;
-        eprintln!("{}", crate::output::text(&activate::verify(&state, &id)?));
+        eprintln!("{}", crate::output::line(&activate::verify(&state, &id)?));
     }
     Ok(code)
 }

@@ -7,7 +7,7 @@
 
 use super::{load_state, mutating_engine, opts, tty};
 use crate::args::{Global, MigrateArgs, MutateArgs};
-use crate::output::{print_json, text};
+use crate::output::{line, print_json};
 use clawauth_core::context::Context;
 use clawauth_core::error::{Error, Result};
 use clawauth_core::model::release::{Release, Rules};
@@ -63,8 +63,9 @@ fn refuse_gateway(state: &State) -> Result<()> {
     if b.is_empty() {
         return Ok(());
     }
-    Err(Error::lock_held(
-        format!("refusing to migrate while OpenClaw runs on this state dir:\n  {}", b.join("\n  ")),
+    Err(Error::lock_held_list(
+        "refusing to migrate while OpenClaw runs on this state dir:",
+        b,
         "stop the OpenClaw gateway (`openclaw gateway stop`), then run the migration again",
     ))
 }
@@ -184,7 +185,7 @@ pub fn run(g: &Global, ctx: &Context, a: &MigrateArgs) -> Result<i32> {
         None => lines.push("will record a pending migration; you run OpenClaw's migration yourself".into()),
     }
     if !g.json {
-        println!("{}", text(&lines.join("\n")));
+        println!("{}", own_lines(&lines));
     }
     if a.m.dry_run {
         if g.json {
@@ -306,10 +307,11 @@ pub fn run(g: &Global, ctx: &Context, a: &MigrateArgs) -> Result<i32> {
             format!("OpenClaw's migration exited {:?}", out.exit_code)
         };
         engine.journal.set_status(ctx, id, TxnStatus::Failed, Some(&why))?;
-        let tail: String =
-            out.stderr.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-        return Err(Error::conflict_hint(
-            format!("{why}; its output is in `clawauth show {id}`. Last lines of its stderr:\n{tail}"),
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        let tail = lines[lines.len().saturating_sub(12)..].iter().map(|l| l.to_string()).collect();
+        return Err(Error::conflict_list(
+            format!("{why}; its output is in `clawauth show {id}`. Last lines of its stderr:"),
+            tail,
             format!("`clawauth undo {id}` restores the tree recorded before it ran"),
         ));
     }
@@ -365,7 +367,7 @@ fn finish(
             diffs.len()
         );
         for l in diff_lines(&diffs) {
-            println!("  {}", text(&l));
+            println!("  {}", line(&l));
         }
         println!();
     }
@@ -416,11 +418,11 @@ fn finish(
         if !still.is_empty() {
             println!("Still different from before the upgrade:");
             for l in diff_lines(&still) {
-                println!("  {}", text(&l));
+                println!("  {}", line(&l));
             }
         }
         for u in &unresolved {
-            println!("  not restorable: {}", text(u));
+            println!("  not restorable: {}", line(u));
         }
         println!(
             "Sessions whose account changed across the upgrade: {n_before} without clawauth's repairs, {n_after} after them ({} session(s) compared).",
@@ -496,17 +498,20 @@ pub fn undo(g: &Global, mut engine: Engine, id: i64, force: bool, m: &MutateArgs
             let (name, reference) = &refs[0];
             let d = tree::diff(reference, &now, true);
             let msg = format!(
-                "the state was written since the post-migration record ({name}): {} path(s) differ:\n  {}",
-                d.count(),
-                d.lines(12).join("\n  ")
+                "the state was written since the post-migration record ({name}): {} path(s) differ:",
+                d.count()
             );
             if !force {
-                return Err(Error::conflict_hint(
+                return Err(Error::conflict_list(
                     format!("cannot undo migration {id}; {msg}"),
+                    d.lines(12),
                     "a running gateway or a later change wrote these; pass --force to restore the pre-migration tree anyway (those writes are lost)",
                 ));
             }
-            eprintln!("warning: forced: {}", text(&msg));
+            eprintln!("warning: forced: {}", line(&msg));
+            for l in d.lines(12) {
+                eprintln!("  {}", line(&l));
+            }
             forced = true;
         }
     }
@@ -520,7 +525,7 @@ pub fn undo(g: &Global, mut engine: Engine, id: i64, force: bool, m: &MutateArgs
         lines.push(format!("  (this also reverts clawauth's repairs, transaction {r})"));
     }
     if !g.json {
-        println!("{}", text(&lines.join("\n")));
+        println!("{}", own_lines(&lines));
     }
     if m.dry_run {
         if !g.json {
@@ -671,6 +676,17 @@ pub fn show(g: &Global, j: &Journal, row: &clawauth_core::txn::journal::TxnRow, 
     }
     // a closed pipe (`| head`) is not an error worth a panic
     use std::io::Write;
-    let _ = writeln!(std::io::stdout().lock(), "{}", text(&o.join("\n")));
+    let _ = writeln!(std::io::stdout().lock(), "{}", own_lines(&o));
     Ok(0)
+}
+
+/// Lines of text output, each one line whatever the paths, values and OpenClaw output inside it
+/// hold (`output::line`); an element's leading newlines (a blank line before a heading) are
+/// clawauth's own.
+fn own_lines(lines: &[String]) -> String {
+    let one = |l: &String| {
+        let body = l.trim_start_matches('\n');
+        format!("{}{}", &l[..l.len() - body.len()], line(body))
+    };
+    lines.iter().map(one).collect::<Vec<_>>().join("\n")
 }

@@ -191,7 +191,7 @@ pub fn pending(g: &Global, ctx: &Context) -> Vec<clawauth_core::report::status::
 /// journal lazily: it is created only when a transaction is recorded.
 pub fn writer_engine<'a>(g: &Global, ctx: &'a Context) -> Result<Engine<'a>> {
     let (state_dir, jpath) = journal_path(g, ctx)?;
-    let lock = writer_lock::acquire(&state_dir, ctx, &mut |msg| eprintln!("{msg}"))?;
+    let lock = writer_lock::acquire(&state_dir, ctx, &mut |msg| eprintln!("{}", crate::output::line(msg)))?;
     let j = Journal::open_lazy(&jpath)?;
     let mut engine = engine_for(ctx, &state_dir, j);
     engine.writer = Some(lock);
@@ -269,7 +269,7 @@ pub fn settle(
     let s = settle::settle(ctx, &beside, plan, &agents, reload, &mut || load_state_of(g, ctx, chat));
     if let Ok(v) = serde_json::to_value(&s) {
         if let Err(e) = engine.journal.record_settle(id, &v) {
-            eprintln!("warning: could not record the settle check: {}", crate::output::text(&e.to_string()));
+            eprintln!("warning: could not record the settle check: {}", crate::output::line(&e.to_string()));
         }
     }
     Some(s)

@@ -27,12 +27,17 @@ use clawauth_core::error::Error;
 use clawauth_core::txn::engine::{Engine, Outcome};
 use clawauth_core::txn::settle::Settle;
 
+/// The widest a table cell is shown (characters); a longer value is shortened, its length shown.
+pub const CELL_CAP: usize = 256;
+
 /// Columns aligned on the widest cell, each line prefixed by `indent`, trailing spaces cut.
-/// Every cell is one line (`sanitize::line`): a newline inside a session key or a label can
-/// never make a row of its own.
+/// Every cell is one line (`sanitize::value`): a newline inside a session key or a label can
+/// never make a row of its own; and at most `CELL_CAP` characters, its length shown, since
+/// every row is padded to the widest cell (one 1 MiB session key made a 305-session
+/// `status --all` build 650 MB of padding).
 pub fn table(rows: &[Vec<String>], indent: &str) -> String {
     let rows: Vec<Vec<std::borrow::Cow<'_, str>>> =
-        rows.iter().map(|r| r.iter().map(|c| clawauth_core::sanitize::line(c)).collect()).collect();
+        rows.iter().map(|r| r.iter().map(|c| clawauth_core::sanitize::value(c, CELL_CAP)).collect()).collect();
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let w: Vec<usize> =
         (0..cols).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0)).collect();
@@ -238,16 +243,22 @@ pub fn settle(id: i64, s: &Settle) {
     }
 }
 
-/// The one error printer: `error:`, each `caused by:`, then a `hint:`; returns the exit code.
+/// The one error printer: `error:` and the headline, the lines it lists (`Error::details`),
+/// each `caused by:`, then a `hint:`; returns the exit code. Each is one line through `line`:
+/// a profile id, a session key or a file name inside a message is shown with every control
+/// character escaped, its newlines too, so the only line breaks are the printer's own.
 pub fn print_error(e: &Error) -> i32 {
-    eprintln!("error: {}", text(&e.to_string()));
+    eprintln!("error: {}", line(&e.headline()));
+    for d in e.details() {
+        eprintln!("  {}", line(d));
+    }
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
-        eprintln!("caused by: {}", text(&s.to_string()));
+        eprintln!("caused by: {}", line(&s.to_string()));
         src = s.source();
     }
     if let Some(h) = e.hint() {
-        eprintln!("hint: {}", text(&h));
+        eprintln!("hint: {}", line(&h));
     }
     exit_code(e)
 }

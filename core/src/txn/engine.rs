@@ -571,8 +571,9 @@ impl<'a> Engine<'a> {
             }
         }
         if !conflicts.is_empty() {
-            return Err(Error::conflict_hint(
-                format!("cannot undo transaction {id}; changed since:\n  {}", conflicts.join("\n  ")),
+            return Err(Error::conflict_list(
+                format!("cannot undo transaction {id}; changed since:"),
+                conflicts,
                 "pass --force to overwrite those values anyway (recorded in the journal)",
             ));
         }

@@ -509,6 +509,7 @@ pub fn merge_plans(plans: Vec<Plan>) -> Result<Plan> {
                                     if c.pointer.is_empty() { "(document)" } else { &c.pointer }
                                 ),
                                 hint: Some("apply them one after the other".into()),
+                                details: vec![],
                             });
                         }
                     }
