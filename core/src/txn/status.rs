@@ -6,83 +6,87 @@ use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
-/// How far a transaction got (`txn.status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum TxnStatus {
-    /// Saved by `--dry-run`: nothing written; `apply N` runs it, `discard N` throws it away.
-    #[serde(rename = "planned")]
-    Planned,
-    /// Intent recorded, writes under way (or a killed process left it: `recover` finishes it).
-    #[serde(rename = "applying")]
-    Applying,
-    #[serde(rename = "applied")]
-    Applied,
-    /// A step failed; the written ones were reverted.
-    #[serde(rename = "failed")]
-    Failed,
-    /// Rolled back by `recover`, or a discarded plan (nothing of it was ever written).
-    #[serde(rename = "rolled back")]
-    RolledBack,
+/// An enum stored as text: each variant with its journal text (also its serde name), `ALL`,
+/// `as_str`, `Display`, `FromStr` (an unknown text is an [`Unknown`] naming what is known) and
+/// `ToSql`. One definition for every such enum of the journal.
+macro_rules! journal_text {
+    ($(#[$m:meta])* pub enum $name:ident as $what:literal {
+        $($(#[$vm:meta])* $v:ident = $text:literal,)+
+    }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name {
+            $($(#[$vm])* #[serde(rename = $text)] $v,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v),+];
+
+            /// The text in the journal and in `--json`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$v => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Unknown;
+            fn from_str(s: &str) -> Result<Self, Unknown> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| Unknown {
+                    what: $what,
+                    value: s.to_string(),
+                    known: $name::ALL.iter().map(|v| v.as_str()).collect(),
+                })
+            }
+        }
+
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+    };
+}
+
+journal_text! {
+    /// How far a transaction got (`txn.status`).
+    pub enum TxnStatus as "status" {
+        /// Saved by `--dry-run`: nothing written; `apply N` runs it, `discard N` throws it away.
+        Planned = "planned",
+        /// Intent recorded, writes under way (or a killed process left it: `recover` finishes it).
+        Applying = "applying",
+        Applied = "applied",
+        /// A step failed; the written ones were reverted.
+        Failed = "failed",
+        /// Rolled back by `recover`, or a discarded plan (nothing of it was ever written).
+        RolledBack = "rolled back",
+    }
 }
 
 impl TxnStatus {
-    pub const ALL: [TxnStatus; 5] =
-        [TxnStatus::Planned, TxnStatus::Applying, TxnStatus::Applied, TxnStatus::Failed, TxnStatus::RolledBack];
-
-    /// The text in the journal and in `--json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TxnStatus::Planned => "planned",
-            TxnStatus::Applying => "applying",
-            TxnStatus::Applied => "applied",
-            TxnStatus::Failed => "failed",
-            TxnStatus::RolledBack => "rolled back",
-        }
-    }
-
     /// A status nothing moves the transaction out of: it has an end time.
     pub fn is_final(self) -> bool {
         matches!(self, TxnStatus::Applied | TxnStatus::Failed | TxnStatus::RolledBack)
     }
 }
 
-/// What made a transaction (`txn.kind`). A migration and the repairs of `migrate --after` are
-/// recorded as `apply`, the restore of a migration as `undo`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum TxnKind {
-    /// A repair (a workflow, `doctor --fix`, `apply N`, a migration).
-    #[serde(rename = "apply")]
-    Apply,
-    /// The inverse of an applied transaction (`reverts_txn` names it).
-    #[serde(rename = "undo")]
-    Undo,
-    /// The roll-back of an interrupted transaction (`reverts_txn` names it).
-    #[serde(rename = "recover")]
-    Recover,
-}
-
-impl TxnKind {
-    pub const ALL: [TxnKind; 3] = [TxnKind::Apply, TxnKind::Undo, TxnKind::Recover];
-
-    /// The text in the journal and in `--json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TxnKind::Apply => "apply",
-            TxnKind::Undo => "undo",
-            TxnKind::Recover => "recover",
-        }
-    }
-}
-
-impl fmt::Display for TxnStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for TxnKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+journal_text! {
+    /// What made a transaction (`txn.kind`). A migration and the repairs of `migrate --after` are
+    /// recorded as `apply`, the restore of a migration as `undo`.
+    pub enum TxnKind as "kind" {
+        /// A repair (a workflow, `doctor --fix`, `apply N`, a migration).
+        Apply = "apply",
+        /// The inverse of an applied transaction (`reverts_txn` names it).
+        Undo = "undo",
+        /// The roll-back of an interrupted transaction (`reverts_txn` names it).
+        Recover = "recover",
     }
 }
 
@@ -103,51 +107,17 @@ impl fmt::Display for Unknown {
 
 impl std::error::Error for Unknown {}
 
-impl FromStr for TxnStatus {
-    type Err = Unknown;
-    fn from_str(s: &str) -> Result<Self, Unknown> {
-        TxnStatus::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| Unknown {
-            what: "status",
-            value: s.to_string(),
-            known: TxnStatus::ALL.iter().map(|v| v.as_str()).collect(),
-        })
-    }
-}
-
-impl FromStr for TxnKind {
-    type Err = Unknown;
-    fn from_str(s: &str) -> Result<Self, Unknown> {
-        TxnKind::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| Unknown {
-            what: "kind",
-            value: s.to_string(),
-            known: TxnKind::ALL.iter().map(|v| v.as_str()).collect(),
-        })
-    }
-}
-
-impl rusqlite::ToSql for TxnStatus {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
-    }
-}
-
-impl rusqlite::ToSql for TxnKind {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn text_round_trips_and_matches_serde() {
-        for s in TxnStatus::ALL {
+        for &s in TxnStatus::ALL {
             assert_eq!(s.as_str().parse::<TxnStatus>(), Ok(s));
             assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
         }
-        for k in TxnKind::ALL {
+        for &k in TxnKind::ALL {
             assert_eq!(k.as_str().parse::<TxnKind>(), Ok(k));
             assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
         }
