@@ -213,12 +213,18 @@ fn crash_matrix_streamed_sessions_json_every_failpoint_recovers() {
         let handles: Vec<_> = cells
             .chunks(cells.len().div_ceil(4))
             .map(|chunk| {
-                s.spawn(move || chunk.iter().map(|(w, l)| crash_one_with(w, *l, &env, &["before-rename"]).0).sum::<usize>())
+                s.spawn(move || {
+                    chunk.iter().map(|(w, l)| crash_one_with(w, *l, &env, &["before-rename"]).0).sum::<usize>()
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
-    println!("crash matrix, sessions.json streamed: {total} kill points over {} workflows x {} layouts", STREAMED.len(), MATRIX_LAYOUTS.len());
+    println!(
+        "crash matrix, sessions.json streamed: {total} kill points over {} workflows x {} layouts",
+        STREAMED.len(),
+        MATRIX_LAYOUTS.len()
+    );
 }
 
 // the same matrix on the SQLite layouts (C: per-agent `openclaw-agent.sqlite` + sessions.json;

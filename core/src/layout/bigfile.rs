@@ -12,7 +12,6 @@
 use crate::json::{self, Edit, Style, Unit};
 use serde_json::Value;
 use std::fs::File;
-use std::io::Read;
 use std::ops::Range;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -124,7 +123,7 @@ pub fn open(path: &Path) -> crate::error::Result<Option<Arc<BigFile>>> {
             }
         }
     }
-    let Some(big) = scan(path, f, id, CHUNK) else { return Ok(None) };
+    let Some(big) = scan(path, f, id, CHUNK, PARALLEL_MIN) else { return Ok(None) };
     let big = Arc::new(big);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     cache.retain(|b| b.path != path);
@@ -140,32 +139,149 @@ pub fn forget(path: &Path) {
     CACHE.lock().unwrap_or_else(|e| e.into_inner()).retain(|b| b.path != path);
 }
 
+/// Files at least this large are indexed by two threads, split at a top-level member.
+const PARALLEL_MIN: u64 = 16 << 20;
+
 /// The streaming pass. `None` on anything it does not take (the caller reads the file whole).
-fn scan(path: &Path, f: File, id: Identity, chunk: usize) -> Option<BigFile> {
+/// A large file in OpenClaw's own format (`JSON.stringify(store, null, 2)`) is scanned in two
+/// halves at once, split at a `,\n  "` near the middle — in that format only a top-level member
+/// starts so, since strings hold no raw newline and nested members are indented further — and
+/// the first half must end exactly at the split; if anything disagrees it is scanned whole.
+fn scan(path: &Path, f: File, id: Identity, chunk: usize, parallel_min: u64) -> Option<BigFile> {
     let len = id.size;
-    let mut src = (&f).take(len);
+    let whole = || scan_part(&f, 0, len, chunk, Part::Whole);
+    let split = if len >= parallel_min { split_point(&f, len) } else { None };
+    let (head, tail) = match split {
+        Some(at) => {
+            let (h, t) = std::thread::scope(|sc| {
+                let t = sc.spawn(|| scan_part(&f, at + 1, len, chunk, Part::Tail));
+                (scan_part(&f, 0, at, chunk, Part::Head), t.join().ok().flatten())
+            });
+            match (h, t) {
+                (Some(h), Some(t)) => (h, Some(t)),
+                _ => (whole()?, None),
+            }
+        }
+        None => (whole()?, None),
+    };
+    let mut out = head;
+    if let Some(t) = tail {
+        let (shift, lines) = (out.keys.len(), out.newlines);
+        out.keys.extend_from_slice(&t.keys);
+        out.members.extend(t.members.into_iter().map(|mut m| {
+            m.key = m.key.start + shift..m.key.end + shift;
+            m.line += lines;
+            m
+        }));
+        out.root_end = t.root_end;
+    }
+    let mut last = [0u8; 1];
+    out.last_byte = (len > 0 && f.read_at(&mut last, len - 1).ok() == Some(1)).then_some(last[0]);
+    out.members.shrink_to_fit();
+    out.keys.shrink_to_fit();
+    Some(BigFile {
+        path: path.to_path_buf(),
+        file: f,
+        id,
+        len,
+        root: out.root_start?..out.root_end?,
+        members: out.members,
+        keys: out.keys,
+        head: out.head,
+        last_byte: out.last_byte,
+    })
+}
+
+/// The offset of a `,` that ends a top-level member near the middle of a 2-space pretty-printed
+/// file, or `None`.
+fn split_point(f: &File, len: u64) -> Option<u64> {
+    let mut head = vec![0u8; 4096];
+    let n = f.read_at(&mut head, 0).ok()?;
+    if Style::detect(&head[..n]).indent != 2 || !head.starts_with(b"{\n  \"") {
+        return None;
+    }
+    let mid = len / 2;
+    let mut window = vec![0u8; (1 << 20).min((len - mid) as usize)];
+    let n = f.read_at(&mut window, mid).ok()?;
+    let k = memchr::memmem::find(&window[..n], b",\n  \"")?;
+    Some(mid + k as u64)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// the whole object
+    Whole,
+    /// from the opening brace up to (not including) a top-level comma
+    Head,
+    /// from just after a top-level comma to the end of the file
+    Tail,
+}
+
+/// A member's key and value spans in the read buffer.
+type KeyValue = (Range<usize>, Range<usize>);
+
+struct Scanned {
+    members: Vec<Member>,
+    keys: Vec<u8>,
+    /// Newlines in the part.
+    newlines: u64,
+    root_start: Option<u64>,
+    root_end: Option<u64>,
+    head: Vec<u8>,
+    last_byte: Option<u8>,
+}
+
+/// Scan bytes `from..to` of `f` as `part` of the top-level object.
+fn scan_part(f: &File, from: u64, to: u64, chunk: usize, part: Part) -> Option<Scanned> {
+    let mut off = from;
     let mut buf: Vec<u8> = Vec::with_capacity(chunk);
     let mut eof = false;
     let mut fill = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> Option<()> {
-        let got = (&mut src).take(want as u64).read_to_end(buf).ok()?;
-        if got < want {
+        let want = want.min((to - off) as usize);
+        let old = buf.len();
+        buf.resize(old + want, 0);
+        let mut got = 0;
+        while got < want {
+            match f.read_at(&mut buf[old + got..], off + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        buf.truncate(old + got);
+        off += got as u64;
+        if got < want || off >= to {
             *eof = true;
         }
         Some(())
     };
     fill(&mut buf, chunk.max(HEAD), &mut eof)?;
-    let head = buf[..buf.len().min(HEAD)].to_vec();
-    if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return None;
+    let mut out = Scanned {
+        members: vec![],
+        keys: vec![],
+        newlines: 0,
+        root_start: None,
+        root_end: None,
+        head: vec![],
+        last_byte: None,
+    };
+    let mut pos = 0;
+    if part != Part::Tail {
+        out.head = buf[..buf.len().min(HEAD)].to_vec();
+        if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            return None;
+        }
+        let start = json::skip_ws(&buf, 0);
+        if buf.get(start) != Some(&b'{') {
+            return None;
+        }
+        out.root_start = Some(start as u64);
+        pos = start + 1;
     }
-    let start = json::skip_ws(&buf, 0);
-    if buf.get(start) != Some(&b'{') {
-        return None;
-    }
-    let mut base: u64 = 0; // file offset of buf[0]
-    let mut pos = start + 1;
-    // bytes before `checked` (file offsets) are validated UTF-8 with their newlines counted
-    let mut checked: u64 = 0;
+    let mut base: u64 = from; // file offset of buf[0]
+                              // bytes before `checked` (file offsets) are validated UTF-8 with their newlines counted
+    let mut checked: u64 = from;
     let mut line: u64 = 1;
     let check = |buf: &[u8], base: u64, upto: usize, checked: &mut u64, line: &mut u64, last: bool| -> Option<()> {
         let from = (*checked - base) as usize;
@@ -179,17 +295,15 @@ fn scan(path: &Path, f: File, id: Identity, chunk: usize) -> Option<BigFile> {
             Err(e) if e.error_len().is_none() && !last => e.valid_up_to(),
             Err(_) => return None,
         };
-        *line += region[..ok].iter().filter(|&&b| b == b'\n').count() as u64;
+        *line += count_newlines(&region[..ok]) as u64;
         *checked += ok as u64;
         Some(())
     };
-    let mut members: Vec<Member> = Vec::new();
-    let mut keys: Vec<u8> = Vec::new();
     let mut first = true;
     let end = loop {
-        // one member at `pos`; a scan failure short of the end of the file may be the chunk's
+        // one member at `pos`; a scan failure short of the end of the part may be the chunk's
         // end: read more and retry
-        let step = (|| -> Result<Option<(Range<usize>, Range<usize>)>, ()> {
+        let step = (|| -> Result<Option<KeyValue>, ()> {
             let mut i = json::skip_ws(&buf, pos);
             if buf.get(i) == Some(&b'}') {
                 return Ok(None);
@@ -210,7 +324,7 @@ fn scan(path: &Path, f: File, id: Identity, chunk: usize) -> Option<BigFile> {
             }
             let vs = json::skip_ws(&buf, c + 1);
             let ve = json::skip_value(&buf, vs).map_err(|_| ())?;
-            if ve >= buf.len() && !eof {
+            if ve >= buf.len() && !(eof && part == Part::Head) {
                 return Err(());
             }
             Ok(Some((i..ke, vs..ve)))
@@ -219,10 +333,10 @@ fn scan(path: &Path, f: File, id: Identity, chunk: usize) -> Option<BigFile> {
             Ok(Some((k, v))) => {
                 check(&buf, base, v.start, &mut checked, &mut line, false)?;
                 let raw = &buf[k.start + 1..k.end - 1];
-                let at = keys.len();
-                keys.extend_from_slice(raw);
-                members.push(Member {
-                    key: at..keys.len(),
+                let at = out.keys.len();
+                out.keys.extend_from_slice(raw);
+                out.members.push(Member {
+                    key: at..out.keys.len(),
                     escaped: memchr::memchr(b'\\', raw).is_some(),
                     value: base + v.start as u64..base + v.end as u64,
                     line,
@@ -230,7 +344,14 @@ fn scan(path: &Path, f: File, id: Identity, chunk: usize) -> Option<BigFile> {
                 pos = v.end;
                 first = false;
             }
+            Ok(None) if part == Part::Head => return None,
             Ok(None) => break json::skip_ws(&buf, pos),
+            // the head ends exactly at the split
+            Err(()) if eof && part == Part::Head && !first && json::skip_ws(&buf, pos) == buf.len() => {
+                check(&buf, base, buf.len(), &mut checked, &mut line, true)?;
+                out.newlines = line - 1;
+                return (checked == to).then_some(out);
+            }
             Err(()) if eof => return None,
             Err(()) => {
                 check(&buf, base, pos, &mut checked, &mut line, false)?;
@@ -243,7 +364,7 @@ fn scan(path: &Path, f: File, id: Identity, chunk: usize) -> Option<BigFile> {
             }
         }
     };
-    let root = start as u64..base + end as u64 + 1;
+    out.root_end = Some(base + end as u64 + 1);
     // nothing but whitespace after the closing brace, to the end of the file
     let ws = |b: &u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
     let mut rest = end + 1;
@@ -262,13 +383,11 @@ fn scan(path: &Path, f: File, id: Identity, chunk: usize) -> Option<BigFile> {
         fill(&mut buf, chunk, &mut eof)?;
     }
     check(&buf, base, buf.len(), &mut checked, &mut line, true)?;
-    if checked != len {
+    if checked != to {
         return None;
     }
-    let last_byte = buf.last().copied();
-    members.shrink_to_fit();
-    keys.shrink_to_fit();
-    Some(BigFile { path: path.to_path_buf(), file: f, id, len, root, members, keys, head, last_byte })
+    out.newlines = line - 1;
+    Some(out)
 }
 
 impl BigFile {
@@ -433,6 +552,25 @@ impl BigFile {
         Ok(Some(out))
     }
 
+    /// Whether any of `needles` occurs in the file's bytes (read in chunks, never held whole).
+    pub fn contains_any(&self, needles: &[&[u8]]) -> std::io::Result<bool> {
+        let finders: Vec<memchr::memmem::Finder> = needles.iter().map(memchr::memmem::Finder::new).collect();
+        let overlap = needles.iter().map(|n| n.len()).max().unwrap_or(0).saturating_sub(1) as u64;
+        let mut at = 0u64;
+        while at < self.len {
+            let end = (at + CHUNK as u64).min(self.len);
+            let b = self.read(at..end)?;
+            if finders.iter().any(|f| f.find(&b).is_some()) {
+                return Ok(true);
+            }
+            if end == self.len {
+                break;
+            }
+            at = end - overlap;
+        }
+        Ok(false)
+    }
+
     /// The text between the start of the line holding `at` and `at` (at most 64 KiB of it).
     pub fn line_prefix(&self, at: u64) -> String {
         let from = at.saturating_sub(64 << 10);
@@ -440,6 +578,23 @@ impl BigFile {
         let start = b.iter().rposition(|&c| c == b'\n').map(|i| i + 1).unwrap_or(0);
         String::from_utf8_lossy(&b[start..]).into_owned()
     }
+}
+
+/// Newlines in `b`, counted in byte-wide lanes (vectorized; `filter().count()` is not).
+fn count_newlines(b: &[u8]) -> usize {
+    let mut n = 0usize;
+    for block in b.chunks(255 * 32) {
+        let mut acc = [0u8; 32];
+        let mut it = block.chunks_exact(32);
+        for c in &mut it {
+            for (a, &x) in acc.iter_mut().zip(c) {
+                *a += u8::from(x == b'\n');
+            }
+        }
+        n += acc.iter().map(|&x| x as usize).sum::<usize>();
+        n += it.remainder().iter().filter(|&&x| x == b'\n').count();
+    }
+    n
 }
 
 fn decode(raw: &[u8]) -> Option<String> {
@@ -456,12 +611,40 @@ mod tests {
     use serde_json::json;
 
     fn big_of(bytes: &[u8], chunk: usize) -> Option<BigFile> {
+        scanned(bytes, chunk, u64::MAX)
+    }
+
+    fn scanned(bytes: &[u8], chunk: usize, parallel_min: u64) -> Option<BigFile> {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sessions.json");
         std::fs::write(&p, bytes).unwrap();
         let f = File::open(&p).unwrap();
         let id = Identity::of(&f.metadata().unwrap());
-        scan(&p, f, id, chunk)
+        scan(&p, f, id, chunk, parallel_min)
+    }
+
+    #[test]
+    fn two_halves_index_as_one_pass() {
+        let mut v = serde_json::Map::new();
+        for i in 0..300 {
+            v.insert(format!("agent:main:s{i}"), json!({"updatedAt": i, "label": "x\ny", "n": {"a": [1, 2]}}));
+        }
+        let doc = json::to_bytes(&Value::Object(v), Style::SESSIONS_FILE);
+        for chunk in [5, 333, 1 << 20] {
+            let one = scanned(&doc, chunk, u64::MAX).unwrap();
+            let two = scanned(&doc, chunk, 0).unwrap();
+            assert_eq!(one.keys, two.keys);
+            assert_eq!(format!("{:?}", one.members), format!("{:?}", two.members));
+            assert_eq!(
+                (one.root.clone(), one.last_byte, one.head.clone()),
+                (two.root.clone(), two.last_byte, two.head.clone())
+            );
+            let e = [Edit::new("/agent:main:s250/label", Some(json!("z")))];
+            assert_eq!(spliced(&two, &e).unwrap(), json::apply_edits(&doc, Style::SESSIONS_FILE, &e).unwrap());
+        }
+        // a split that is not at a top-level member falls back to one pass
+        let odd = b"{\n  \"a\": {\n  \"b\": 1, \"c\": {\"d\": 2}\n}, \"e\": 3}";
+        assert_eq!(scanned(odd, 4, 0).unwrap().member_count(), 2);
     }
 
     /// What the streamed splices make of `doc`, as one byte string.

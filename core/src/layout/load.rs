@@ -504,8 +504,13 @@ fn load_agent(
         agent.partial.as_mut().expect("checked").user_link = true;
         let with = agent.detect_release().release;
         agent.partial.as_mut().expect("checked").user_link = false;
-        if with != without {
-            // a sessions.json cannot be asked: read it whole after all
+        // no byte sequence `user-link` (nor any `\u` escape that could spell it): no such pin
+        let mentioned = || match crate::layout::bigfile::open(path) {
+            Ok(Some(big)) => big.contains_any(&[b"user-link", b"\\u"]).unwrap_or(true),
+            _ => true,
+        };
+        if with != without && mentioned() {
+            // the file says it may hold one: read it whole after all
             let path = path.clone();
             let (s, note) = json_sessions(&path, &mut agent.warnings, &mut agent.unreadable);
             agent.sessions = s;

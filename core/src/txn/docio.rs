@@ -313,7 +313,8 @@ pub fn remove_stale_temps(path: &Path) {
     let Ok(rd) = std::fs::read_dir(&dir) else { return };
     for e in rd.flatten() {
         let f = e.file_name().to_string_lossy().to_string();
-        let Some(pid) = f.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")).and_then(|p| p.parse::<i32>().ok())
+        let Some(pid) =
+            f.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")).and_then(|p| p.parse::<i32>().ok())
         else {
             continue;
         };
@@ -415,7 +416,8 @@ fn copy_range(src: &std::fs::File, dst: &mut std::fs::File, at: u64, len: u64) -
     let mut left = len;
     while left > 0 {
         let want = left.min(1 << 30) as usize;
-        let n = unsafe { libc::copy_file_range(src.as_raw_fd(), &mut off, dst.as_raw_fd(), std::ptr::null_mut(), want, 0) };
+        let n =
+            unsafe { libc::copy_file_range(src.as_raw_fd(), &mut off, dst.as_raw_fd(), std::ptr::null_mut(), want, 0) };
         if n > 0 {
             left -= n as u64;
             continue;
