@@ -87,6 +87,8 @@ pub struct BigFile {
     keys: Vec<u8>,
     head: Vec<u8>,
     last_byte: Option<u8>,
+    /// Whether the bytes `user-link`, or any `\u` escape (which could spell them), occur.
+    pub mentions_user_link: bool,
 }
 
 /// One replaced span: `span` of the file becomes `bytes`. `before` is what the span held when
@@ -174,6 +176,7 @@ fn scan(path: &Path, f: File, id: Identity, chunk: usize, parallel_min: u64) -> 
             m
         }));
         out.root_end = t.root_end;
+        out.mentions |= t.mentions;
     }
     let mut last = [0u8; 1];
     out.last_byte = (len > 0 && f.read_at(&mut last, len - 1).ok() == Some(1)).then_some(last[0]);
@@ -189,6 +192,7 @@ fn scan(path: &Path, f: File, id: Identity, chunk: usize, parallel_min: u64) -> 
         keys: out.keys,
         head: out.head,
         last_byte: out.last_byte,
+        mentions_user_link: out.mentions,
     })
 }
 
@@ -229,6 +233,24 @@ struct Scanned {
     root_end: Option<u64>,
     head: Vec<u8>,
     last_byte: Option<u8>,
+    mentions: bool,
+}
+
+/// What [`BigFile::mentions_user_link`] looks for.
+const NEEDLES: [&[u8]; 2] = [b"user-link", b"\\u"];
+
+/// Whether a needle occurs in `region`, or across from `carry` (the bytes just before it);
+/// `carry` becomes the last bytes of the two.
+fn mentions(carry: &mut Vec<u8>, region: &[u8]) -> bool {
+    let keep = NEEDLES.iter().map(|n| n.len()).max().unwrap_or(1) - 1;
+    let mut seam = std::mem::take(carry);
+    seam.extend_from_slice(&region[..region.len().min(keep)]);
+    let hit =
+        NEEDLES.iter().any(|n| memchr::memmem::find(region, n).is_some() || memchr::memmem::find(&seam, n).is_some());
+    let tail =
+        if region.len() >= keep { &region[region.len() - keep..] } else { &seam[seam.len().saturating_sub(keep)..] };
+    *carry = tail.to_vec();
+    hit
 }
 
 /// Scan bytes `from..to` of `f` as `part` of the top-level object.
@@ -265,6 +287,7 @@ fn scan_part(f: &File, from: u64, to: u64, chunk: usize, part: Part) -> Option<S
         root_end: None,
         head: vec![],
         last_byte: None,
+        mentions: false,
     };
     let mut pos = 0;
     if part != Part::Tail {
@@ -283,6 +306,8 @@ fn scan_part(f: &File, from: u64, to: u64, chunk: usize, part: Part) -> Option<S
                               // bytes before `checked` (file offsets) are validated UTF-8 with their newlines counted
     let mut checked: u64 = from;
     let mut line: u64 = 1;
+    let found = std::cell::Cell::new(false);
+    let carry = std::cell::RefCell::new(Vec::new());
     let check = |buf: &[u8], base: u64, upto: usize, checked: &mut u64, line: &mut u64, last: bool| -> Option<()> {
         let from = (*checked - base) as usize;
         if upto <= from {
@@ -296,6 +321,9 @@ fn scan_part(f: &File, from: u64, to: u64, chunk: usize, part: Part) -> Option<S
             Err(_) => return None,
         };
         *line += count_newlines(&region[..ok]) as u64;
+        if !found.get() && mentions(&mut carry.borrow_mut(), &region[..ok]) {
+            found.set(true);
+        }
         *checked += ok as u64;
         Some(())
     };
@@ -350,6 +378,7 @@ fn scan_part(f: &File, from: u64, to: u64, chunk: usize, part: Part) -> Option<S
             Err(()) if eof && part == Part::Head && !first && json::skip_ws(&buf, pos) == buf.len() => {
                 check(&buf, base, buf.len(), &mut checked, &mut line, true)?;
                 out.newlines = line - 1;
+                out.mentions = found.get();
                 return (checked == to).then_some(out);
             }
             Err(()) if eof => return None,
@@ -387,6 +416,7 @@ fn scan_part(f: &File, from: u64, to: u64, chunk: usize, part: Part) -> Option<S
         return None;
     }
     out.newlines = line - 1;
+    out.mentions = found.get();
     Some(out)
 }
 
@@ -552,25 +582,6 @@ impl BigFile {
         Ok(Some(out))
     }
 
-    /// Whether any of `needles` occurs in the file's bytes (read in chunks, never held whole).
-    pub fn contains_any(&self, needles: &[&[u8]]) -> std::io::Result<bool> {
-        let finders: Vec<memchr::memmem::Finder> = needles.iter().map(memchr::memmem::Finder::new).collect();
-        let overlap = needles.iter().map(|n| n.len()).max().unwrap_or(0).saturating_sub(1) as u64;
-        let mut at = 0u64;
-        while at < self.len {
-            let end = (at + CHUNK as u64).min(self.len);
-            let b = self.read(at..end)?;
-            if finders.iter().any(|f| f.find(&b).is_some()) {
-                return Ok(true);
-            }
-            if end == self.len {
-                break;
-            }
-            at = end - overlap;
-        }
-        Ok(false)
-    }
-
     /// The text between the start of the line holding `at` and `at` (at most 64 KiB of it).
     pub fn line_prefix(&self, at: u64) -> String {
         let from = at.saturating_sub(64 << 10);
@@ -732,5 +743,15 @@ mod tests {
         assert_eq!(like, ["a:B", "A:b"]);
         assert!(big.splices(&[Edit::new("/c/x", Some(json!(1)))]).is_err());
         assert_eq!(big_of(br#"{"a": {}, "b": {}}"#, 2).unwrap().duplicate_key(), None);
+    }
+
+    #[test]
+    fn user_link_is_seen_across_chunk_boundaries() {
+        for chunk in [1, 2, 5, 1 << 20] {
+            let seen = |t: &str| big_of(t.as_bytes(), chunk).unwrap().mentions_user_link;
+            assert!(seen(r#"{"a": {"authProfileOverrideSource": "user-link"}}"#));
+            assert!(seen(r#"{"a": {"s": "user\u002dlink"}}"#));
+            assert!(!seen(r#"{"a": {"authProfileOverrideSource": "user"}, "user-lin": {}}"#));
+        }
     }
 }

@@ -506,7 +506,7 @@ fn load_agent(
         agent.partial.as_mut().expect("checked").user_link = false;
         // no byte sequence `user-link` (nor any `\u` escape that could spell it): no such pin
         let mentioned = || match crate::layout::bigfile::open(path) {
-            Ok(Some(big)) => big.contains_any(&[b"user-link", b"\\u"]).unwrap_or(true),
+            Ok(Some(big)) => big.mentions_user_link,
             _ => true,
         };
         if with != without && mentioned() {
