@@ -71,7 +71,7 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
     crate::output::outln!(out, "+++ b/{name}");
     let whole = step.changes.iter().find(|c| c.pointer.is_empty());
     let text_doc = matches!(step.location, Location::File { format: FileFormat::Text, .. });
-    if whole.is_some() || text_doc || matches!(step.location, Location::Cell { .. }) || doc.bytes.is_none() {
+    if whole.is_some() || text_doc || matches!(step.location, Location::Cell { .. }) || !doc.exists() {
         // small documents: diff the whole (redacted, pretty) value
         let render = |v: Option<Value>| -> String {
             match v {
@@ -87,6 +87,36 @@ pub fn step_diff(step: &Step, doc: &Doc, base: &Path) -> String {
             _ => None,
         };
         unified(&mut out, &render(before), &render(after), 1);
+        return out;
+    }
+    if let Some(big) = &doc.big {
+        // a streamed document: the same regions, found through its index
+        let edits: Vec<json::Edit> = step.changes.iter().map(Change::edit).collect();
+        let indent = match big.style().indent {
+            0 => 2,
+            n => n,
+        };
+        match big.splices(&edits) {
+            Ok(Some(splices)) => {
+                for sp in splices {
+                    let prefix = big.line_prefix(sp.span.start);
+                    let depth = sp.unit.segs.len();
+                    let b = format!("{prefix}{}\n", pretty_redacted(&sp.unit.before, indent, depth));
+                    let a = format!("{prefix}{}\n", pretty_redacted(&sp.unit.after, indent, depth));
+                    unified(&mut out, &b, &a, sp.line as usize);
+                }
+            }
+            // the root object is re-serialized (a session added or removed): diffed as before
+            Ok(None) => match doc.whole() {
+                Ok(w) => return step_diff(step, &w, base),
+                Err(e) => {
+                    let _ = writeln!(out, "(cannot diff: {e})");
+                }
+            },
+            Err(e) => {
+                let _ = writeln!(out, "(cannot diff: {e})");
+            }
+        }
         return out;
     }
     let bytes = doc.bytes.as_deref().unwrap_or_default();

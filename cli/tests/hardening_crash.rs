@@ -71,8 +71,9 @@ const WORKFLOWS: &[Wf] = &[
 /// cell leaves the same rows in different pages.
 const MATRIX_LAYOUTS: &[Layout] = &[Layout::A, Layout::B];
 
-fn prepared(wf: &Wf, layout: Layout) -> Fx {
-    let fx = (wf.setup)(layout);
+fn prepared_with(wf: &Wf, layout: Layout, env: &[(&str, &str)]) -> Fx {
+    let mut fx = (wf.setup)(layout);
+    fx.env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     for p in wf.pre {
         fx.ok(p);
     }
@@ -82,7 +83,14 @@ fn prepared(wf: &Wf, layout: Layout) -> Fx {
 /// Kill `wf` at every failpoint on `layout`, recover, and check all-before or all-after.
 /// Returns the number of kill points, and how many distinct moments between writes they hit.
 fn crash_one(wf: &Wf, layout: Layout) -> (usize, usize) {
-    let what = format!("{} on {layout:?}", wf.name);
+    crash_one_with(wf, layout, &[], &[])
+}
+
+/// `crash_one` with `env` set for every command, and kill points `extra` (each hit before the
+/// transaction's first write is in place) besides the matrix's own.
+fn crash_one_with(wf: &Wf, layout: Layout, env: &[(&str, &str)], extra: &[&str]) -> (usize, usize) {
+    let prepared = |wf: &Wf, layout: Layout| prepared_with(wf, layout, env);
+    let what = format!("{} on {layout:?}{}", wf.name, if env.is_empty() { "" } else { " (streamed)" });
     // the uninterrupted run on a copy gives the all-after state and the step count
     let reference = prepared(wf, layout);
     let before = reference.hash();
@@ -107,6 +115,7 @@ fn crash_one(wf: &Wf, layout: Layout) -> (usize, usize) {
     let mut points = vec!["after-intent".to_string()];
     points.extend((1..=steps).map(|i| format!("after-step-{i}")));
     points.push("before-commit".into());
+    points.extend(extra.iter().map(|p| p.to_string()));
 
     for point in &points {
         let what = format!("{what} killed at {point}");
@@ -139,7 +148,8 @@ fn crash_one(wf: &Wf, layout: Layout) -> (usize, usize) {
             }
         }
         let recoveries = t.iter().filter(|x| x["kind"] == "recover").count();
-        assert_eq!(recoveries, usize::from(!reached_end && point != "after-intent"), "{what}");
+        let first_write = point == "after-intent" || extra.contains(&point.as_str());
+        assert_eq!(recoveries, usize::from(!reached_end && !first_write), "{what}");
         assert_eq!(fx.ok(&["recover"]).stdout.trim(), "No interrupted transactions.", "{what}");
         // a transaction recovered as applied is an ordinary one: undo takes it back. Every point
         // that reached the end recovers to the same rows, files and journal (asserted above), so
@@ -184,6 +194,37 @@ fn crash_matrix_every_workflow_every_failpoint_recovers() {
     for (w, v) in per {
         println!("  {w:<28} points {}", v.join(" "));
     }
+}
+
+/// The workflows that rewrite `sessions.json`, with it streamed (`layout::bigfile`: indexed in one
+/// pass, rewritten as a copy with the changed spans spliced in) as a large one is.
+const STREAMED: &[&str] = &["pin", "unpin", "resync", "profile remove", "undo (of resync)"];
+
+#[test]
+fn crash_matrix_streamed_sessions_json_every_failpoint_recovers() {
+    // `before-rename`: the spliced copy is written and fsynced but not yet renamed into place
+    let env = [("CLAWAUTH_STREAM_MIN_BYTES", "0")];
+    let cells: Vec<(&Wf, Layout)> = WORKFLOWS
+        .iter()
+        .filter(|w| STREAMED.contains(&w.name))
+        .flat_map(|w| MATRIX_LAYOUTS.iter().map(move |l| (w, *l)))
+        .collect();
+    let total: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = cells
+            .chunks(cells.len().div_ceil(4))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk.iter().map(|(w, l)| crash_one_with(w, *l, &env, &["before-rename"]).0).sum::<usize>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    println!(
+        "crash matrix, sessions.json streamed: {total} kill points over {} workflows x {} layouts",
+        STREAMED.len(),
+        MATRIX_LAYOUTS.len()
+    );
 }
 
 // the same matrix on the SQLite layouts (C: per-agent `openclaw-agent.sqlite` + sessions.json;

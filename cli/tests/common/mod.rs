@@ -87,6 +87,8 @@ impl Fx {
             .env("CLAWAUTH_USER", "tester")
             .env("CLAWAUTH_HOST", "testhost")
             .env("NO_COLOR", "1")
+            // `CLAWAUTH_STREAM_MIN_BYTES=0 cargo test` runs every test on the streaming path
+            .env("CLAWAUTH_STREAM_MIN_BYTES", std::env::var("CLAWAUTH_STREAM_MIN_BYTES").unwrap_or_default())
             .arg("--state-dir")
             .arg(&self.state)
             .args(args)

@@ -24,16 +24,21 @@ impl Style {
     /// Read the layout off existing bytes: the indent of the first indented line, and whether
     /// the document ends in a newline.
     pub fn detect(bytes: &[u8]) -> Style {
-        let trailing_newline = bytes.last() == Some(&b'\n');
+        Style::detect_head(bytes, bytes.len(), bytes.last() == Some(&b'\n'))
+    }
+
+    /// `detect` from the first 4160 bytes of a document of `len` bytes (all of it when
+    /// shorter) and whether it ends in a newline.
+    pub fn detect_head(bytes: &[u8], len: usize, trailing_newline: bool) -> Style {
         let head = &bytes[..bytes.len().min(4096)];
         let indent = match memchr::memchr(b'\n', head) {
-            Some(nl) if nl + 1 < bytes.len() => {
+            Some(nl) if nl + 1 < len => {
                 let rest = &bytes[nl + 1..bytes.len().min(nl + 64)];
                 let n = rest.iter().take_while(|&&b| b == b' ').count();
                 if n == 0 && rest.first() == Some(&b'\t') {
                     // tabs are not OpenClaw's; fall back to its default
                     2
-                } else if n == 0 && trailing_newline && nl + 1 == bytes.len() {
+                } else if n == 0 && trailing_newline && nl + 1 == len {
                     0
                 } else {
                     n
@@ -399,7 +404,7 @@ pub fn first_duplicate(b: &[u8], span: Range<usize>) -> ScanResult<Option<String
     Ok(None)
 }
 
-fn duplicate_error(key: &str) -> String {
+pub(crate) fn duplicate_error(key: &str) -> String {
     format!(
         "the key {key:?} appears twice in an object clawauth would rewrite (OpenClaw's JSON.parse keeps only the \
          last); refusing to write — remove one of them first"

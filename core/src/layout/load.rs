@@ -33,6 +33,7 @@ pub fn agent_db_path(agent_dir: &Path) -> PathBuf {
 }
 
 pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State> {
+    crate::layout::bigfile::configure(ctx);
     let mut warnings = install.warnings.clone();
     let mut state_db_error = None;
     let state_db = open_state_db(&install.state_dir, &mut warnings, &mut state_db_error);
@@ -435,29 +436,17 @@ fn load_agent(
             }
         }
     } else if sessions_json.exists() || std::fs::symlink_metadata(&sessions_json).is_ok() {
-        match sessions::read_sessions_file(&sessions_json) {
-            Ok((s, w)) => {
-                warnings.extend(w);
-                let (s, dups) = last_of_duplicates(s);
-                if let Some(k) = dups.first() {
-                    let msg = format!(
-                        "{}: the session key {k:?} appears twice{} (OpenClaw keeps only the last); remove one before changing anything",
-                        sessions_json.display(),
-                        if dups.len() > 1 { format!(", and {} more", dups.len() - 1) } else { String::new() }
-                    );
-                    warnings.push(msg.clone());
-                    unreadable.push(msg);
-                }
-                file_status("sessions", rel(&sessions_json), true, true, Some(format!("{} sessions", s.len())));
-                (SessionsLoc::File { path: sessions_json.clone() }, s)
+        let by_key = one_session.and_then(|k| json_sessions_by_key(&sessions_json, k));
+        let (s, note) = match by_key {
+            Some(s) => {
+                partial = Some(PartialSessions::default());
+                let note = format!("{} session(s) read by key", s.len());
+                (s, note)
             }
-            Err(e) => {
-                warnings.push(e.to_string());
-                unreadable.push(e.to_string());
-                file_status("sessions", rel(&sessions_json), true, true, Some(format!("unreadable: {e}")));
-                (SessionsLoc::File { path: sessions_json.clone() }, vec![])
-            }
-        }
+            None => json_sessions(&sessions_json, &mut warnings, &mut unreadable),
+        };
+        file_status("sessions", rel(&sessions_json), true, true, Some(note));
+        (SessionsLoc::File { path: sessions_json.clone() }, s)
     } else {
         file_status("sessions", rel(&sessions_json), false, true, None);
         (SessionsLoc::File { path: sessions_json.clone() }, vec![])
@@ -510,7 +499,27 @@ fn load_agent(
         unreadable,
     };
     // the one release evidence that lives in other sessions: looked for only when it matters
-    if let (Some(_), Some(db)) = (&agent.partial, &agent_db) {
+    if let (Some(_), SessionsLoc::File { path }) = (&agent.partial, &agent.sessions_loc) {
+        let without = agent.detect_release().release;
+        agent.partial.as_mut().expect("checked").user_link = true;
+        let with = agent.detect_release().release;
+        agent.partial.as_mut().expect("checked").user_link = false;
+        // no byte sequence `user-link` (nor any `\u` escape that could spell it): no such pin
+        let mentioned = || match crate::layout::bigfile::open(path) {
+            Ok(Some(big)) => big.mentions_user_link,
+            _ => true,
+        };
+        if with != without && mentioned() {
+            // the file says it may hold one: read it whole after all
+            let path = path.clone();
+            let (s, note) = json_sessions(&path, &mut agent.warnings, &mut agent.unreadable);
+            agent.sessions = s;
+            agent.partial = None;
+            if let Some(f) = agent.files.iter_mut().find(|f| f.role == "sessions") {
+                f.note = Some(note);
+            }
+        }
+    } else if let (Some(_), Some(db)) = (&agent.partial, &agent_db) {
         let without = agent.detect_release().release;
         agent.partial.as_mut().expect("checked").user_link = true;
         let with = agent.detect_release().release;
@@ -525,6 +534,50 @@ fn load_agent(
         };
     }
     Ok(agent)
+}
+
+/// Every session of a `sessions.json`, read whole (`sessions::read_sessions_file`), and the
+/// note for its file status; a key given twice makes the agent unreadable.
+fn json_sessions(path: &Path, warnings: &mut Vec<String>, unreadable: &mut Vec<String>) -> (Vec<Session>, String) {
+    match sessions::read_sessions_file(path) {
+        Ok((s, w)) => {
+            warnings.extend(w);
+            let (s, dups) = last_of_duplicates(s);
+            if let Some(k) = dups.first() {
+                let msg = format!(
+                    "{}: the session key {k:?} appears twice{} (OpenClaw keeps only the last); remove one before changing anything",
+                    path.display(),
+                    if dups.len() > 1 { format!(", and {} more", dups.len() - 1) } else { String::new() }
+                );
+                warnings.push(msg.clone());
+                unreadable.push(msg);
+            }
+            let note = format!("{} sessions", s.len());
+            (s, note)
+        }
+        Err(e) => {
+            warnings.push(e.to_string());
+            unreadable.push(e.to_string());
+            (vec![], format!("unreadable: {e}"))
+        }
+    }
+}
+
+/// For a one-session repair on a large `sessions.json`: that chat's entries (its key up to
+/// ASCII case), found through the file's streamed index (`bigfile`) without summarizing the
+/// others. `None` — the file is read whole instead — when it does not stream, when no entry
+/// matches (the error counts the sessions), when a key appears twice or an entry of the chat
+/// is malformed (the whole read reports it as for any file).
+fn json_sessions_by_key(path: &Path, key: &str) -> Option<Vec<Session>> {
+    let big = crate::layout::bigfile::open(path).ok()??;
+    if big.duplicate_key().is_some() {
+        return None;
+    }
+    let entries = big.entries_like(key).ok()?;
+    if entries.is_empty() {
+        return None;
+    }
+    entries.iter().map(|(k, b)| sessions::summarize(k, b).ok()).collect()
 }
 
 /// In the JSON era the live Codex provider is `openai-codex`, unless every Codex profile has

@@ -129,6 +129,25 @@ pub fn acquire(dir: &Path, name: &str, now_ms: i64, notes: &mut Vec<String>) -> 
     ))
 }
 
+/// Remove `<dir>/<name>` when it is the lock of process `pid` and that process is gone (a
+/// clawauth killed while holding it), the way a stale lock is removed on acquisition: only if
+/// unchanged. Returns what was removed, for a note.
+pub fn clear_left_by(dir: &Path, name: &str, pid: i64, now_ms: i64) -> Option<String> {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let path = dir.join(name);
+    let seen = crate::layout::store::read_file(&path).ok()??;
+    match classify(&seen, now_ms) {
+        Holder::Stale { pid: Some(p), why, .. } if p == pid => {
+            if crate::layout::store::read_file(&path).ok().flatten().as_deref() == Some(seen.as_slice()) {
+                std::fs::remove_file(&path).ok()?;
+                return Some(format!("removed stale lock {} ({why}), as OpenClaw would", path.display()));
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
 /// Which OpenClaw lock guards a file, if any.
 pub fn lock_name_for(path: &Path) -> Option<&'static str> {
     match path.file_name()?.to_str()? {

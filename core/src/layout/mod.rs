@@ -2,6 +2,7 @@
 //! and agents, loading into the model, the JSON and SQLite stores, session scanning and
 //! OpenClaw's own lock files, its SQLite leases and the gateway that serves a state dir.
 
+pub mod bigfile;
 pub mod discover;
 pub mod gateway;
 pub mod lease;

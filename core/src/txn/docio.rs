@@ -1,10 +1,13 @@
 //! Reading and writing one planned document, for the engine only: current values at pointers,
 //! the new content for a set of changes (in the document's own format, touching only what
 //! changes), atomic file replacement that keeps mode and owner, and in-place SQLite cell
-//! updates inside `BEGIN IMMEDIATE`.
+//! updates inside `BEGIN IMMEDIATE`. A large `sessions.json` is never held whole: it is read
+//! through its streamed index (`layout::bigfile`) and rewritten as a streamed copy with the
+//! changed spans spliced in.
 
 use crate::error::{Error, Result};
 use crate::json::{self, Style};
+use crate::layout::bigfile::{self, BigFile, Identity};
 use crate::layout::store::{self, FileFormat, Location};
 use crate::txn::plan::Change;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -12,6 +15,7 @@ use serde_json::Value;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A document as it is on disk right now.
 #[derive(Debug, Clone, Default)]
@@ -24,9 +28,52 @@ pub struct Doc {
     pub gid: Option<u32>,
     /// Top-level index of a JSON file, built on first use.
     pub index: std::cell::OnceCell<std::result::Result<json::TopIndex, String>>,
+    /// A large file, not read into memory (`bytes` is `None`): its streamed index.
+    pub big: Option<Arc<BigFile>>,
 }
 
 impl Doc {
+    /// Whether the document exists.
+    pub fn exists(&self) -> bool {
+        self.bytes.is_some() || self.big.is_some()
+    }
+
+    /// Its size in bytes (0 when absent).
+    pub fn len(&self) -> u64 {
+        match (&self.bytes, &self.big) {
+            (Some(b), _) => b.len() as u64,
+            (None, Some(big)) => big.len,
+            _ => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A streamed document read whole, for the rare use that needs every byte (a change of the
+    /// root object, the whole-document pointer).
+    pub fn whole(&self) -> Result<Doc> {
+        match &self.big {
+            None => Ok(Doc {
+                path: self.path.clone(),
+                bytes: self.bytes.clone(),
+                mode: self.mode,
+                uid: self.uid,
+                gid: self.gid,
+                ..Default::default()
+            }),
+            Some(big) => Ok(Doc {
+                path: self.path.clone(),
+                bytes: Some(big.read_all().map_err(|e| Error::io(&self.path, e))?),
+                mode: self.mode,
+                uid: self.uid,
+                gid: self.gid,
+                ..Default::default()
+            }),
+        }
+    }
+
     /// The document's top-level index, built once and kept.
     pub fn idx(&self) -> Result<&json::TopIndex> {
         let b = self.bytes.as_deref().unwrap_or_default();
@@ -54,6 +101,17 @@ pub fn read(loc: &Location, conn: Option<&Connection>) -> Result<Doc> {
     match loc {
         Location::File { path, .. } => {
             let real = resolve_symlink(path)?;
+            if let Some(big) = bigfile::open(&real)? {
+                let meta = big.file.metadata().ok();
+                return Ok(Doc {
+                    path: real,
+                    mode: meta.as_ref().map(|m| m.mode() & 0o7777),
+                    uid: meta.as_ref().map(|m| m.uid()),
+                    gid: meta.as_ref().map(|m| m.gid()),
+                    big: Some(big),
+                    ..Default::default()
+                });
+            }
             let bytes = store::read_file(&real)?;
             let meta = std::fs::metadata(&real).ok();
             Ok(Doc {
@@ -107,6 +165,14 @@ fn is_text(loc: &Location) -> bool {
 
 /// The value at `pointer` now (`None` = absent).
 pub fn value_at(loc: &Location, doc: &Doc, pointer: &str) -> Result<Option<Value>> {
+    if let Some(big) = &doc.big {
+        // the streaming pass checked what `store::parse_check` and UTF-8 would
+        return match big.get(pointer) {
+            Ok(v) => Ok(v),
+            Err(Some(e)) => Err(Error::bad(&doc.path, format!("is not valid JSON: {e}"))),
+            Err(None) => value_at(loc, &doc.whole()?, pointer),
+        };
+    }
     let Some(b) = &doc.bytes else { return Ok(None) };
     if is_text(loc) {
         let s = String::from_utf8_lossy(b).trim().to_string();
@@ -151,6 +217,9 @@ pub fn fill_positions(loc: &Location, doc: &Doc, changes: &mut [Change]) -> Resu
 
 /// The document's new content (`None` = delete it).
 pub fn new_content(loc: &Location, doc: &Doc, changes: &[Change]) -> Result<Option<Vec<u8>>> {
+    if doc.big.is_some() {
+        return new_content(loc, &doc.whole()?, changes);
+    }
     if let Some(whole) = changes.iter().find(|c| c.pointer.is_empty()) {
         if changes.len() > 1 {
             return Err(Error::Other("a whole-document change cannot be combined with others in one step".into()));
@@ -228,11 +297,43 @@ fn fsync_dir(dir: &Path) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(dir, e))
 }
 
+fn temp_path(path: &Path) -> (PathBuf, PathBuf) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.clawauth-{}.tmp", std::process::id()));
+    (dir, tmp)
+}
+
+/// Remove the temp files a killed clawauth left beside `path` (`.NAME.clawauth-PID.tmp` whose
+/// process is gone): a copy of a large file written but never renamed into place.
+pub fn remove_stale_temps(path: &Path) {
+    let (dir, _) = temp_path(path);
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let prefix = format!(".{name}.clawauth-");
+    let Ok(rd) = std::fs::read_dir(&dir) else { return };
+    for e in rd.flatten() {
+        let f = e.file_name().to_string_lossy().to_string();
+        let Some(pid) =
+            f.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")).and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let gone = pid != std::process::id() as i32
+            && unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Replace a file atomically: temp file in the same directory, original mode and owner, fsync,
-/// rename, fsync the directory. `None` deletes the file.
-pub fn write_file(doc: &Doc, content: Option<&[u8]>) -> Result<()> {
+/// rename, fsync the directory. `None` deletes the file. `before_rename` runs between the
+/// fsync of the temp file and the rename (a failpoint).
+pub fn write_file(doc: &Doc, content: Option<&[u8]>, before_rename: &mut dyn FnMut()) -> Result<()> {
     let path = &doc.path;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (dir, tmp) = temp_path(path);
+    let dir = dir.as_path();
     let Some(bytes) = content else {
         match std::fs::remove_file(path) {
             Ok(()) => {}
@@ -244,18 +345,11 @@ pub fn write_file(doc: &Doc, content: Option<&[u8]>) -> Result<()> {
     if !dir.exists() {
         return Err(Error::bad(dir, "directory does not exist"));
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.clawauth-{}.tmp", std::process::id()));
     let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        let mut f = create_temp(&tmp, doc)?;
         f.write_all(bytes)?;
-        f.set_permissions(std::fs::Permissions::from_mode(doc.mode.unwrap_or(0o600)))?;
-        if let (Some(uid), Some(gid)) = (doc.uid, doc.gid) {
-            use std::os::fd::AsRawFd;
-            // keep the owner; only root can give a file away, so a failure here is not fatal
-            unsafe { libc::fchown(f.as_raw_fd(), uid, gid) };
-        }
         f.sync_all()?;
+        before_rename();
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = res {
@@ -263,6 +357,167 @@ pub fn write_file(doc: &Doc, content: Option<&[u8]>) -> Result<()> {
         return Err(Error::io(path, e));
     }
     fsync_dir(dir)
+}
+
+/// A new temp file with the document's mode and owner.
+fn create_temp(tmp: &Path, doc: &Doc) -> std::io::Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(tmp)?;
+    f.set_permissions(std::fs::Permissions::from_mode(doc.mode.unwrap_or(0o600)))?;
+    if let (Some(uid), Some(gid)) = (doc.uid, doc.gid) {
+        use std::os::fd::AsRawFd;
+        // keep the owner; only root can give a file away, so a failure here is not fatal
+        unsafe { libc::fchown(f.as_raw_fd(), uid, gid) };
+    }
+    Ok(f)
+}
+
+/// Apply `changes` to a file document read by `read` (under the caller's lock, `before`s
+/// checked): write the new content atomically and check that the file then holds it. A large
+/// document is streamed (`write_spliced`); a change of its root object rewrites it whole.
+/// `Ok(false)`: a large file was replaced or edited while its copy was being written; nothing
+/// was written, and the caller re-reads it and tries again.
+pub fn write_changes(loc: &Location, doc: &Doc, changes: &[Change], before_rename: &mut dyn FnMut()) -> Result<bool> {
+    if let Some(big) = &doc.big {
+        if !changes.iter().any(|c| c.pointer.is_empty()) {
+            let edits: Vec<json::Edit> = changes.iter().map(Change::edit).collect();
+            let splices = big.splices(&edits).map_err(|e| Error::bad(&doc.path, format!("cannot edit: {e}")))?;
+            if let Some(splices) = splices {
+                return write_spliced(doc, big, &splices, before_rename);
+            }
+        }
+        let whole = doc.whole()?;
+        bigfile::forget(&doc.path);
+        return write_changes(loc, &whole, changes, before_rename);
+    }
+    let content = new_content(loc, doc, changes)?;
+    remove_stale_temps(&doc.path);
+    write_file(doc, content.as_deref(), before_rename)?;
+    // read back: the file must hold exactly the bytes written (which new_content built to carry
+    // every change)
+    if !store::holds(&doc.path, content.as_deref())? {
+        return Err(unexpected_content(&doc.path));
+    }
+    Ok(true)
+}
+
+fn unexpected_content(path: &Path) -> Error {
+    Error::Other(format!(
+        "{}: did not read back as written (changed by another process right after our write?)",
+        path.display()
+    ))
+}
+
+/// Copy `len` bytes of `src` from `at` to the current position of `dst`, in the kernel where it
+/// can (`copy_file_range`), else through a buffer.
+fn copy_range(src: &std::fs::File, dst: &mut std::fs::File, at: u64, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileExt;
+    let mut off = at as libc::loff_t;
+    let mut left = len;
+    while left > 0 {
+        let want = left.min(1 << 30) as usize;
+        let n =
+            unsafe { libc::copy_file_range(src.as_raw_fd(), &mut off, dst.as_raw_fd(), std::ptr::null_mut(), want, 0) };
+        if n > 0 {
+            left -= n as u64;
+            continue;
+        }
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file shrank while it was copied"));
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EXDEV | libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP | libc::EPERM) => break,
+            _ => return Err(e),
+        }
+    }
+    let mut buf = vec![0u8; left.min(1 << 20) as usize];
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        src.read_exact_at(&mut buf[..n], off as u64)?;
+        dst.write_all(&buf[..n])?;
+        off += n as libc::loff_t;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Rewrite a large file as a copy of the indexed file with `splices` put in: unchanged regions
+/// are copied (never parsed), the temp file is fsynced and renamed over the original. The copy
+/// is of the very file indexed (its open descriptor); before the rename it must still be the
+/// file at the path, unchanged (same inode, size and times, and each replaced span still holds
+/// what was planned) — otherwise nothing is written and the caller may re-read and try again.
+pub fn write_spliced(
+    doc: &Doc,
+    big: &BigFile,
+    splices: &[bigfile::Splice],
+    before_rename: &mut dyn FnMut(),
+) -> Result<bool> {
+    let path = &doc.path;
+    let (dir, tmp) = temp_path(path);
+    remove_stale_temps(path);
+    let unchanged = || -> std::io::Result<bool> {
+        let now = Identity::of(&big.file.metadata()?);
+        let at_path = std::fs::metadata(path).map(|m| Identity::of(&m));
+        if now != big.id || at_path.ok() != Some(big.id) {
+            return Ok(false);
+        }
+        for s in splices {
+            if big.read(s.span.clone())? != s.before {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    let mut written = None;
+    let res = (|| -> std::io::Result<bool> {
+        let mut f = create_temp(&tmp, doc)?;
+        let mut at = 0u64;
+        for s in splices {
+            copy_range(&big.file, &mut f, at, s.span.start - at)?;
+            f.write_all(&s.bytes)?;
+            at = s.span.end;
+        }
+        copy_range(&big.file, &mut f, at, big.len - at)?;
+        f.sync_all()?;
+        written = Some(Identity::of(&f.metadata()?));
+        if !unchanged()? {
+            return Ok(false);
+        }
+        before_rename();
+        std::fs::rename(&tmp, path)?;
+        Ok(true)
+    })();
+    match res {
+        Ok(true) => {}
+        Ok(false) => {
+            let _ = std::fs::remove_file(&tmp);
+            bigfile::forget(path);
+            return Ok(false);
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(path, e));
+        }
+    }
+    bigfile::forget(path);
+    fsync_dir(&dir)?;
+    // read back: the path must name the file just written, as written
+    let now = std::fs::metadata(path).map(|m| Identity::of(&m)).ok();
+    let expected = big.len as i64 + splices.iter().map(|s| s.bytes.len() as i64 - s.before.len() as i64).sum::<i64>();
+    match (now, written) {
+        (Some(n), Some(w)) if n.same_file(&w) && n.size as i64 == expected => Ok(true),
+        _ => Err(unexpected_content(path)),
+    }
+}
+
+/// The conflict of a large file replaced or edited while its copy was being written.
+pub fn changed_while_writing(path: &Path) -> Error {
+    Error::conflict_hint(
+        format!("{} changed while clawauth was writing it; nothing was written", path.display()),
+        "run the command again to plan against the current state",
+    )
 }
 
 /// Refuse while OpenClaw holds its databases exclusively (its doctor or maintenance, or a

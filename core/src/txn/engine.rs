@@ -113,7 +113,8 @@ fn snapshot(loc: &Location) -> Result<Snapshot> {
             }
         }
     }
-    let doc = docio::read(loc, None)?;
+    // (a streamed document this small is read whole here, so its snapshot is as for any file)
+    let doc = docio::read(loc, None)?.whole()?;
     Ok(match &doc.bytes {
         None => Snapshot { existed: false, sha256: None, mode: None, content: None },
         Some(b) => Snapshot {
@@ -183,6 +184,7 @@ pub fn step_groups(steps: &[Step]) -> Vec<std::ops::Range<usize>> {
 
 impl<'a> Engine<'a> {
     pub fn new(ctx: &'a Context, journal: Journal, state_dir: &Path, argv: Vec<String>) -> Self {
+        crate::layout::bigfile::configure(ctx);
         Engine {
             ctx,
             journal,
@@ -223,7 +225,13 @@ impl<'a> Engine<'a> {
             }
             // surface unwritable content now rather than half-way through (a huge document
             // is not copied just for this: its apply fails and reverts just as cleanly)
-            if doc.bytes.as_ref().map(|b| b.len()).unwrap_or(0) < PREFLIGHT_COPY_LIMIT {
+            if let Some(big) = &doc.big {
+                // a streamed document: its splices are computed (cheap), never the whole copy
+                if !s.changes.iter().any(|c| c.pointer.is_empty()) {
+                    let edits: Vec<crate::json::Edit> = s.changes.iter().map(Change::edit).collect();
+                    big.splices(&edits).map_err(|e| Error::bad(&doc.path, format!("cannot edit: {e}")))?;
+                }
+            } else if doc.len() < PREFLIGHT_COPY_LIMIT as u64 {
                 let content = docio::new_content(&s.location, doc, &s.changes)?;
                 // a session row OpenClaw would reject afterwards is refused before intent
                 docio::precheck_session_row(&s.location, content.as_deref())?;
@@ -404,24 +412,21 @@ impl<'a> Engine<'a> {
                     Some(name) => Some(crate::layout::lock::acquire(dir, name, self.ctx.now_ms, &mut self.notes)?),
                     None => None,
                 };
-                let doc = docio::read(&step.location, None)?;
-                let bad = docio::mismatches(&step.location, &doc, &step.changes)?;
-                if !bad.is_empty() {
-                    return Err(docio::stale(&step.location, &bad));
+                let (ctx, hook) = (self.ctx, self.on_failpoint);
+                let mut before_rename = move || failpoint(ctx, "before-rename", hook);
+                // a large file replaced under us while its copy was written (by a writer that
+                // ignores OpenClaw's lock) is read again and compare-and-swapped again
+                for _ in 0..3 {
+                    let doc = docio::read(&step.location, None)?;
+                    let bad = docio::mismatches(&step.location, &doc, &step.changes)?;
+                    if !bad.is_empty() {
+                        return Err(docio::stale(&step.location, &bad));
+                    }
+                    if docio::write_changes(&step.location, &doc, &step.changes, &mut before_rename)? {
+                        return Ok(());
+                    }
                 }
-                let content = docio::new_content(&step.location, &doc, &step.changes)?;
-                docio::write_file(&doc, content.as_deref())?;
-                let written = doc.path.clone();
-                drop(doc);
-                // read back: the file must hold exactly the bytes written (which new_content
-                // built to carry every change)
-                if !crate::layout::store::holds(&written, content.as_deref())? {
-                    return Err(Error::Other(format!(
-                        "{}: did not read back as written (changed by another process right after our write?)",
-                        written.display()
-                    )));
-                }
-                Ok(())
+                Err(docio::changed_while_writing(path))
             }
         }
     }
@@ -666,6 +671,17 @@ impl<'a> Engine<'a> {
                 }
             }
             let steps = self.journal.steps(row.id)?;
+            // a copy killed before its rename is left beside the file, and the lock of OpenClaw's
+            // it held: the copy was never used, the lock is stale; both are removed
+            for s in &steps {
+                if let Location::File { path, .. } = &s.location {
+                    docio::remove_stale_temps(path);
+                    let dir = path.parent().unwrap_or(Path::new("."));
+                    if let (Some(name), Some(owner)) = (crate::layout::lock::lock_name_for(path), &row.owner) {
+                        self.notes.extend(crate::layout::lock::clear_left_by(dir, name, owner.pid, self.ctx.now_ms));
+                    }
+                }
+            }
             let mut standings = vec![];
             let mut neither = vec![];
             for s in &steps {
