@@ -93,9 +93,6 @@ impl Switch {
     }
     /// `2026.4.7+`, `2026.5.4 – 2026.7.35`, `<= 2026.9.5`.
     pub fn range(&self) -> String {
-        let last_before = |u: Release| {
-            RELEASES.iter().rev().find(|r| **r < u).map(|r| r.to_string()).unwrap_or_else(|| format!("< {u}"))
-        };
         match (self.from == RELEASES[0], self.until) {
             (true, Some(u)) => format!("<= {}", last_before(u)),
             (false, Some(u)) => format!("{} – {}", self.from, last_before(u)),
@@ -104,10 +101,16 @@ impl Switch {
     }
 }
 
+/// The last stable release before `u` (`2026.7.35` before 8.1).
+fn last_before(u: Release) -> String {
+    RELEASES.iter().rev().find(|r| **r < u).map(|r| r.to_string()).unwrap_or_else(|| format!("< {u}"))
+}
+
 const fn r(m: u8, d: u8) -> Release {
     Release::new(m, d)
 }
 
+pub const CONFIG_PROFILES_FALLBACK: &str = "config-profiles-fallback";
 pub const USER_PIN_OUTSIDE_ORDER_KEPT: &str = "user-pin-outside-order-kept";
 pub const UNUSABLE_PIN_REPLACED: &str = "unusable-pin-replaced";
 pub const BLOCKED_UNTIL_COUNTS: &str = "blocked-until-counts";
@@ -121,6 +124,12 @@ pub const COMPACTION_ROTATES: &str = "compaction-rotates";
 
 /// The behaviour switches, in the order they appeared.
 pub const SWITCHES: &[Switch] = &[
+    Switch {
+        key: CONFIG_PROFILES_FALLBACK,
+        from: r(2, 21),
+        until: None,
+        describe: "an order naming only missing profiles falls back to the provider's stored profiles when config `auth.profiles` lists some for it (before: no profile)",
+    },
     Switch {
         key: USER_PIN_OUTSIDE_ORDER_KEPT,
         from: r(4, 7),
@@ -313,8 +322,19 @@ pub fn describe(rel: Release) -> Vec<String> {
 pub fn matrix_markdown() -> String {
     let mut o = String::new();
     o.push_str("| rules | releases | layout | behaviours on |\n| --- | --- | --- | --- |\n");
-    for (name, from, range, layout) in RULE_SETS {
-        let on: Vec<&str> = SWITCHES.iter().filter(|s| s.on(*from)).map(|s| s.key).collect();
+    for (i, (name, from, range, layout)) in RULE_SETS.iter().enumerate() {
+        // a switch flipping inside the rule set's range (the edge changes) is named with where
+        let next = RULE_SETS.get(i + 1).map(|n| n.1);
+        let inside = |x: Release| x > *from && next.map_or(true, |n| x < n);
+        let on: Vec<String> = SWITCHES
+            .iter()
+            .filter_map(|s| match (s.on(*from), s.until.filter(|u| inside(*u)), inside(s.from)) {
+                (true, Some(u), _) => Some(format!("{} (until {})", s.key, last_before(u))),
+                (true, None, _) => Some(s.key.to_string()),
+                (false, _, true) => Some(format!("{} (from {})", s.key, s.from)),
+                _ => None,
+            })
+            .collect();
         o.push_str(&format!("| {name} | {range} | {layout} | {} |\n", on.join(", ")));
     }
     o.push_str("\n| behaviour | releases | what it does |\n| --- | --- | --- |\n");
