@@ -49,6 +49,18 @@ pin_hash() { # pin_hash NAME -> sha256 of the pinned lockfile, or "unpinned"
   fi
 }
 
+# registry_overrides PIN_NAME -> extra package.json members so the install needs only the
+# registry. openclaw 2026.1.29 - 2026.2.26 depend on @whiskeysockets/baileys (7.0.0-rc.9 in 2.12 -
+# 2.24, checked), whose `libsignal` is `git+https://github.com/whiskeysockets/libsignal-node`; the
+# same project publishes it to the registry as `libsignal` (6.0.0, repository
+# WhiskeySockets/libsignal-node).
+# Only the WhatsApp channel uses it; `models status` and the session resolver never call it.
+registry_overrides() {
+  case "$1" in
+    openclaw-2026.1.*|openclaw-2026.2.*) printf ',"overrides":{"libsignal":"6.0.0"}' ;;
+  esac
+}
+
 # npm_install_into DIR PIN_NAME SPEC...: npm ci from the pin, else npm install SPECs.
 npm_install_into() {
   local dir=$1 pin=$2; shift 2
@@ -61,7 +73,7 @@ npm_install_into() {
     (cd "$dir" && npm ci "${NPM_FLAGS[@]}" >/dev/null)
   else
     rm -f "$dir/package-lock.json"
-    printf '{"name":"clawauth-oc-%s","private":true}\n' "$pin" > "$dir/package.json"
+    printf '{"name":"clawauth-oc-%s","private":true%s}\n' "$pin" "$(registry_overrides "$pin")" > "$dir/package.json"
     (cd "$dir" && npm install --save-exact "${NPM_FLAGS[@]}" "$@" >/dev/null)
   fi
 }

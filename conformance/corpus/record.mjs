@@ -27,6 +27,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { registerHooks } from "node:module";
 
 // Any stable release: `--versions 4.5,4.7,9.2` (short M.D form) or `2026.4.7`. Default: every
 // release installed in CACHE. The storage layout, provider id and gated scenario features
@@ -349,8 +350,29 @@ function findExport(dist, fnName) {
       }
     }
   }
-  return fallback;
+  if (fallback) return fallback;
+  // 2026.2.17 - 2.23 bundle the session resolver into their chunks without exporting it: load
+  // the smallest chunk that defines it once more, under a query that makes the hook below
+  // append an export (its relative imports resolve as for the chunk itself; nothing on disk
+  // changes)
+  const defining = files
+    .map((f) => path.join(dist, f))
+    .filter((f) => fs.readFileSync(f, "utf8").includes(`function ${fnName}(`))
+    .sort((a, b) => fs.statSync(a).size - fs.statSync(b).size);
+  if (!defining.length) return null;
+  return { file: defining[0], alias: `__clawauth_${fnName}`, query: `clawauth-export=${fnName}` };
 }
+
+// appends `export { NAME as __clawauth_NAME }` to a chunk imported with `?clawauth-export=NAME`
+registerHooks({
+  load(url, context, nextLoad) {
+    const m = url.match(/[?&]clawauth-export=([A-Za-z0-9_$]+)$/);
+    const r = nextLoad(url, context);
+    if (!m) return r;
+    const src = String(r.source);
+    return { ...r, format: "module", source: `${src}\nexport { ${m[1]} as __clawauth_${m[1]} };\n` };
+  },
+});
 
 async function child(v) {
   const outFile = opt("--child-out");
@@ -364,7 +386,9 @@ async function child(v) {
       if (optional) return undefined;
       throw new Error(`${name} not exported by openclaw@${version}`);
     }
-    return (await import(pathToFileURL(e.file).href))[e.alias];
+    const url = pathToFileURL(e.file).href + (e.query ? `?${e.query}` : "");
+    if (e.query) console.error(`record: openclaw@${version}: ${name} is not exported; loaded from ${path.basename(e.file)} with an added export`);
+    return (await import(url))[e.alias];
   };
   const selection = await load("resolveSessionAuthSelection", true);
   const legacy = selection ? undefined : await load("resolveSessionAuthProfileOverride");
@@ -479,5 +503,10 @@ async function child(v) {
   console.error(`record: openclaw@${version}: ${cases.length} session resolutions (${nScenarios} scenarios, ${errors} threw) -> ${outFile}`);
 }
 
-if (argv.includes("--child")) await child(opt("--child"));
+if (argv.includes("--child")) {
+  await child(opt("--child"));
+  // a chunk loaded for an unexported resolver (2.17 - 2.23) may leave CLI start-up work
+  // queued (it parses this process's argv and fails): the recording is written, stop here
+  process.exit(0);
+}
 else await parent();

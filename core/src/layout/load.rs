@@ -497,6 +497,15 @@ fn load_agent(
         partial,
         warnings,
         unreadable,
+        hints: crate::model::release::Hints {
+            state_db_version: state_db.and_then(|db| db.user_version().ok()),
+            config_touched: install
+                .config
+                .as_ref()
+                .and_then(|c| c.pointer("/meta/lastTouchedVersion"))
+                .and_then(Value::as_str)
+                .and_then(crate::model::release::Release::parse),
+        },
     };
     // the one release evidence that lives in other sessions: looked for only when it matters
     if let (Some(_), SessionsLoc::File { path }) = (&agent.partial, &agent.sessions_loc) {

@@ -297,6 +297,9 @@ pub struct AgentState {
     pub warnings: Vec<String>,
     /// Live documents that could not be read: workflows refuse to write while any exists.
     pub unreadable: Vec<String>,
+    /// Release stamps outside the agent's store (state DB beside a JSON store, the config's
+    /// `meta.lastTouchedVersion`), for `release_evidence`.
+    pub hints: crate::model::release::Hints,
 }
 
 /// What a load of one chat's rows knows about the rest of the store: only what a one-session
@@ -407,6 +410,12 @@ impl AgentState {
                 Some(p) => p.user_link,
                 None => self.sessions.iter().any(|s| s.pin_source.as_deref() == Some("user-link")),
             },
+            state_db_beside: self.hints.state_db_version.filter(|_| !self.layout.is_sqlite()),
+            unification_backup: self.archives.iter().any(|p| {
+                let n = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                n.contains(".openai-provider-unification.") && n.ends_with(".bak")
+            }),
+            config_touched: self.hints.config_touched,
         }
     }
 

@@ -93,9 +93,6 @@ impl Switch {
     }
     /// `2026.4.7+`, `2026.5.4 – 2026.7.35`, `<= 2026.9.5`.
     pub fn range(&self) -> String {
-        let last_before = |u: Release| {
-            RELEASES.iter().rev().find(|r| **r < u).map(|r| r.to_string()).unwrap_or_else(|| format!("< {u}"))
-        };
         match (self.from == RELEASES[0], self.until) {
             (true, Some(u)) => format!("<= {}", last_before(u)),
             (false, Some(u)) => format!("{} – {}", self.from, last_before(u)),
@@ -104,10 +101,16 @@ impl Switch {
     }
 }
 
+/// The last stable release before `u` (`2026.7.35` before 8.1).
+fn last_before(u: Release) -> String {
+    RELEASES.iter().rev().find(|r| **r < u).map(|r| r.to_string()).unwrap_or_else(|| format!("< {u}"))
+}
+
 const fn r(m: u8, d: u8) -> Release {
     Release::new(m, d)
 }
 
+pub const CONFIG_PROFILES_FALLBACK: &str = "config-profiles-fallback";
 pub const USER_PIN_OUTSIDE_ORDER_KEPT: &str = "user-pin-outside-order-kept";
 pub const UNUSABLE_PIN_REPLACED: &str = "unusable-pin-replaced";
 pub const BLOCKED_UNTIL_COUNTS: &str = "blocked-until-counts";
@@ -121,6 +124,12 @@ pub const COMPACTION_ROTATES: &str = "compaction-rotates";
 
 /// The behaviour switches, in the order they appeared.
 pub const SWITCHES: &[Switch] = &[
+    Switch {
+        key: CONFIG_PROFILES_FALLBACK,
+        from: r(2, 21),
+        until: None,
+        describe: "an order naming only missing profiles falls back to the provider's stored profiles when config `auth.profiles` lists some for it (before: no profile)",
+    },
     Switch {
         key: USER_PIN_OUTSIDE_ORDER_KEPT,
         from: r(4, 7),
@@ -313,8 +322,19 @@ pub fn describe(rel: Release) -> Vec<String> {
 pub fn matrix_markdown() -> String {
     let mut o = String::new();
     o.push_str("| rules | releases | layout | behaviours on |\n| --- | --- | --- | --- |\n");
-    for (name, from, range, layout) in RULE_SETS {
-        let on: Vec<&str> = SWITCHES.iter().filter(|s| s.on(*from)).map(|s| s.key).collect();
+    for (i, (name, from, range, layout)) in RULE_SETS.iter().enumerate() {
+        // a switch flipping inside the rule set's range (the edge changes) is named with where
+        let next = RULE_SETS.get(i + 1).map(|n| n.1);
+        let inside = |x: Release| x > *from && next.map_or(true, |n| x < n);
+        let on: Vec<String> = SWITCHES
+            .iter()
+            .filter_map(|s| match (s.on(*from), s.until.filter(|u| inside(*u)), inside(s.from)) {
+                (true, Some(u), _) => Some(format!("{} (until {})", s.key, last_before(u))),
+                (true, None, _) => Some(s.key.to_string()),
+                (false, _, true) => Some(format!("{} (from {})", s.key, s.from)),
+                _ => None,
+            })
+            .collect();
         o.push_str(&format!("| {name} | {range} | {layout} | {} |\n", on.join(", ")));
     }
     o.push_str("\n| behaviour | releases | what it does |\n| --- | --- | --- |\n");
@@ -334,7 +354,8 @@ mod tests {
     fn docs_matrix_matches_the_rule_table() {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/releases.md");
         let text = std::fs::read_to_string(&p).expect("docs/releases.md");
-        let (begin, end) = ("<!-- matrix:begin (generated from src/release.rs) -->\n", "<!-- matrix:end -->");
+        let (begin, end) =
+            ("<!-- matrix:begin (generated from core/src/model/release.rs) -->\n", "<!-- matrix:end -->");
         let i = text.find(begin).expect("begin marker") + begin.len();
         let j = text.find(end).expect("end marker");
         let want = matrix_markdown();
@@ -382,6 +403,49 @@ mod tests {
     }
 
     #[test]
+    fn layout_b_hints_are_lower_bounds() {
+        let b = |f: &dyn Fn(&mut Evidence)| {
+            let mut e = Evidence { layout: 'B', ..Evidence::default() };
+            f(&mut e);
+            detect(&e)
+        };
+        // a state DB beside the JSON store: 6.1 ran, and 6.1 is also the newest layout-B release
+        let d = b(&|e| e.state_db_beside = Some(1));
+        assert_eq!(d.release, Release::new(6, 1));
+        assert!(d.evidence.starts_with("state dir: state/openclaw.sqlite user_version 1"), "{}", d.evidence);
+        // an empty (user_version 0) database proves nothing
+        assert!(b(&|e| e.state_db_beside = Some(0)).evidence.starts_with("guess"));
+        // a 2026.8+ database beside a JSON store: an upgrade not migrated yet
+        assert_eq!(b(&|e| e.state_db_beside = Some(18)).release, Release::new(9, 6));
+        let d = b(&|e| e.unification_backup = true);
+        assert_eq!(d.release, Release::new(6, 1));
+        assert!(d.evidence.contains("openai-provider-unification backup"), "{}", d.evidence);
+        // lastTouchedVersion below the layout's newest: still a guess, saying what it proves
+        let d = b(&|e| e.config_touched = Some(Release::new(5, 20)));
+        assert_eq!(d.release, Release::new(6, 1));
+        assert!(d.evidence.starts_with("guess") && d.evidence.contains("proves 2026.5.20 or newer"), "{}", d.evidence);
+        // above it: the release
+        let d = b(&|e| e.config_touched = Some(Release::new(7, 35)));
+        assert_eq!(d.release, Release::new(7, 35));
+        assert!(d.evidence.contains("meta.lastTouchedVersion 2026.7.35"), "{}", d.evidence);
+        // the installed CLI still decides; the hints only bound it
+        let d = b(&|e| {
+            e.state_db_beside = Some(1);
+            e.installed = Some(Release::new(5, 28));
+        });
+        assert_eq!(d.release, Release::new(5, 28));
+        assert!(d.evidence.contains("downgrade") && d.evidence.contains("user_version 1"), "{}", d.evidence);
+        // layout A: a config written by 5.3 means 5.3 ran on this state (R2, not R1)
+        let mut a = Evidence { layout: 'A', config_touched: Some(Release::new(5, 3)), ..Evidence::default() };
+        assert_eq!(detect(&a).release, Release::new(5, 3));
+        // in layout D the database stamps come first; an older config changes nothing
+        a = Evidence { layout: 'D', state_db: Some(18), agent_db: Some(23), ..Evidence::default() };
+        a.config_touched = Some(Release::new(8, 1));
+        a.state_db_beside = Some(1);
+        assert!(detect(&a).evidence.contains("database user_version state 18"), "{}", detect(&a).evidence);
+    }
+
+    #[test]
     fn parses_and_orders() {
         assert_eq!(Release::parse("2026.5.2"), Some(Release::new(5, 2)));
         assert_eq!(Release::parse("4.5"), Some(Release::new(4, 5)));
@@ -412,6 +476,36 @@ pub struct Evidence {
     pub blocked_until: bool,
     pub blocked_scope: bool,
     pub user_link: bool,
+    /// `PRAGMA user_version` of a `state/openclaw.sqlite` beside a JSON-era agent (layout A or
+    /// B): 2026.6.1+ creates it on any command, even a read-only one (1 through 7.x)
+    pub state_db_beside: Option<i64>,
+    /// an `*.openai-provider-unification.*.bak` beside the agent's store: a 2026.6.1 – 7.x
+    /// `doctor --fix` renamed the Codex profiles
+    pub unification_backup: bool,
+    /// `openclaw.json` `meta.lastTouchedVersion`: the release that last wrote the config
+    pub config_touched: Option<Release>,
+}
+
+/// What a release stamped outside the auth store, read when the agent is loaded: the inputs of
+/// `Evidence` that `AgentState` does not otherwise hold.
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    /// `PRAGMA user_version` of `state/openclaw.sqlite` when it exists
+    pub state_db_version: Option<i64>,
+    /// `openclaw.json` `meta.lastTouchedVersion`, parsed
+    pub config_touched: Option<Release>,
+}
+
+/// The oldest release that writes a `state/openclaw.sqlite` with this `user_version`.
+fn state_db_floor(v: i64) -> Option<Release> {
+    match v {
+        i64::MIN..=0 => None,
+        15 => Some(r(8, 1)),
+        16 => Some(r(9, 3)),
+        17 => Some(r(9, 4)),
+        18.. => Some(r(9, 6)),
+        _ => Some(r(6, 1)),
+    }
 }
 
 /// The release detected, and how it was decided.
@@ -468,12 +562,18 @@ pub fn state_lower_bound(e: &Evidence) -> (Release, String) {
     if e.user_link {
         raise(r(9, 2), "a user-link pin (written from 2026.9.2)".into());
     }
+    if let Some((v, rel)) = e.state_db_beside.filter(|_| e.layout != 'D').and_then(|v| Some((v, state_db_floor(v)?))) {
+        raise(rel, format!("state/openclaw.sqlite user_version {v} beside the JSON store (created from {rel})"));
+    }
+    if e.unification_backup {
+        raise(r(6, 1), "an openai-provider-unification backup (a 2026.6.1 – 7.x doctor ran)".into());
+    }
+    if let Some(rel) = e.config_touched {
+        raise(rel, format!("openclaw.json meta.lastTouchedVersion {rel} (the release that last wrote the config)"));
+    }
     best
 }
 
-/// The release that will resolve the next turn: the installed one, checked against the state
-/// dir's lower bound; without an installed CLI, the newest release of the layout (raised to the
-/// lower bound) — a guess.
 /// The newest release whose databases carry these user_versions (layout D), if known.
 fn db_upper_bound(e: &Evidence) -> Option<Release> {
     if e.layout != 'D' {
@@ -488,6 +588,9 @@ fn db_upper_bound(e: &Evidence) -> Option<Release> {
     }
 }
 
+/// The release that will resolve the next turn: the installed one, checked against the state
+/// dir's lower bound; without an installed CLI, the newest release of the layout (raised to the
+/// lower bound) — a guess.
 pub fn detect(e: &Evidence) -> Detected {
     let (lower, why) = state_lower_bound(e);
     let layout_newest = db_upper_bound(e).map_or(newest_of_layout(e.layout), |u| u.min(newest_of_layout(e.layout)));
@@ -502,7 +605,12 @@ pub fn detect(e: &Evidence) -> Detected {
             evidence: format!("installed openclaw {inst}; the state dir shows {why} (written by {lower} – {newest}): upgrade pending, the installed release is used"),
         },
         Some(inst) => Detected { release: inst, evidence: format!("installed openclaw {inst}; state dir agrees ({why})") },
-        None if lower > layout_newest || why.starts_with("database") || why.starts_with("schema_meta") => {
+        // a lower bound at or past the newest release of the layout (or of its databases) is
+        // the release: nothing older wrote the state, nothing newer writes it this way
+        None if (lower >= layout_newest && !why.starts_with("layout "))
+            || why.starts_with("database")
+            || why.starts_with("schema_meta") =>
+        {
             Detected { release: lower, evidence: format!("state dir: {why}; no openclaw installed") }
         }
         None if db_upper_bound(e).is_some() => Detected {
@@ -513,9 +621,16 @@ pub fn detect(e: &Evidence) -> Detected {
                 e.agent_db.map_or("-".into(), |v| v.to_string())
             ),
         },
-        None => Detected {
+        None if why.starts_with("layout ") => Detected {
             release: newest,
             evidence: format!("guess: no openclaw installed, no release stamp; newest release writing {why}"),
+        },
+        None => Detected {
+            release: newest,
+            evidence: format!(
+                "guess: no openclaw installed, no release stamp; newest release writing layout {}, the state dir proves {lower} or newer ({why})",
+                e.layout
+            ),
         },
     }
 }

@@ -424,8 +424,9 @@ pub fn resolve_order(inp: &Inputs, provider: &str, scope: &ModelScope) -> OrderT
     // An order naming only missing ids falls back to the stored profiles. 2026.5.28 does so
     // only when config lists profiles (a stale stored order yields no profile at all); 7.35
     // and 9.6 also for a stored order, and then sort as if there were no explicit order.
-    let fallback_allowed =
-        (rules.on(release::STORED_ORDER_FALLBACK) && explicit_from_store) || !explicit_profiles.is_empty();
+    // Before 2026.2.21 there is no fallback at all: such an order yields no profile.
+    let fallback_allowed = (rules.on(release::STORED_ORDER_FALLBACK) && explicit_from_store)
+        || (rules.on(release::CONFIG_PROFILES_FALLBACK) && !explicit_profiles.is_empty());
     if filtered.is_empty() && !base.is_empty() && all_missing && fallback_allowed {
         filtered = store_ids.iter().filter(|id| eligibility(inp, &auth_key, id).is_ok()).cloned().collect();
         repaired = rules.on(release::STORED_ORDER_FALLBACK);
