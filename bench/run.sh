@@ -16,6 +16,10 @@
 #
 #   bench/run.sh                          # layouts a b c d, sizes 100 1000 10000 100000, 3 runs
 #   SIZES="1000" LAYOUTS="b d" RUNS=1 bench/run.sh
+# Many agents (MANY=AxN, default 20x10000, "" to skip): a layout-B state of A agents of N sessions
+# each (agents/main copied, its keys renamed), status --all-agents and doctor beside the same
+# commands on one agent of N sessions and on one agent of A*N sessions: linear in total sessions.
+#
 #   bench/run.sh --smoke                  # seconds: debug build, 100 sessions, 1 run, every
 #                                         # command once; checks the bench works (CI), not a time
 set -euo pipefail
@@ -23,9 +27,9 @@ cd "$(dirname "$0")/.."
 SMOKE=0
 [ "${1:-}" = "--smoke" ] && SMOKE=1
 if [ $SMOKE = 1 ]; then
-  SIZES=${SIZES:-"100"}; RUNS=${RUNS:-1}; JOURNAL_TXNS=${JOURNAL_TXNS:-50}
+  SIZES=${SIZES:-"100"}; RUNS=${RUNS:-1}; JOURNAL_TXNS=${JOURNAL_TXNS:-50}; MANY=${MANY-"3x100"}
 else
-  SIZES=${SIZES:-"100 1000 10000 100000"}; RUNS=${RUNS:-3}; JOURNAL_TXNS=${JOURNAL_TXNS:-10000}
+  SIZES=${SIZES:-"100 1000 10000 100000"}; RUNS=${RUNS:-3}; JOURNAL_TXNS=${JOURNAL_TXNS:-10000}; MANY=${MANY-"20x10000"}
   OUT=${OUT:-bench/RESULTS.md}
 fi
 LAYOUTS=${LAYOUTS:-"a b c d"}
@@ -131,6 +135,25 @@ EOF
     rm -rf "$s"
   done
 done
+if [ -n "$MANY" ]; then
+  na=${MANY%x*} nn=${MANY#*x}
+  one="$W/many1" all="$W/many$na" big1="$W/manybig"
+  "$FIX" "$one" --layout b --sessions "$nn" >/dev/null
+  "$FIX" "$big1" --layout b --sessions $((na * nn)) >/dev/null
+  cp -a "$one" "$all"
+  for ((i = 1; i < na; i++)); do
+    id=$(printf "agent%02d" "$i")
+    cp -a "$all/agents/main" "$all/agents/$id"
+    sed -i "s/\"agent:main:/\"agent:$id:/g" "$all/agents/$id/sessions/sessions.json"
+  done
+  sync
+  for st in one all big1; do
+    d=${!st}
+    R[m,$st,status]=$(measure "$BIN" --state-dir "$d" status --json --all-agents)
+    R[m,$st,doctor]=$(measure --ok 0,4 -- "$BIN" --state-dir "$d" doctor)
+  done
+  rm -rf "$one" "$all" "$big1"
+fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ms() { awk '{ if ($1 < 0.1) printf "%.1f ms", $1*1000; else printf "%.0f ms", $1*1000 }' <<<"$1"; }
@@ -179,6 +202,17 @@ small=$(echo $SIZES | tr ' ' '\n' | sort -n | head -1)
       echo "- status vs python json.load + dumps at $big: $(ratio "${R[$l,$big,python]}" "${R[$l,$big,status]}") faster, $(awk -v a="${R[$l,$big,status]#* }" -v b="${R[$l,$big,python]#* }" 'BEGIN{printf "%.2f", a/b}') of its memory"
     fi
   done
+  if [ -n "${R[m,one,status]:-}" ]; then
+    echo
+    echo "## Many agents (layout B, ${MANY%x*} agents of ${MANY#*x} sessions)"
+    echo
+    echo "| command | 1 agent, ${MANY#*x} sessions | ${MANY%x*} agents, ${MANY#*x} each | 1 agent, $(( ${MANY%x*} * ${MANY#*x} )) sessions |"
+    echo "|---|---|---|---|"
+    for k in status:"status --json --all-agents" doctor:"doctor"; do
+      key=${k%%:*}; label=${k#*:}
+      echo "| $label | $(cell "${R[m,one,$key]}") | $(cell "${R[m,all,$key]}") ($(ratio "${R[m,all,$key]}" "${R[m,one,$key]}") of one agent) | $(cell "${R[m,big1,$key]}") |"
+    done
+  fi
   if [ -n "${R[j,txns]:-}" ]; then
     echo
     echo "## A journal of ${R[j,txns]} transactions (in the $big-session layout-B state)"
@@ -201,6 +235,7 @@ if [ $SMOKE = 1 ]; then
   if [ "$got" != "$want" ]; then
     echo "bench smoke: $got of $want figures with their ratio:" >&2; cat "$OUT" >&2; exit 1
   fi
+  [ -z "$MANY" ] || grep -q "^## Many agents" "$OUT" || { echo "bench smoke: no many-agents table" >&2; exit 1; }
   echo "bench smoke: ok (layouts $LAYOUTS at $SIZES sessions: every command and floor ran, RESULTS rendered)"
 else
   cat "$OUT"
