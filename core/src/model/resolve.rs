@@ -519,7 +519,8 @@ pub struct SessionTrace {
     /// Human steps explaining the decision, in order.
     pub steps: Vec<String>,
     pub write: PinWrite,
-    pub order: OrderTrace,
+    /// Shared by every session of one model scope (a 100k-session report resolves a handful).
+    pub order: std::rc::Rc<OrderTrace>,
 }
 
 /// `resolveProviderModelRouteAuthRequirement`: which kind of route a credential type serves.
@@ -577,7 +578,7 @@ fn session_scope(rules: Rules, s: &Session) -> ModelScope {
 /// `resolveSessionAuthProfileOverride` (<= 2026.7) / `resolveSessionAuthSelection` (2026.8+).
 pub fn resolve_session(inp: &Inputs, provider: &str, s: &Session, new_session: bool) -> SessionTrace {
     let order_trace = resolve_order(inp, provider, &session_scope_of(inp.rules, s));
-    resolve_session_with_order(inp, provider, s, new_session, order_trace)
+    resolve_session_with_order(inp, provider, s, new_session, std::rc::Rc::new(order_trace))
 }
 
 /// The model scope a session's cooldown checks use (the order depends only on this, so callers
@@ -598,11 +599,11 @@ pub fn resolve_session_with_order(
     provider: &str,
     s: &Session,
     new_session: bool,
-    order_trace: OrderTrace,
+    order_trace: std::rc::Rc<OrderTrace>,
 ) -> SessionTrace {
     let rules = inp.rules;
     let scope = session_scope(rules, s);
-    let order = order_trace.order.clone();
+    let order = &order_trace.order;
     let auth_key = provider_for_auth(rules, provider);
     let mut steps: Vec<String> = vec![];
     let raw_pin = s.pin.clone();

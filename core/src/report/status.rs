@@ -335,14 +335,15 @@ pub fn build(
         };
         // the order depends only on a session's model scope: one resolution per scope, not
         // one per session (`--all` on 100k sessions)
-        let mut orders: std::collections::HashMap<ModelScope, OrderTrace> = std::collections::HashMap::new();
+        let mut orders: std::collections::HashMap<ModelScope, std::rc::Rc<OrderTrace>> =
+            std::collections::HashMap::new();
         let sessions = selected
             .into_iter()
             .map(|s| {
                 let scope = resolve::session_scope_of(rules, s);
                 let order = orders
                     .entry(scope.clone())
-                    .or_insert_with(|| resolve::resolve_order(&inp, &provider, &scope))
+                    .or_insert_with(|| std::rc::Rc::new(resolve::resolve_order(&inp, &provider, &scope)))
                     .clone();
                 let t = resolve::resolve_session_with_order(&inp, &provider, s, false, order);
                 let usage = resolve::usage_source(&inp, &trace, Some(s));

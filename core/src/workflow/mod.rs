@@ -150,8 +150,10 @@ fn radius_of<'a>(
     let before_in = Inputs::new(agent, cfg, rules, now);
     let after_in = Inputs::new(after, cfg, rules, now);
     // the order depends only on the session's model scope: resolve it once per scope
-    let mut orders: std::collections::HashMap<resolve::ModelScope, (resolve::OrderTrace, resolve::OrderTrace)> =
-        std::collections::HashMap::new();
+    let mut orders: std::collections::HashMap<
+        resolve::ModelScope,
+        (std::rc::Rc<resolve::OrderTrace>, std::rc::Rc<resolve::OrderTrace>),
+    > = std::collections::HashMap::new();
     let mut idents: std::collections::HashMap<(bool, String), Option<Identity>> = std::collections::HashMap::new();
     let mut ident = |after_side: bool, id: &str| -> Option<Identity> {
         idents
@@ -166,8 +168,8 @@ fn radius_of<'a>(
             .entry(scope.clone())
             .or_insert_with(|| {
                 (
-                    resolve::resolve_order(&before_in, &agent.provider, &scope),
-                    resolve::resolve_order(&after_in, &agent.provider, &scope),
+                    std::rc::Rc::new(resolve::resolve_order(&before_in, &agent.provider, &scope)),
+                    std::rc::Rc::new(resolve::resolve_order(&after_in, &agent.provider, &scope)),
                 )
             })
             .clone();

@@ -25,7 +25,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
     let inp = Inputs::new(a, cfg, rules, now);
     let provider = a.provider.as_str();
     // the order depends only on the session's model scope: one resolution per scope
-    let mut orders: HashMap<ModelScope, OrderTrace> = HashMap::new();
+    let mut orders: HashMap<ModelScope, std::rc::Rc<OrderTrace>> = HashMap::new();
     let plain = resolve::resolve_order(&inp, provider, &ModelScope::Unscoped);
     let mut ca003: Vec<Hit> = vec![];
     let mut ca004: Vec<Hit> = vec![];
@@ -36,7 +36,10 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
             continue;
         }
         let scope = resolve::session_scope_of(rules, s);
-        let ot = orders.entry(scope.clone()).or_insert_with(|| resolve::resolve_order(&inp, provider, &scope)).clone();
+        let ot = orders
+            .entry(scope.clone())
+            .or_insert_with(|| std::rc::Rc::new(resolve::resolve_order(&inp, provider, &scope)))
+            .clone();
         let t = resolve::resolve_session_with_order(&inp, provider, s, false, ot);
         let src = t.pin_source.clone().unwrap_or_default();
         let src_note = if t.pin_source_inferred { format!("{src} (inferred)") } else { src.clone() };
