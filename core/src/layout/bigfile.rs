@@ -10,6 +10,7 @@
 //! inode; an in-place write changes the times.
 
 use crate::json::{self, Edit, Style, Unit};
+use crate::layout::sessions::{split_at_member, Part};
 use serde_json::Value;
 use std::fs::File;
 use std::ops::Range;
@@ -152,7 +153,7 @@ const PARALLEL_MIN: u64 = 16 << 20;
 fn scan(path: &Path, f: File, id: Identity, chunk: usize, parallel_min: u64) -> Option<BigFile> {
     let len = id.size;
     let whole = || scan_part(&f, 0, len, chunk, Part::Whole);
-    let split = if len >= parallel_min { split_point(&f, len) } else { None };
+    let split = if len >= parallel_min { split_at_member(&f, len) } else { None };
     let (head, tail) = match split {
         Some(at) => {
             let (h, t) = std::thread::scope(|sc| {
@@ -194,31 +195,6 @@ fn scan(path: &Path, f: File, id: Identity, chunk: usize, parallel_min: u64) -> 
         last_byte: out.last_byte,
         mentions_user_link: out.mentions,
     })
-}
-
-/// The offset of a `,` that ends a top-level member near the middle of a 2-space pretty-printed
-/// file, or `None`.
-fn split_point(f: &File, len: u64) -> Option<u64> {
-    let mut head = vec![0u8; 4096];
-    let n = f.read_at(&mut head, 0).ok()?;
-    if Style::detect(&head[..n]).indent != 2 || !head.starts_with(b"{\n  \"") {
-        return None;
-    }
-    let mid = len / 2;
-    let mut window = vec![0u8; (1 << 20).min((len - mid) as usize)];
-    let n = f.read_at(&mut window, mid).ok()?;
-    let k = memchr::memmem::find(&window[..n], b",\n  \"")?;
-    Some(mid + k as u64)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Part {
-    /// the whole object
-    Whole,
-    /// from the opening brace up to (not including) a top-level comma
-    Head,
-    /// from just after a top-level comma to the end of the file
-    Tail,
 }
 
 /// A member's key and value spans in the read buffer.

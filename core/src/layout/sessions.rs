@@ -177,27 +177,34 @@ const PARALLEL_MIN: u64 = 16 << 20;
 /// The offset of a `,` that ends a top-level member near the middle of a large 2-space
 /// pretty-printed file, or `None`.
 fn split_point(path: &Path) -> Option<u64> {
-    use std::io::{Seek, SeekFrom};
     // checked like every read (a FIFO must not block here); `scan` reports what is wrong
-    let (mut f, len) = crate::layout::store::open_checked(path, crate::layout::store::SESSIONS_CAP).ok()??;
+    let (f, len) = crate::layout::store::open_checked(path, crate::layout::store::SESSIONS_CAP).ok()??;
     if len < PARALLEL_MIN {
         return None;
     }
+    split_at_member(&f, len)
+}
+
+/// The offset of a `,` that ends a top-level member near the middle of the `len` bytes of a
+/// 2-space pretty-printed object file, or `None` (another format, or none found in the 1 MiB
+/// after the middle). A guess each reader of two halves checks: the head must end there.
+pub(crate) fn split_at_member(f: &std::fs::File, len: u64) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
     let mut head = vec![0u8; 4096];
-    let n = f.read(&mut head).ok()?;
+    let n = f.read_at(&mut head, 0).ok()?;
     if json::Style::detect(&head[..n]).indent != 2 || !head.starts_with(b"{\n  \"") {
         return None;
     }
     let mid = len / 2;
-    f.seek(SeekFrom::Start(mid)).ok()?;
-    let mut window = Vec::with_capacity(1 << 20);
-    f.take(1 << 20).read_to_end(&mut window).ok()?;
-    let k = memchr::memmem::find(&window, b",\n  \"")?;
+    let mut window = vec![0u8; (1 << 20).min(len.saturating_sub(mid) as usize)];
+    let n = f.read_at(&mut window, mid).ok()?;
+    let k = memchr::memmem::find(&window[..n], b",\n  \"")?;
     Some(mid + k as u64)
 }
 
+/// Which part of a top-level object one reader of a file split in two scans.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Part {
+pub(crate) enum Part {
     /// the whole object
     Whole,
     /// from the opening brace up to (not including) a top-level comma
