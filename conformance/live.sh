@@ -69,16 +69,46 @@ valid_rows() {
 P=openai; [ -f "$STATE/agents/main/agent/auth-profiles.json" ] && P=openai-codex
 A_TEAM=$P:alice-team; ALICE=$P:alice@example.com; BOB=$P:bob@example.com
 OC="$CACHE/openclaw/$V/node_modules/openclaw/openclaw.mjs"
-# one real chat turn through the gateway; prints the account the model call used
+# the OpenClaw session id of SESSION_KEY (what its model calls carry in `session_id`)
+session_id() { # session_id SESSION_KEY
+  if [ "$ERA" = sqlite ]; then
+    "$NODE" --no-warnings -e '
+      const { DatabaseSync } = require("node:sqlite");
+      const db = new DatabaseSync(process.argv[1], { readOnly: true });
+      const r = db.prepare("SELECT current_session_id AS id FROM session_nodes WHERE session_key = ?").get(process.argv[2]);
+      console.log(r ? r.id : "");' "$STATE/agents/main/agent/openclaw-agent.sqlite" "$1"
+  else
+    python3 -c 'import json,sys; print((json.load(open(sys.argv[1])).get(sys.argv[2]) or {}).get("sessionId") or "")' \
+      "$STATE/agents/main/sessions/sessions.json" "$1"
+  fi
+}
+# one real chat turn through the gateway; prints the account its own model call used: the
+# last Responses call of the turn's window carrying the session's id, never a call the gateway
+# made meanwhile for something else (9.6's embeddings use the order's first profile, whatever
+# the chat is pinned to); every call of the window is listed in $WORK/turn.calls for a failure
 turn() { # turn SESSION_KEY
-  local before after
-  before=0; [ -f "$RUN/codex.log" ] && before=$(wc -l <"$RUN/codex.log")
+  local before=0
+  [ -f "$RUN/codex.log" ] && before=$(wc -l <"$RUN/codex.log")
   "${IN[@]}" env -i PATH=/usr/bin:/bin HOME="$RUN/home" OPENCLAW_STATE_DIR="$STATE" \
     OPENCLAW_GATEWAY_TOKEN="$OPENCLAW_GATEWAY_TOKEN" OPENCLAW_GATEWAY_PORT="$PORT" OPENCLAW_NO_AUTO_UPDATE=1 NO_COLOR=1 \
     timeout 120 "$NODE" "$OC" agent --session-key "$1" --message "hello" --json >"$WORK/turn.out" 2>&1 || true
-  after=0; [ -f "$RUN/codex.log" ] && after=$(wc -l <"$RUN/codex.log")
-  [ "$after" -gt "$before" ] && tail -n 1 "$RUN/codex.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["account"])' || echo "no-model-call"
+  python3 - "$RUN/codex.log" "$before" "$(session_id "$1")" "$WORK/turn.calls" <<'PY'
+import json, os, sys
+log, before, sid, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+calls = [json.loads(l) for l in open(log).readlines()[before:]] if os.path.exists(log) else []
+with open(out, "w") as f:
+    f.write(f"session id {sid or '(none)'}\n")
+    for c in calls: f.write(json.dumps({k: c.get(k) for k in ("path", "account", "model", "session_id")}) + "\n")
+# model calls (Responses API, never embeddings); a release that names the session in its calls
+# (9.6 sends `session_id`, 5.28 does not) is held to it, one that does not has only
+# the window to go by
+replies = [c for c in calls if c["path"].endswith("/responses")]
+own = [c for c in replies if c.get("session_id") == sid] if any(c.get("session_id") for c in replies) else replies
+print(own[-1]["account"] if own and sid else "no-model-call")
+PY
 }
+# what a failing turn message shows: the turn's own calls, then the end of the agent's answer
+turn_detail() { echo "the calls of its window:"; cat "$WORK/turn.calls" 2>/dev/null; tail -c 300 "$WORK/turn.out"; }
 # the account clawauth says SESSION's next reply uses, and that session's pin
 expect() { # expect SESSION_KEY -> "ACCOUNT PIN/SOURCE"
   ca status --all --json 2>/dev/null | python3 -c '
@@ -109,12 +139,12 @@ if [ "$ERA" = json ]; then
     && ok "status shows the gateway (pid $PID) found by its lock file" || bad "status shows the gateway" "$out"
   S=agent:main:main
   want=$(expect "$S" | cut -d' ' -f1); got=$(turn "$S")
-  [ "$got" = "$want" ] && ok "turn: the chat uses the account clawauth says ($got)" || bad "turn before the pin" "clawauth $want, turn $got; $(tail -c 600 "$WORK/turn.out")"
+  [ "$got" = "$want" ] && ok "turn: the chat uses the account clawauth says ($got)" || bad "turn before the pin" "clawauth $want, turn $got; $(turn_detail)"
   o=$(ca pin "$S" "$BOB" --yes 2>&1) || true
   settled "pin" "$o"
   for i in 1 2 3; do
     got=$(turn "$S")
-    [ "$got" = acct-bob-0003 ] && ok "turn $i after the pin uses bob's account" || bad "turn $i after the pin" "$got; $(tail -c 600 "$WORK/turn.out")"
+    [ "$got" = acct-bob-0003 ] && ok "turn $i after the pin uses bob's account" || bad "turn $i after the pin" "$got; $(turn_detail)"
   done
   e=$(expect "$S")
   [ "$e" = "acct-bob-0003 $BOB/user" ] && ok "after 3 turns the pin is still in sessions.json ($e)" || bad "pin after turns" "$e"
@@ -166,12 +196,12 @@ grep -q "^Settled" <<<"$o" && ok "undo after --no-reload settles again" || bad "
 # real chat turns: the gateway's own agent, its model call answered by the fake endpoint
 S=agent:main:main
 want=$(expect "$S" | cut -d' ' -f1); got=$(turn "$S")
-[ "$got" = "$want" ] && ok "turn: the chat uses the account clawauth says ($got)" || bad "turn before the pin" "clawauth $want, turn $got; $(tail -c 600 "$WORK/turn.out")"
+[ "$got" = "$want" ] && ok "turn: the chat uses the account clawauth says ($got)" || bad "turn before the pin" "clawauth $want, turn $got; $(turn_detail)"
 o=$(ca pin "$S" "$BOB" --yes 2>&1) || true; grep -q "^Settled" <<<"$o" && ok "pin $S to $BOB beside the gateway: settled" || bad "pin for turns" "$o"
 pin_txn=$(ca log --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["transactions"][0]["id"])')
 for i in 1 2 3; do
   got=$(turn "$S")
-  [ "$got" = acct-bob-0003 ] && ok "turn $i after the pin uses bob's account ($got)" || bad "turn $i after the pin" "$got; $(tail -c 600 "$WORK/turn.out")"
+  [ "$got" = acct-bob-0003 ] && ok "turn $i after the pin uses bob's account ($got)" || bad "turn $i after the pin" "$got; $(turn_detail)"
 done
 e=$(expect "$S")
 [ "$e" = "acct-bob-0003 $BOB/user" ] && ok "after 3 turns the pin is still there ($e)" || bad "pin after turns" "$e"
@@ -181,7 +211,7 @@ grep -q "^Settled" <<<"$o" && ok "undo of the pin after the turns (which moved t
 e=$(expect "$S")
 [ "${e#* }" = "-/-" ] && ok "after the undo the chat has no pin again" || bad "pin after the undo" "$e"
 want=$(expect "$S" | cut -d' ' -f1); got=$(turn "$S")
-[ "$got" = "$want" ] && ok "turn after the undo uses the account clawauth says ($got)" || bad "turn after the undo" "clawauth $want, turn $got"
+[ "$got" = "$want" ] && ok "turn after the undo uses the account clawauth says ($got)" || bad "turn after the undo" "clawauth $want, turn $got; $(turn_detail)"
 kill -0 "$PID" 2>/dev/null && ok "the gateway ran throughout (pid $PID)" || bad "gateway died" "$(tail -n 20 "$RUN/log")"
 "$HERE/gateway.sh" stop "$RUN" >/dev/null 2>&1 || true
 
@@ -194,15 +224,15 @@ rc=0; GATEWAY_FAKE_CODEX=1 "$HERE/gateway.sh" start "$V" "$STATE" "$RUN" || rc=$
 PID=$(cat "$RUN/pid"); PORT=$(cat "$RUN/port"); OPENCLAW_GATEWAY_TOKEN=$(cat "$RUN/token")
 IN=(); [ "$(readlink "/proc/$PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] && IN=(nsenter --net="/proc/$PID/ns/net")
 got=$(turn agent:main:router-1)
-[ "$got" = acct-bob-0003 ] && ok "router: a new chat on the slot uses the identity it holds (bob, $got)" || bad "router turn before activate" "$got; $(tail -c 600 "$WORK/turn.out")"
+[ "$got" = acct-bob-0003 ] && ok "router: a new chat on the slot uses the identity it holds (bob, $got)" || bad "router turn before activate" "$got; $(turn_detail)"
 o=$(ca activate openai-codex:alice@example.com --yes 2>&1) || true
 grep -q "^Settled" <<<"$o" && ok "router: activate alice beside the gateway: settled" || bad "activate" "$o"
 got=$(turn agent:main:router-2)
-[ "$got" = acct-alice-personal-0001 ] && ok "router: the next new chat on the slot uses alice's account ($got)" || bad "router turn after activate" "$got; $(tail -c 600 "$WORK/turn.out")"
+[ "$got" = acct-alice-personal-0001 ] && ok "router: the next new chat on the slot uses alice's account ($got)" || bad "router turn after activate" "$got; $(turn_detail)"
 act=$(ca log --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["transactions"][0]["id"])')
 o=$(ca undo "$act" --yes 2>&1) || true
 grep -q "^Settled" <<<"$o" && ok "router: undo of the activate settled" || bad "undo activate" "$o"
 got=$(turn agent:main:router-3)
-[ "$got" = acct-bob-0003 ] && ok "router: after the undo new chats use bob's account again ($got)" || bad "router turn after undo" "$got"
+[ "$got" = acct-bob-0003 ] && ok "router: after the undo new chats use bob's account again ($got)" || bad "router turn after undo" "$got; $(turn_detail)"
 echo "live $V: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -4,9 +4,11 @@
 A fake ChatGPT Codex endpoint (`https://chatgpt.com/backend-api/codex/responses`) for chat
 turns offline: the live test resolves chatgpt.com and api.openai.com to an address that
 exists only inside the gateway's own network and mount namespaces and trusts our throw-away CA (NODE_EXTRA_CA_CERTS). Each request
-is logged as one JSON line — path and the `chatgpt_account_id` of its bearer JWT (the account
-the turn really used; the token itself is never logged) — and answered with one short
-streamed Responses reply."""
+is logged as one JSON line — path, the `chatgpt_account_id` of its bearer JWT (the account
+the call really used; the token itself is never logged), the model and the `session_id`
+header (the OpenClaw session the call is for: the live test tells a turn's own call from the
+gateway's other calls by it, such as the memory index's embeddings, which use the order's first
+profile whatever the chat is pinned to) — and answered with one short streamed Responses reply."""
 import base64, json, ssl, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOG = sys.argv[2]
@@ -38,9 +40,11 @@ class H(BaseHTTPRequestHandler):
         rec = {"t": time.time(), "path": self.path, "account": account(self.headers.get("authorization", "")),
                "chatgpt-account-id": self.headers.get("chatgpt-account-id"), "model": None}
         model = "gpt-5.5"
+        # the body may be compressed (9.6 sends zstd); the model is read when it is plain JSON
         try: model = json.loads(body).get("model", model)
         except Exception: pass
         rec["model"] = model
+        rec["session_id"] = self.headers.get("session_id")
         with open(LOG, "a") as f: f.write(json.dumps(rec) + "\n")
         evs = [
             {"type": "response.created", "response": {"id": "resp_1", "object": "response", "status": "in_progress", "model": model, "output": []}},
