@@ -57,24 +57,28 @@ pub fn summarize(key: &str, bytes: &[u8]) -> std::result::Result<Session, String
     Ok(s)
 }
 
-/// The fields clawauth reads from an entry; everything else is skipped structurally, never
-/// parsed — real entries carry kilobytes of delivery context, origin and skills snapshots.
-const WANTED: &[&str] = &[
-    "updatedAt",
-    "chatType",
-    "channel",
-    "lastChannel",
-    "modelProvider",
-    "model",
-    "providerOverride",
-    "modelOverride",
-    "authProfileOverride",
-    "authProfileOverrideSource",
-    "authProfileOverrideCompactionCount",
-    "compactionCount",
-    "label",
-    "displayName",
-];
+// The fields clawauth reads from an entry are the arms of `summarize_at`'s match; everything
+// else is skipped structurally, never parsed — real entries carry kilobytes of delivery
+// context, origin and skills snapshots.
+
+/// The common values of an entry's fields decoded without serde: a string with no escape and
+/// no control byte, a small non-negative integer, `null`, `true`, `false`. `None` for anything
+/// else, which serde parses (and reports, when it is not JSON) exactly as before.
+fn plain_value(t: &[u8]) -> Option<Value> {
+    match t {
+        [b'"', body @ .., b'"'] if !body.iter().any(|&c| c == b'\\' || c == b'"' || c < 0x20) => {
+            std::str::from_utf8(body).ok().map(|s| Value::String(s.to_owned()))
+        }
+        b"null" => Some(Value::Null),
+        b"true" => Some(Value::Bool(true)),
+        b"false" => Some(Value::Bool(false)),
+        [b'0'] => Some(Value::from(0)),
+        [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit) => {
+            std::str::from_utf8(t).ok()?.parse::<i64>().ok().map(Value::from)
+        }
+        _ => None,
+    }
+}
 
 /// Summarize the entry object starting at `start`; returns it and the index past it.
 pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(Session, usize), String> {
@@ -89,23 +93,27 @@ pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(S
             decoded = m.key_str(b).map_err(|e| e.to_string())?;
             k = decoded.as_bytes();
         }
-        let Some(name) = WANTED.iter().find(|w| w.as_bytes() == k) else { continue };
-        let v: Value = serde_json::from_slice(&b[m.value.clone()]).map_err(|e| format!("`{name}`: {e}"))?;
-        let slot = match *name {
-            "updatedAt" => &mut raw.updated_at,
-            "chatType" => &mut raw.chat_type,
-            "channel" => &mut raw.channel,
-            "lastChannel" => &mut raw.last_channel,
-            "modelProvider" => &mut raw.model_provider,
-            "model" => &mut raw.model,
-            "providerOverride" => &mut raw.provider_override,
-            "modelOverride" => &mut raw.model_override,
-            "authProfileOverride" => &mut raw.pin,
-            "authProfileOverrideSource" => &mut raw.pin_source,
-            "authProfileOverrideCompactionCount" => &mut raw.pin_compaction,
-            "compactionCount" => &mut raw.compaction_count,
-            "label" => &mut raw.label,
-            _ => &mut raw.display_name,
+        let slot = match k {
+            b"updatedAt" => &mut raw.updated_at,
+            b"chatType" => &mut raw.chat_type,
+            b"channel" => &mut raw.channel,
+            b"lastChannel" => &mut raw.last_channel,
+            b"modelProvider" => &mut raw.model_provider,
+            b"model" => &mut raw.model,
+            b"providerOverride" => &mut raw.provider_override,
+            b"modelOverride" => &mut raw.model_override,
+            b"authProfileOverride" => &mut raw.pin,
+            b"authProfileOverrideSource" => &mut raw.pin_source,
+            b"authProfileOverrideCompactionCount" => &mut raw.pin_compaction,
+            b"compactionCount" => &mut raw.compaction_count,
+            b"label" => &mut raw.label,
+            b"displayName" => &mut raw.display_name,
+            _ => continue,
+        };
+        let text = &b[m.value.clone()];
+        let v = match plain_value(text) {
+            Some(v) => v,
+            None => serde_json::from_slice(text).map_err(|e| format!("`{}`: {e}", String::from_utf8_lossy(k)))?,
         };
         *slot = Some(v);
     }
@@ -685,6 +693,41 @@ mod tests {
             assert_eq!(full, want, "{entries:?}");
             assert_eq!(any_user_link(&db).unwrap(), want, "{entries:?}");
         }
+    }
+
+    #[test]
+    fn plain_values_decode_as_serde_does_and_the_rest_falls_back_to_it() {
+        // decoded without serde: equal to what serde makes of the same text
+        for t in [
+            "\"openai\"",
+            "\"\"",
+            "\"caf\u{e9}\"",
+            "null",
+            "true",
+            "false",
+            "0",
+            "7",
+            "1777631806000",
+            "99999999999999999",
+        ] {
+            let serde: Value = serde_json::from_str(t).unwrap();
+            assert_eq!(plain_value(t.as_bytes()), Some(serde), "{t}");
+        }
+        // left to serde: escapes, control bytes, signs, fractions, leading zeros, huge numbers,
+        // containers, and text that is not JSON (serde's error names the field)
+        for t in
+            ["\"a\\nb\"", "\"a\tb\"", "-1", "1.5", "1e3", "01", "123456789012345678901", "{}", "[1]", "nul", "\"open"]
+        {
+            assert_eq!(plain_value(t.as_bytes()), None, "{t}");
+        }
+        assert_eq!(plain_value(b"\"\xff\""), None);
+        let e = summarize("k", br#"{"model": 01}"#).unwrap_err();
+        assert!(e.starts_with("`model`: "), "{e}");
+        let s = summarize("k", br#"{"model":"gpt-5.5","updatedAt":1777631806000,"label":"a\u0041"}"#).unwrap();
+        assert_eq!(
+            (s.model.as_deref(), s.updated_at, s.label.as_deref()),
+            (Some("gpt-5.5"), Some(1777631806000), Some("aA"))
+        );
     }
 
     #[test]
