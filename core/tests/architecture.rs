@@ -1,6 +1,7 @@
 //! The architecture's rules, checked on the sources (issue 15): the core never prints, reads
 //! stdin or exits; its top-level modules import each other one way only (no circle); no Rust
-//! file is longer than 1,000 lines; every module opens with a `//!` line saying what it owns.
+//! file is longer than 1,000 lines; every module opens with a `//!` line saying what it owns;
+//! the committed fixtures carry no SQLite sidecar files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -140,4 +141,30 @@ fn every_rust_file_is_short_and_says_what_it_owns() {
     }
     assert!(long.is_empty(), "longer than 1,000 lines:\n{}", long.join("\n"));
     assert!(undocumented.is_empty(), "no `//!` line at the top:\n{}", undocumented.join("\n"));
+}
+
+/// The committed fixtures are copied by every test that writes: a `-wal`/`-shm`/`-journal`
+/// file beside one of their databases (left by any SQLite reader of the fixture itself, even
+/// Python's `mode=ro`) is copied too, and the crash matrices then fail with "left beside the
+/// databases" for a cause that is not clawauth's. Said here, where the cause is.
+#[test]
+fn committed_fixtures_carry_no_sqlite_sidecars() {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if name.ends_with("-wal") || name.ends_with("-shm") || name.ends_with("-journal") {
+                out.push(p);
+            }
+        }
+    }
+    let mut left = vec![];
+    walk(&root().join("fixtures"), &mut left);
+    assert!(
+        left.is_empty(),
+        "SQLite sidecars in the committed fixtures (a reader of the fixture left them; delete them, \
+         and read fixtures through a copy or with immutable=1): {left:?}"
+    );
 }
