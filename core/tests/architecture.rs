@@ -10,15 +10,20 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every file under `dir` (recursively) that `keep` accepts.
+fn files_under(dir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
+            files_under(&p, keep, out);
+        } else if keep(&p) {
             out.push(p);
         }
     }
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    files_under(dir, &|p| p.extension().is_some_and(|x| x == "rs"), out);
 }
 
 /// Code without comments: what a `//` line says about `println!` is not a call.
@@ -149,19 +154,12 @@ fn every_rust_file_is_short_and_says_what_it_owns() {
 /// databases" for a cause that is not clawauth's. Said here, where the cause is.
 #[test]
 fn committed_fixtures_carry_no_sqlite_sidecars() {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if name.ends_with("-wal") || name.ends_with("-shm") || name.ends_with("-journal") {
-                out.push(p);
-            }
-        }
-    }
+    let sidecar = |p: &Path| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        name.ends_with("-wal") || name.ends_with("-shm") || name.ends_with("-journal")
+    };
     let mut left = vec![];
-    walk(&root().join("fixtures"), &mut left);
+    files_under(&root().join("fixtures"), &sidecar, &mut left);
     assert!(
         left.is_empty(),
         "SQLite sidecars in the committed fixtures (a reader of the fixture left them; delete them, \
