@@ -7,7 +7,7 @@ exists only inside the gateway's own network and mount namespaces and trusts our
 is logged as one JSON line — path, the `chatgpt_account_id` of its bearer JWT (the account
 the call really used; the token itself is never logged), the model and the `session_id`
 header (the OpenClaw session the call is for: the live test tells a turn's own call from the
-gateway's other calls by it, such as the memory index's embeddings, which use the order's first
+gateway's other calls by it, such as 9.6's background embeddings, which use the order's first
 profile whatever the chat is pinned to) — and answered with one short streamed Responses reply."""
 import base64, json, ssl, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

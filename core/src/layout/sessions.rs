@@ -57,10 +57,6 @@ pub fn summarize(key: &str, bytes: &[u8]) -> std::result::Result<Session, String
     Ok(s)
 }
 
-// The fields clawauth reads from an entry are the arms of `summarize_at`'s match; everything
-// else is skipped structurally, never parsed — real entries carry kilobytes of delivery
-// context, origin and skills snapshots.
-
 /// The common values of an entry's fields decoded without serde: a string with no escape and
 /// no control byte, a small non-negative integer, `null`, `true`, `false`. `None` for anything
 /// else, which serde parses (and reports, when it is not JSON) exactly as before.
@@ -80,7 +76,9 @@ fn plain_value(t: &[u8]) -> Option<Value> {
     }
 }
 
-/// Summarize the entry object starting at `start`; returns it and the index past it.
+/// Summarize the entry object starting at `start`; returns it and the index past it. The
+/// fields clawauth reads are the arms of its match; everything else is skipped structurally,
+/// never parsed — real entries carry kilobytes of delivery context, origin and skills snapshots.
 pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(Session, usize), String> {
     let mut raw = RawEntry::default();
     let mut members = json::members(b, start).map_err(|e| e.to_string())?;
