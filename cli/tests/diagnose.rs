@@ -389,6 +389,18 @@ fn ca019_case_variant_keys_with_different_pins() {
     assert_eq!(keys.len(), 2);
     assert!(keys.contains(&"agent:main:main") && keys.contains(&"agent:main:MAIN"));
     assert_eq!(f["fix"], "clawauth resync --session agent:main:main --auto-only");
+
+    // neither key is lower-case, and the letters that differ are not ASCII
+    let mut sc = clean();
+    for (k, pin) in [("agent:main:telegram:ÉTÉ", ALICE), ("agent:main:telegram:Été", BOB)] {
+        let mut e = sc.sessions["agent:main:main"].clone();
+        e["authProfileOverride"] = json!(pin);
+        e["authProfileOverrideSource"] = json!("user");
+        sc.sessions.insert(k.into(), e);
+    }
+    let v = doctor(&fx_of(&sc, Layout::B), &[]);
+    let f = one(&v, "CA019");
+    assert_eq!(f["subjects"], json!(["agent:main:telegram:ÉTÉ", "agent:main:telegram:Été"]));
 }
 
 #[test]

@@ -22,6 +22,7 @@ pub fn cmd_status(g: &Global, a: &StatusArgs, ctx: &Context) -> Result<i32> {
         crate::output::print_text(&crate::output::status::render(&report, state.now_ms));
     }
     // the process ends right after: freeing 100k session summaries one by one only costs time
+    drop(report);
     std::mem::forget(state);
     Ok(0)
 }

@@ -249,7 +249,12 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 "USAGE SHOWN FOR".into(),
                 "LABEL".into(),
             ]];
-            for s in &a.sessions {
+            // reports are made as they are reached (`SessionList`): one pass, the notes' flags
+            // gathered on the way
+            let (mut dangling, mut inferred) = (false, false);
+            for s in a.sessions.iter() {
+                dangling |= s.pin_dangling.is_some();
+                inferred |= s.pin_source_inferred;
                 rows.push(vec![
                     s.key.clone(),
                     match (&s.pin, s.pin_dangling) {
@@ -279,13 +284,13 @@ pub fn render(r: &StatusReport, now: i64) -> String {
                 ]);
             }
             o.push_str(&table(&rows, "    "));
-            if a.sessions.iter().any(|s| s.pin_dangling.is_some()) {
+            if dangling {
                 outln!(
                     o,
                     "    MISSING: the pin names a profile that does not exist; see EFFECTIVE for what OpenClaw does with it (`clawauth resync` moves a retired id to the same identity's live id)"
                 );
             }
-            if a.sessions.iter().any(|s| s.pin_source_inferred) {
+            if inferred {
                 outln!(o, "    * source not stored; inferred the way OpenClaw infers it");
             }
         }

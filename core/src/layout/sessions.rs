@@ -379,26 +379,80 @@ fn validity_expr(db: &crate::layout::store::RoDb) -> Result<&'static str> {
     Ok(if has_flag { "entry_valid" } else { "1" })
 }
 
-/// Add one row to `out`: its summary (or a warning), and whether OpenClaw would refuse it.
-fn take_row(db: &crate::layout::store::RoDb, out: &mut Nodes, key: String, json: &[u8], valid: i64) -> Result<()> {
-    // 0: changed since OpenClaw last validated it (its triggers reset the flag); -1 is
-    // OpenClaw's own placeholder for a retired row, valid as it is
+/// Whether OpenClaw would refuse a row: its flag is 0 when it changed since OpenClaw last
+/// validated it (its triggers reset the flag); -1 is OpenClaw's own placeholder for a retired
+/// row, valid as it is.
+fn check_row(db: &crate::layout::store::RoDb, out: &mut Nodes, key: &str, json: &[u8], valid: i64) -> Result<()> {
     if valid == 0 {
-        let problem = match crate::layout::session_row::read(&db.conn, &db.path, &key)? {
+        let problem = match crate::layout::session_row::read(&db.conn, &db.path, key)? {
             Some(r) => crate::layout::session_row::check(&r, json, r.updated_at).err(),
             None => Some("the row vanished while reading".into()),
         };
-        out.invalid.push(crate::model::InvalidRow { db: db.path.clone(), key: key.clone(), problem });
-    }
-    match summarize(&key, json) {
-        Ok(s) => out.sessions.push(s),
-        Err(e) => out.warnings.push(format!("{}#session_nodes[{key}]: {e}; skipped", db.path.display())),
+        out.invalid.push(crate::model::InvalidRow { db: db.path.clone(), key: key.to_string(), problem });
     }
     Ok(())
 }
 
+/// One row's summary, or the warning that says why OpenClaw's JSON.parse would not read it.
+fn summarize_row(db_path: &Path, key: String, json: &[u8]) -> std::result::Result<Session, String> {
+    summarize(&key, json).map_err(|e| format!("{}#session_nodes[{key}]: {e}; skipped", db_path.display()))
+}
+
+/// Add one row to `out`: whether OpenClaw would refuse it, and its summary (or a warning).
+fn take_row(db: &crate::layout::store::RoDb, out: &mut Nodes, key: String, json: &[u8], valid: i64) -> Result<()> {
+    check_row(db, out, &key, json, valid)?;
+    match summarize_row(&db.path, key, json) {
+        Ok(s) => out.sessions.push(s),
+        Err(w) => out.warnings.push(w),
+    }
+    Ok(())
+}
+
+/// Rows copied out of SQLite to be summarized on either thread of `read_session_nodes`.
+struct Batch {
+    seq: usize,
+    keys: Vec<String>,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+/// Rows per batch: large enough that handing one over costs nothing beside summarizing it,
+/// small enough that both threads stay busy to the end.
+const BATCH_ROWS: usize = 512;
+
+/// What one thread of `read_session_nodes` summarized: sessions, and warnings by batch.
+#[derive(Default)]
+struct Summaries {
+    sessions: Vec<Session>,
+    warnings: Vec<(usize, String)>,
+}
+
+impl Batch {
+    fn new(seq: usize) -> Batch {
+        Batch { seq, keys: Vec::with_capacity(BATCH_ROWS), bytes: Vec::new(), ends: Vec::with_capacity(BATCH_ROWS) }
+    }
+
+    fn summarize_into(self, db_path: &Path, out: &mut Summaries) {
+        let mut start = 0;
+        for (key, end) in self.keys.into_iter().zip(self.ends) {
+            match summarize_row(db_path, key, &self.bytes[start..end]) {
+                Ok(s) => out.sessions.push(s),
+                Err(w) => out.warnings.push((self.seq, w)),
+            }
+            start = end;
+        }
+    }
+}
+
 /// Sessions from an agent database's `session_nodes` table.
+///
+/// SQLite hands rows out on this thread; summarizing them costs several times more, so rows
+/// are copied out in batches and a second thread summarizes every batch it is free to take
+/// (a bounded hand-off: when it is busy, this thread summarizes the batch itself). Both
+/// threads stay busy on a large table; a small one never starts the second. Summaries are
+/// sorted by key and warnings kept in row order, so the result is the same as one thread's.
 pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
+    use std::sync::mpsc::{sync_channel, TrySendError};
     let mut out = Nodes::default();
     if !db.has_table("session_nodes")? {
         return Ok(out);
@@ -412,13 +466,78 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
         .map_err(|e| Error::sqlite(&db.path, e))?;
     let mut rows = stmt.query([]).map_err(|e| Error::sqlite(&db.path, e))?;
     let sq = |e: rusqlite::Error| Error::sqlite(&db.path, e);
-    while let Some(r) = rows.next().map_err(sq)? {
-        let key = r.get::<_, String>(0).map_err(sq)?;
-        // borrowed, not copied; UTF-8 is checked as `String` would (a row that is not fails)
-        let json = r.get_ref(1).map_err(sq)?.as_str().map_err(|e| Error::sqlite(&db.path, e))?.as_bytes();
-        let valid = r.get::<_, i64>(2).map_err(sq)?;
-        take_row(db, &mut out, key, json, valid)?;
+    let path = db.path.as_path();
+    let mut mine = Summaries::default();
+    // the other thread's summaries come back batch by batch and are moved into this thread's
+    // vector at once: its small buffers are reused for its next batches, and this one grows in
+    // place where the allocator can (large blocks are remapped, not copied), so the peak stays
+    // near one copy of the summaries
+    let (back_tx, back) = std::sync::mpsc::channel::<Summaries>();
+    let absorb = |mine: &mut Summaries, t: Summaries| {
+        mine.sessions.extend(t.sessions);
+        mine.warnings.extend(t.warnings);
+    };
+    std::thread::scope(|sc| -> Result<()> {
+        let mut helper = None;
+        let mut batch = Batch::new(0);
+        loop {
+            let row = rows.next().map_err(sq)?;
+            if let Some(r) = row {
+                let key = r.get::<_, String>(0).map_err(sq)?;
+                // borrowed, not copied; UTF-8 is checked as `String` would (a row that is not fails)
+                let json = r.get_ref(1).map_err(sq)?.as_str().map_err(|e| Error::sqlite(&db.path, e))?.as_bytes();
+                let valid = r.get::<_, i64>(2).map_err(sq)?;
+                check_row(db, &mut out, &key, json, valid)?;
+                batch.bytes.extend_from_slice(json);
+                batch.ends.push(batch.bytes.len());
+                batch.keys.push(key);
+                if batch.keys.len() < BATCH_ROWS {
+                    continue;
+                }
+            }
+            let last = row.is_none();
+            let seq = batch.seq;
+            let full = std::mem::replace(&mut batch, Batch::new(seq + 1));
+            while let Ok(t) = back.try_recv() {
+                absorb(&mut mine, t);
+            }
+            if last {
+                full.summarize_into(path, &mut mine);
+                break;
+            }
+            let (tx, _) = helper.get_or_insert_with(|| {
+                let (tx, rx) = sync_channel::<Batch>(1);
+                let back_tx = back_tx.clone();
+                let h = sc.spawn(move || {
+                    for b in rx {
+                        let mut t = Summaries { sessions: Vec::with_capacity(b.keys.len()), ..Default::default() };
+                        b.summarize_into(path, &mut t);
+                        if back_tx.send(t).is_err() {
+                            break;
+                        }
+                    }
+                });
+                (tx, h)
+            });
+            match tx.try_send(full) {
+                Ok(()) => {}
+                Err(TrySendError::Full(b)) | Err(TrySendError::Disconnected(b)) => b.summarize_into(path, &mut mine),
+            }
+        }
+        if let Some((tx, h)) = helper {
+            drop(tx);
+            h.join().expect("a summarizing thread does not panic");
+        }
+        Ok(())
+    })?;
+    drop(back_tx);
+    for t in back {
+        absorb(&mut mine, t);
     }
+    // stable: a batch's warnings stay in row order
+    mine.warnings.sort_by_key(|w| w.0);
+    out.warnings.extend(mine.warnings.into_iter().map(|w| w.1));
+    out.sessions = mine.sessions;
     out.sessions.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     Ok(out)
 }
@@ -589,9 +708,11 @@ mod tests {
              entry_valid INTEGER NOT NULL DEFAULT 1)",
         )
         .unwrap();
+        let t = c.unchecked_transaction().unwrap();
         for (k, e) in rows {
-            c.execute("INSERT INTO session_nodes (session_key, entry_json) VALUES (?1, ?2)", [k, e]).unwrap();
+            t.execute("INSERT INTO session_nodes (session_key, entry_json) VALUES (?1, ?2)", [k, e]).unwrap();
         }
+        t.commit().unwrap();
         drop(c);
         crate::layout::store::open_ro(&p).unwrap()
     }
@@ -665,6 +786,46 @@ mod tests {
         assert!(read_session_nodes_by_key(&db, "agent:main:c").unwrap().is_none());
         // a chat whose one row cannot be read is no chat: the caller reads the store whole
         assert!(read_session_nodes_by_key(&db, "agent:main:b").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_large_table_read_on_two_threads_is_what_one_row_at_a_time_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        // many batches; keys in the reverse of row order; broken rows scattered through them
+        let n = 20 * BATCH_ROWS + 7;
+        let keys: Vec<String> = (0..n).rev().map(|i| format!("agent:main:telegram:direct:{i:06}")).collect();
+        let entries: Vec<String> = (0..n)
+            .map(|i| match i % 613 {
+                5 => "{\"updatedAt\": 1,".to_string(),
+                9 => "[]".to_string(),
+                _ => format!(
+                    r#"{{"sessionId":"s{i}","updatedAt":{i},"chatType":"direct","authProfileOverride":{},"blob":"{}"}}"#,
+                    if i % 7 == 0 { r#""openai:p""# } else { "null" },
+                    "x".repeat(i % 900)
+                ),
+            })
+            .collect();
+        let rows: Vec<(&str, &str)> = keys.iter().zip(&entries).map(|(k, e)| (k.as_str(), e.as_str())).collect();
+        let db = nodes_db(dir.path(), &rows);
+        let got = read_session_nodes(&db).unwrap();
+        let (mut want, mut warned) = (vec![], vec![]);
+        for (k, e) in &rows {
+            match summarize_row(&db.path, k.to_string(), e.as_bytes()) {
+                Ok(s) => want.push(s),
+                Err(w) => warned.push(w),
+            }
+        }
+        want.sort_by(|a, b| a.key.cmp(&b.key));
+        assert!(warned.len() >= 30, "{}", warned.len());
+        assert_eq!(got.warnings, warned, "warnings in row order");
+        assert_eq!(got.sessions.len(), want.len());
+        for (g, w) in got.sessions.iter().zip(&want) {
+            assert_eq!(format!("{g:?}"), format!("{w:?}"));
+        }
+        assert_eq!(
+            got.sessions.iter().filter(|s| s.pin.is_some()).count(),
+            want.iter().filter(|s| s.pin.is_some()).count()
+        );
     }
 
     #[test]

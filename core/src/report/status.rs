@@ -20,7 +20,7 @@ pub struct SessionFilter {
 }
 
 #[derive(Debug, Serialize)]
-pub struct StatusReport {
+pub struct StatusReport<'a> {
     pub schema_version: u32,
     pub tool_version: &'static str,
     pub now: String,
@@ -37,7 +37,7 @@ pub struct StatusReport {
     /// or planned (and whether still applicable). Filled by the caller from the journal, read
     /// only; empty when there is no journal.
     pub transactions: Vec<PendingTxn>,
-    pub agents: Vec<AgentReport>,
+    pub agents: Vec<AgentReport<'a>>,
 }
 
 /// A transaction left `applying` (a killed process, or one still running) or saved `planned`.
@@ -189,8 +189,43 @@ pub struct SessionReport {
     pub label_source: Option<String>,
 }
 
+/// The sessions an agent's report lists. Each `SessionReport` is made when it is serialized
+/// or iterated and dropped after: `status --all --json` on 100k sessions streams them out
+/// without holding 100k reports beside the sessions they are made from.
+pub struct SessionList<'a> {
+    selected: Vec<&'a Session>,
+    report: Box<dyn Fn(&Session) -> SessionReport + 'a>,
+}
+
+impl SessionList<'_> {
+    pub fn len(&self) -> usize {
+        self.selected.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.selected.is_empty()
+    }
+
+    /// The reports, in the listed order, each made as it is reached.
+    pub fn iter(&self) -> impl Iterator<Item = SessionReport> + '_ {
+        self.selected.iter().map(|s| (self.report)(s))
+    }
+}
+
+impl Serialize for SessionList<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        ser.collect_seq(self.iter())
+    }
+}
+
+impl std::fmt::Debug for SessionList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 #[derive(Debug, Serialize)]
-pub struct AgentReport {
+pub struct AgentReport<'a> {
     pub id: String,
     pub default: bool,
     pub agent_dir: String,
@@ -215,7 +250,7 @@ pub struct AgentReport {
     pub sessions_total: usize,
     pub sessions_user_facing: usize,
     pub sessions_pinned: usize,
-    pub sessions: Vec<SessionReport>,
+    pub sessions: SessionList<'a>,
     pub warnings: Vec<String>,
 }
 
@@ -265,11 +300,11 @@ pub fn order_report(agent: &AgentState, trace: &OrderTrace) -> OrderReport {
     }
 }
 
-pub fn build(
-    state: &State,
+pub fn build<'a>(
+    state: &'a State,
     rules_override: Option<Rules>,
     filter: &SessionFilter,
-) -> crate::error::Result<StatusReport> {
+) -> crate::error::Result<StatusReport<'a>> {
     let now = state.now_ms;
     let cfg = state.install.config.as_ref();
     let first = state.agents.first();
@@ -335,48 +370,50 @@ pub fn build(
         };
         // the order depends only on a session's model scope: one resolution per scope, not
         // one per session (`--all` on 100k sessions)
-        let mut orders: std::collections::HashMap<ModelScope, std::rc::Rc<OrderTrace>> =
-            std::collections::HashMap::new();
-        let sessions = selected
-            .into_iter()
-            .map(|s| {
-                let scope = resolve::session_scope_of(rules, s);
-                let order = orders
-                    .entry(scope.clone())
-                    .or_insert_with(|| std::rc::Rc::new(resolve::resolve_order(&inp, &provider, &scope)))
-                    .clone();
-                let t = resolve::resolve_session_with_order(&inp, &provider, s, false, order);
-                let usage = resolve::usage_source(&inp, &trace, Some(s));
-                let label = resolve::session_label_with_order(&inp, &provider, s, trace.order.clone());
-                SessionReport {
-                    key: s.key.clone(),
-                    updated_at: s.updated_at,
-                    chat_type: s.chat_type.clone(),
-                    pin: s.pin.clone(),
-                    pin_dangling: s.pin.as_deref().filter(|p| !a.auth.profiles.contains_key(*p)).map(|p| {
-                        if p.starts_with("openai-codex:") && a.provider == "openai" {
-                            "retired"
-                        } else {
-                            "missing"
-                        }
-                    }),
-                    pin_source: t.pin_source.clone(),
-                    pin_source_inferred: t.pin_source_inferred,
-                    usage_differs: t.profile.is_some()
-                        && usage.is_some()
-                        && !a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
-                    usage_same_login: t.profile.is_some()
-                        && t.profile != usage
-                        && a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
-                    effective: t.profile.clone(),
-                    effective_source: t.source.clone(),
-                    would_write: t.write.clone(),
-                    usage_source: usage.clone(),
-                    label: label.as_ref().map(|l| l.0.clone()),
-                    label_source: label.map(|l| l.1.to_string()),
-                }
-            })
-            .collect();
+        let orders: std::cell::RefCell<std::collections::HashMap<ModelScope, std::rc::Rc<OrderTrace>>> =
+            Default::default();
+        let plain = trace.clone();
+        let provider_of = provider.clone();
+        let report = move |s: &Session| -> SessionReport {
+            let (inp, provider, trace) = (&inp, provider_of.as_str(), &plain);
+            let scope = resolve::session_scope_of(rules, s);
+            let order = orders
+                .borrow_mut()
+                .entry(scope.clone())
+                .or_insert_with(|| std::rc::Rc::new(resolve::resolve_order(inp, provider, &scope)))
+                .clone();
+            let t = resolve::resolve_session_with_order(inp, provider, s, false, order);
+            let usage = resolve::usage_source(inp, trace, Some(s));
+            let label = resolve::session_label_with_order(inp, provider, s, trace.order.clone());
+            SessionReport {
+                key: s.key.clone(),
+                updated_at: s.updated_at,
+                chat_type: s.chat_type.clone(),
+                pin: s.pin.clone(),
+                pin_dangling: s.pin.as_deref().filter(|p| !a.auth.profiles.contains_key(*p)).map(|p| {
+                    if p.starts_with("openai-codex:") && a.provider == "openai" {
+                        "retired"
+                    } else {
+                        "missing"
+                    }
+                }),
+                pin_source: t.pin_source.clone(),
+                pin_source_inferred: t.pin_source_inferred,
+                usage_differs: t.profile.is_some()
+                    && usage.is_some()
+                    && !a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
+                usage_same_login: t.profile.is_some()
+                    && t.profile != usage
+                    && a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
+                effective: t.profile.clone(),
+                effective_source: t.source.clone(),
+                would_write: t.write.clone(),
+                usage_source: usage.clone(),
+                label: label.as_ref().map(|l| l.0.clone()),
+                label_source: label.map(|l| l.1.to_string()),
+            }
+        };
+        let sessions = SessionList { selected, report: Box::new(report) };
         agents.push(AgentReport {
             id: a.paths.id.clone(),
             default: a.paths.is_default,

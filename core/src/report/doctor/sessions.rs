@@ -13,7 +13,13 @@ use std::collections::HashMap;
 
 pub(super) struct Hit {
     key: String,
-    detail: Value,
+    /// built only for the first `EVIDENCE_SESSIONS` hits, the ones the evidence lists
+    detail: Option<Value>,
+}
+
+/// A hit, its evidence built only when it will be listed.
+fn hit(hits: &[Hit], key: &str, detail: impl FnOnce() -> Value) -> Hit {
+    Hit { key: key.to_string(), detail: (hits.len() < EVIDENCE_SESSIONS).then(detail) }
 }
 
 pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
@@ -42,7 +48,6 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
             .clone();
         let t = resolve::resolve_session_with_order(&inp, provider, s, false, ot);
         let src = t.pin_source.clone().unwrap_or_default();
-        let src_note = if t.pin_source_inferred { format!("{src} (inferred)") } else { src.clone() };
         if let Some(p) = pin {
             let cand = t.order.candidates.iter().find(|c| c.id == p);
             let unusable = cand.is_some_and(|c| c.in_cooldown);
@@ -72,6 +77,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
                     Some(n) => (remedy(&flag, pin_to(&s.key, n, &src)), vec![command(&flag, unpin(&s.key))]),
                     None => (remedy(&flag, unpin(&s.key)), vec![]),
                 };
+                let src_note = if t.pin_source_inferred { format!("{src} (inferred)") } else { src.clone() };
                 out.push(
                     "CA002",
                     Some(agent),
@@ -84,18 +90,18 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
             } else if src == "auto" && t.profile.as_deref() == Some(p) && in_order && !unusable {
                 // CA003: the runtime keeps the auto pin although the order now starts elsewhere
                 if let Some(f) = first_usable.filter(|f| f.as_str() != p) {
-                    ca003.push(Hit {
-                        key: s.key.clone(),
-                        detail: json!({"session": s.key, "pin": p, "first_usable_in_order": f}),
-                    });
+                    let h = hit(&ca003, &s.key, || json!({"session": s.key, "pin": p, "first_usable_in_order": f}));
+                    ca003.push(h);
                 }
             } else if src == "auto" && unusable {
                 // CA004
                 let w = status::active_window(a.auth.usage_stats.get(p), now);
-                ca004.push(Hit {
-                    key: s.key.clone(),
-                    detail: json!({"session": s.key, "pin": p, "window": w.as_ref().map(|w| json!({"kind": w.kind, "until": w.until_rfc3339, "reason": w.reason, "model": w.model})), "next_reply": t.profile}),
-                });
+                let h = hit(
+                    &ca004,
+                    &s.key,
+                    || json!({"session": s.key, "pin": p, "window": w.as_ref().map(|w| json!({"kind": w.kind, "until": w.until_rfc3339, "reason": w.reason, "model": w.model})), "next_reply": t.profile}),
+                );
+                ca004.push(h);
             }
             // CA022: the runtime keeps a user pin it cannot use
             if (src == "user" || src == "user-link")
@@ -134,10 +140,12 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
             let usage = resolve::usage_source(&inp, &plain, Some(s));
             // another profile id holding the same login shows the quota being spent: no finding
             if t.profile.is_some() && usage.is_some() && !a.same_identity(t.profile.as_deref(), usage.as_deref(), now) {
-                ca015.push(Hit {
-                    key: s.key.clone(),
-                    detail: json!({"session": s.key, "next_reply": t.profile, "usage_source": usage, "pin": s.pin}),
-                });
+                let h = hit(
+                    &ca015,
+                    &s.key,
+                    || json!({"session": s.key, "next_reply": t.profile, "usage_source": usage, "pin": s.pin}),
+                );
+                ca015.push(h);
             }
         }
     }
@@ -149,7 +157,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
         }
     };
     let evidence = |hits: &[Hit]| -> Value {
-        json!({"count": hits.len(), "sessions": hits.iter().take(EVIDENCE_SESSIONS).map(|h| h.detail.clone()).collect::<Vec<_>>(), "truncated": hits.len() > EVIDENCE_SESSIONS})
+        json!({"count": hits.len(), "sessions": hits.iter().filter_map(|h| h.detail.clone()).collect::<Vec<_>>(), "truncated": hits.len() > EVIDENCE_SESSIONS})
     };
     if !ca003.is_empty() {
         out.push(
@@ -192,9 +200,26 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
     }
 
     // CA019: case-variant keys of one chat with different pins
+    // only a key that lower-casing changes can share a folded key with another: the groups
+    // are those keys' folded forms, then every session is placed in its group (in order)
     let mut groups: HashMap<String, Vec<&Session>> = HashMap::new();
     for s in &a.sessions {
-        groups.entry(s.key.to_lowercase()).or_default().push(s);
+        let k = s.key.as_str();
+        if !lowercase_already(k) {
+            let lower = k.to_lowercase();
+            if lower != k {
+                groups.entry(lower).or_default();
+            }
+        }
+    }
+    if !groups.is_empty() {
+        for s in &a.sessions {
+            let k = s.key.as_str();
+            let g = if lowercase_already(k) { groups.get_mut(k) } else { groups.get_mut(&k.to_lowercase()) };
+            if let Some(g) = g {
+                g.push(s);
+            }
+        }
     }
     let mut folded: Vec<(&String, &Vec<&Session>)> = groups.iter().filter(|(_, g)| g.len() > 1).collect();
     folded.sort_by_key(|(k, _)| *k);
@@ -223,6 +248,11 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
 fn pin_to(key: &str, id: &str, source: &str) -> Repair {
     let source = if source == "auto" { "auto" } else { "user" };
     Repair::Pin { session: key.to_string(), profile: id.to_string(), source: source.to_string() }
+}
+
+/// A key `to_lowercase` surely leaves as it is (ASCII without capitals), told without allocating.
+fn lowercase_already(k: &str) -> bool {
+    k.is_ascii() && !k.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 fn unpin(key: &str) -> Repair {

@@ -46,7 +46,7 @@ pub fn build(state: &State, ctx: &Context, o: &Options) -> Result<UsageReport> {
     // a cross-check needs both sides' windows, whatever subset the user asked for
     let mut wanted = o.profiles.clone();
     if o.session.is_some() && !wanted.is_empty() {
-        for s in st.agents.iter().flat_map(|a| &a.sessions) {
+        for s in st.agents.iter().flat_map(|a| a.sessions.iter()) {
             wanted.extend(s.effective.iter().chain(&s.usage_source).cloned());
         }
     }
