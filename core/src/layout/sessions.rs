@@ -33,9 +33,9 @@ struct RawEntry {
     display_name: Option<Value>,
 }
 
-fn s(v: Option<Value>) -> Option<String> {
+fn s(v: Option<Value>) -> Option<crate::model::Text> {
     match v {
-        Some(Value::String(s)) => Some(s),
+        Some(Value::String(s)) => Some(s.into()),
         _ => None,
     }
 }
@@ -140,9 +140,9 @@ fn from_raw(key: &str, raw: RawEntry) -> Session {
         provider_override: s(raw.provider_override),
         model_override: s(raw.model_override),
         pin: match raw.pin {
-            Some(Value::String(p)) => Some(p),
+            Some(Value::String(p)) => Some(p.into()),
             Some(Value::Null) | None => None,
-            Some(other) => Some(other.to_string()),
+            Some(other) => Some(other.to_string().into()),
         },
         pin_source: s(raw.pin_source),
         pin_compaction: raw.pin_compaction.filter(|v| !v.is_null()),

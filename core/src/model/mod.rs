@@ -90,23 +90,27 @@ pub enum SessionsLoc {
     None,
 }
 
+/// A session's short text field (chat type, channel, model, pin): held inline up to 24 bytes,
+/// so most need no allocation of their own; it reads as a `str`.
+pub type Text = compact_str::CompactString;
+
 /// One session entry, only the fields clawauth reasons about.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Session {
     pub key: String,
     pub updated_at: Option<i64>,
-    pub chat_type: Option<String>,
-    pub channel: Option<String>,
-    pub model_provider: Option<String>,
-    pub model: Option<String>,
-    pub provider_override: Option<String>,
-    pub model_override: Option<String>,
-    pub pin: Option<String>,
-    pub pin_source: Option<String>,
+    pub chat_type: Option<Text>,
+    pub channel: Option<Text>,
+    pub model_provider: Option<Text>,
+    pub model: Option<Text>,
+    pub provider_override: Option<Text>,
+    pub model_override: Option<Text>,
+    pub pin: Option<Text>,
+    pub pin_source: Option<Text>,
     /// `authProfileOverrideCompactionCount` as stored (any JSON type).
     pub pin_compaction: Option<Value>,
     pub compaction_count: Option<i64>,
-    pub label: Option<String>,
+    pub label: Option<Text>,
     /// `authProfileOverride`, `…Source`, `…CompactionCount` and `updatedAt` exactly as stored,
     /// kept only when they cannot be rebuilt from the fields above (a pin is set, or
     /// `updatedAt` is not an integer): most of 100k sessions carry none, and this stays small.

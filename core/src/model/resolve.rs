@@ -563,14 +563,14 @@ fn dual_route_model(inp: &Inputs, provider: &str, s: &Session) -> bool {
         .and_then(Value::as_str)
         .map(|m| m.rsplit_once('/').map_or(m, |(_, id)| id))
         .map(|m| m.split('@').next().unwrap_or(m).to_owned());
-    let model = s.model.clone().or(configured).unwrap_or_else(|| DEFAULT_MODEL_9_6.to_owned());
+    let model = s.model.as_deref().map(str::to_owned).or(configured).unwrap_or_else(|| DEFAULT_MODEL_9_6.to_owned());
     let model = model.trim().to_lowercase();
     DUAL_ROUTE_OPENAI_MODELS_9_6.contains(&model.as_str())
 }
 
 fn session_scope(rules: Rules, s: &Session) -> ModelScope {
     match &s.model {
-        Some(m) if rules.hard() => ModelScope::Model(m.clone()),
+        Some(m) if rules.hard() => ModelScope::Model(m.to_string()),
         _ => ModelScope::Unscoped,
     }
 }
@@ -606,12 +606,12 @@ pub fn resolve_session_with_order(
     let order = &order_trace.order;
     let auth_key = provider_for_auth(rules, provider);
     let mut steps: Vec<String> = vec![];
-    let raw_pin = s.pin.clone();
+    let raw_pin = s.pin.as_deref().map(str::to_owned);
     let mut current = raw_pin.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
     let compaction_is_num = s.pin_compaction.as_ref().is_some_and(Value::is_number);
     let (source, inferred) = match (&s.pin_source, rules) {
-        (Some(src), r) if r.hard() && !src.is_empty() => (Some(src.clone()), false),
-        (Some(src), r) if !r.hard() => (Some(src.clone()), false),
+        (Some(src), r) if r.hard() && !src.is_empty() => (Some(src.to_string()), false),
+        (Some(src), r) if !r.hard() => (Some(src.to_string()), false),
         _ if current.is_none() => (None, false),
         _ => (Some(if compaction_is_num { "auto" } else { "user" }.to_string()), true),
     };
@@ -656,7 +656,7 @@ pub fn resolve_session_with_order(
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .or_else(|| p.split_once(':').map(|(pp, _)| pp.to_owned()))
-                .or_else(|| s.provider_override.clone())
+                .or_else(|| s.provider_override.as_deref().map(str::to_owned))
                 .unwrap_or_else(|| provider.to_owned());
             let keep = rules.on(release::MISSING_USER_PIN_KEPT)
                 && is_user

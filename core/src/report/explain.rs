@@ -241,12 +241,16 @@ pub fn build(state: &State, key: &str, new_session: bool, rules_override: Option
         .sessions
         .iter()
         .filter(|o| o.key != s.key && o.key.eq_ignore_ascii_case(&s.key))
-        .map(|o| AliasStep { key: o.key.clone(), pin: o.pin.clone(), pin_source: o.pin_source.clone() })
+        .map(|o| AliasStep {
+            key: o.key.clone(),
+            pin: o.pin.as_deref().map(str::to_owned),
+            pin_source: o.pin_source.as_deref().map(str::to_owned),
+        })
         .collect();
     let session = SessionStep {
         key: s.key.clone(),
         updated_at: s.updated_at.map(rfc3339_ms),
-        model: s.model.clone(),
+        model: s.model.as_deref().map(str::to_owned),
         compaction_count: s.compaction_count,
         aliases,
     };
@@ -303,7 +307,7 @@ pub fn build(state: &State, key: &str, new_session: bool, rules_override: Option
     // -- pin
     let pin_id = s.pin.as_deref().map(str::trim).filter(|p| !p.is_empty());
     let pin = PinStep {
-        profile: s.pin.clone(),
+        profile: s.pin.as_deref().map(str::to_owned),
         source: trace.pin_source.clone(),
         source_inferred: trace.pin_source_inferred,
         compaction_count: s.pin_compaction.clone(),

@@ -388,8 +388,8 @@ pub fn build<'a>(
             SessionReport {
                 key: s.key.clone(),
                 updated_at: s.updated_at,
-                chat_type: s.chat_type.clone(),
-                pin: s.pin.clone(),
+                chat_type: s.chat_type.as_deref().map(str::to_owned),
+                pin: s.pin.as_deref().map(str::to_owned),
                 pin_dangling: s.pin.as_deref().filter(|p| !a.auth.profiles.contains_key(*p)).map(|p| {
                     if p.starts_with("openai-codex:") && a.provider == "openai" {
                         "retired"

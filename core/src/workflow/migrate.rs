@@ -441,8 +441,8 @@ pub fn plan_repairs(state: &State, before: &Record, migration_txn: i64) -> Resul
         let apply_wanted = |sim: &mut AgentState, wanted: &BTreeMap<String, ([Option<Value>; 3], String)>| {
             for (k, (vals, _)) in wanted {
                 if let Some(x) = sim.sessions.iter_mut().find(|x| &x.key == k) {
-                    x.pin = vals[0].as_ref().and_then(Value::as_str).map(str::to_owned);
-                    x.pin_source = vals[1].as_ref().and_then(Value::as_str).map(str::to_owned);
+                    x.pin = vals[0].as_ref().and_then(Value::as_str).map(Into::into);
+                    x.pin_source = vals[1].as_ref().and_then(Value::as_str).map(Into::into);
                     x.pin_compaction = vals[2].clone();
                     let upd = x.raw()[3].clone();
                     x.stored = Some(Box::new([vals[0].clone(), vals[1].clone(), vals[2].clone(), upd]));

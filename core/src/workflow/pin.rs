@@ -79,8 +79,8 @@ fn changed_pins(agent: &AgentState, keys: &[String], to: Option<(&str, &str)>) -
         .map(|s| {
             let mut a = s.clone();
             a.stored = None;
-            a.pin = to.map(|t| t.0.to_string());
-            a.pin_source = to.map(|t| t.1.to_string());
+            a.pin = to.map(|t| t.0.into());
+            a.pin_source = to.map(|t| t.1.into());
             a.pin_compaction = to.filter(|t| t.1 == "auto").map(|_| json!(s.compaction_count.unwrap_or(0)));
             (s.clone(), a)
         })

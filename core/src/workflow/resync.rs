@@ -109,7 +109,7 @@ pub fn resync(state: &State, session: Option<&str>, auto_only: bool) -> Result<P
             let changes = pin_field_changes(Some(s), &loc, &prefix, wanted, state.now_ms)?;
             plan.push_step(loc, format!("{}: retired id {pin} -> {live} ({how}), {source} pin kept", s.key), changes);
             if let Some(x) = after.sessions.iter_mut().find(|x| x.key == s.key) {
-                x.pin = Some(live);
+                x.pin = Some(live.into());
             }
             continue;
         }
@@ -130,8 +130,8 @@ pub fn resync(state: &State, session: Option<&str>, auto_only: bool) -> Result<P
         let changes = pin_field_changes(Some(s), &loc, &prefix, wanted.clone(), state.now_ms)?;
         plan.push_step(loc, format!("{}: {source} pin stale: {why}: {what}", s.key), changes);
         if let Some(x) = after.sessions.iter_mut().find(|x| x.key == s.key) {
-            x.pin = wanted[0].as_ref().and_then(Value::as_str).map(str::to_owned);
-            x.pin_source = wanted[1].as_ref().and_then(Value::as_str).map(str::to_owned);
+            x.pin = wanted[0].as_ref().and_then(Value::as_str).map(Into::into);
+            x.pin_source = wanted[1].as_ref().and_then(Value::as_str).map(Into::into);
             x.pin_compaction = wanted[2].clone();
         }
     }
