@@ -11,7 +11,22 @@ mod style;
 use clap::Parser;
 use clawauth_core::context::Context;
 
+/// glibc's threshold for serving an allocation by its own mapping rises, by default, to the
+/// size of the largest such block freed (up to 32 MiB): after a 4 MiB read buffer is freed,
+/// the blocks of a few MiB that carry 100k session summaries from one thread to another come
+/// from the heap, and freeing them gives nothing back. A fixed 1 MiB threshold keeps large
+/// blocks mapped, so each is returned the moment it is freed and the peak stays near one copy
+/// of the summaries.
+fn fix_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any thread starts
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() {
+    fix_mmap_threshold();
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -165,17 +165,33 @@ pub fn read_sessions_file(path: &Path) -> Result<(Vec<Session>, Vec<String>)> {
             let head = scan(path, 0, Some(split), Part::Head);
             (head, t.join())
         });
-        if let (Ok((mut a, mut wa)), Ok(Ok((mut b, wb)))) = tail {
-            // `append` grows the head's buffer in place where the allocator can (large blocks
-            // are remapped, not copied), keeping the peak near one copy of the summaries
-            a.append(&mut b);
-            drop(b);
+        if let (Ok((a, mut wa)), Ok(Ok((b, wb)))) = tail {
+            // the head's buffer grows in place where the allocator can (large blocks are
+            // remapped, not copied), and each of the tail's blocks is freed once moved over:
+            // the peak stays near one copy of the summaries
+            let mut a = one_block(a);
+            a.reserve(b.iter().map(Vec::len).sum());
+            for block in b {
+                a.extend(block);
+            }
             wa.extend(wb);
             return Ok((a, wa));
         }
     }
-    scan(path, 0, None, Part::Whole)
+    scan(path, 0, None, Part::Whole).map(|(s, w)| (one_block(s), w))
 }
+
+/// The summaries a scan made, as one vector (a head or whole scan makes one block).
+fn one_block(mut blocks: Vec<Vec<Session>>) -> Vec<Session> {
+    match blocks.len() {
+        1 => blocks.pop().expect("one block"),
+        _ => blocks.concat(),
+    }
+}
+
+/// Sessions per block of a tail scan's summaries (about 2.5 MiB: above the CLI's 1 MiB mmap
+/// threshold, so a block freed is memory given back).
+const TAIL_BLOCK: usize = 8192;
 
 /// Files smaller than this are read by one thread.
 const PARALLEL_MIN: u64 = 16 << 20;
@@ -221,7 +237,10 @@ pub(crate) enum Part {
 
 /// Stream the members of (part of) the top-level object starting at byte `start`, at most
 /// `limit` bytes.
-fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<Session>, Vec<String>)> {
+///
+/// The summaries come in blocks: one for a head or whole scan, `TAIL_BLOCK` sessions each for a
+/// tail, so that moving the tail after the head frees as it goes.
+fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<Vec<Session>>, Vec<String>)> {
     use std::io::{Seek, SeekFrom};
     let Some((mut f, _)) = crate::layout::store::open_checked(path, crate::layout::store::SESSIONS_CAP)? else {
         return Err(Error::NotFound(format!("{} does not exist", path.display())));
@@ -258,6 +277,8 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
         pos += 1;
     }
     let mut consumed = start as usize; // file offset of buf[0]
+    let block = if part == Part::Tail { TAIL_BLOCK } else { usize::MAX };
+    let mut blocks = vec![];
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let mut first = true;
@@ -329,7 +350,12 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
             }
             Ok(Some((key, summary, end))) => {
                 match summary {
-                    Ok(sess) => out.push(sess),
+                    Ok(sess) => {
+                        if out.len() == block {
+                            blocks.push(std::mem::replace(&mut out, Vec::with_capacity(block)));
+                        }
+                        out.push(sess)
+                    }
                     Err(e) => warnings.push(format!("{}: session '{key}': {e}; skipped", path.display())),
                 }
                 pos = end;
@@ -355,7 +381,8 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
             }
         }
     }
-    Ok((out, warnings))
+    blocks.push(out);
+    Ok((blocks, warnings))
 }
 
 /// What an agent database's `session_nodes` table holds: the sessions, warnings, and the
@@ -684,6 +711,7 @@ mod tests {
         assert!(split_point(&p).is_some());
         let (s, w) = read_sessions_file(&p).unwrap();
         let (one, w1) = scan(&p, 0, None, Part::Whole).unwrap();
+        let one = one_block(one);
         assert!(w.is_empty() && w1.is_empty());
         assert_eq!(s.len(), 40_000);
         let keys: Vec<&String> = s.iter().map(|x| &x.key).collect();
