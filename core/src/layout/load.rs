@@ -39,6 +39,8 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
     let state_db = open_state_db(&install.state_dir, &mut warnings, &mut state_db_error);
     let default = install.all_agents.iter().find(|a| a.is_default).cloned();
     let mut agents = vec![];
+    // the main agent's store as the others inherit it: read once, not once per agent
+    let mut main_auth: Option<Auth> = None;
     for paths in &install.selected {
         let mut a = load_agent(&install, paths, state_db.as_ref(), ctx, opts.one_session.as_deref())?;
         // the shared store may live in it (layout D): nothing may be planned on a state read
@@ -48,8 +50,10 @@ pub fn load(install: Install, ctx: &Context, opts: &LoadOptions) -> Result<State
         if let Some(def) = default.as_ref().filter(|d| d.id != paths.id) {
             if a.layout != Layout::D {
                 // non-main agents also read the main agent's store (own ids and keys win)
-                let main = load_agent(&install, def, state_db.as_ref(), ctx, None)?;
-                inherit(&mut a.auth, &main.auth);
+                if main_auth.is_none() {
+                    main_auth = Some(load_agent(&install, def, state_db.as_ref(), ctx, None)?.auth);
+                }
+                inherit(&mut a.auth, main_auth.as_ref().expect("read just above"));
             }
         }
         agents.push(a);
