@@ -497,7 +497,7 @@ fn load_agent(
         auth,
         sessions_loc,
         invalid_rows,
-        sessions: sessions_list,
+        sessions: sessions_list.into(),
         partial,
         warnings,
         unreadable,
@@ -526,7 +526,7 @@ fn load_agent(
             // the file says it may hold one: read it whole after all
             let path = path.clone();
             let (s, note) = json_sessions(&path, &mut agent.warnings, &mut agent.unreadable);
-            agent.sessions = s;
+            agent.sessions = s.into();
             agent.partial = None;
             if let Some(f) = agent.files.iter_mut().find(|f| f.role == "sessions") {
                 f.note = Some(note);

@@ -292,7 +292,10 @@ pub struct AgentState {
     pub archives: Vec<PathBuf>,
     pub auth: Auth,
     pub sessions_loc: SessionsLoc,
-    pub sessions: Vec<Session>,
+    /// Shared, so that a plan's simulated `after` state (a clone of the agent) costs nothing
+    /// for the 100k sessions it does not change; a workflow that changes some takes its own
+    /// copy (`Arc::make_mut`).
+    pub sessions: std::sync::Arc<Vec<Session>>,
     /// `Some` when `sessions` (and `invalid_rows`) hold only the rows of one chat, read by key
     /// for a one-session repair (`LoadOptions::one_session`); `None`: every session was read.
     pub partial: Option<PartialSessions>,

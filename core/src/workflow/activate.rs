@@ -127,7 +127,7 @@ pub fn activate(state: &State, repo_id: &str, session: Option<&str>, force: bool
     }
     let mut after = agent.clone();
     after.auth.profiles.insert(slot.clone(), new_cred);
-    for s in after.sessions.iter_mut().filter(|s| keys.contains(&s.key)) {
+    for s in std::sync::Arc::make_mut(&mut after.sessions).iter_mut().filter(|s| keys.contains(&s.key)) {
         s.pin = Some(slot.as_str().into());
         s.pin_source = Some("user".into());
         s.pin_compaction = None;

@@ -440,7 +440,7 @@ pub fn plan_repairs(state: &State, before: &Record, migration_txn: i64) -> Resul
         }
         let apply_wanted = |sim: &mut AgentState, wanted: &BTreeMap<String, ([Option<Value>; 3], String)>| {
             for (k, (vals, _)) in wanted {
-                if let Some(x) = sim.sessions.iter_mut().find(|x| &x.key == k) {
+                if let Some(x) = std::sync::Arc::make_mut(&mut sim.sessions).iter_mut().find(|x| &x.key == k) {
                     x.pin = vals[0].as_ref().and_then(Value::as_str).map(Into::into);
                     x.pin_source = vals[1].as_ref().and_then(Value::as_str).map(Into::into);
                     x.pin_compaction = vals[2].clone();

@@ -115,8 +115,9 @@ pub struct Radius {
 /// agent's rules.
 pub fn blast_radius(state: &State, agent: &AgentState, after: &AgentState) -> Radius {
     // after's sessions are usually the same list, in the same order: index by key only if not
-    let same_keys = after.sessions.len() == agent.sessions.len()
-        && after.sessions.iter().zip(&agent.sessions).all(|(a, b)| a.key == b.key);
+    let same_keys = std::sync::Arc::ptr_eq(&after.sessions, &agent.sessions)
+        || after.sessions.len() == agent.sessions.len()
+            && after.sessions.iter().zip(agent.sessions.iter()).all(|(a, b)| a.key == b.key);
     let by_key: std::collections::HashMap<&str, &crate::model::Session> =
         if same_keys { Default::default() } else { after.sessions.iter().map(|s| (s.key.as_str(), s)).collect() };
     let pairs = agent.sessions.iter().enumerate().map(|(i, s)| {

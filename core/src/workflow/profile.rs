@@ -111,7 +111,7 @@ pub fn remove(state: &State, id: &str) -> Result<Plan> {
     }
     // the radius sees the pins as the plan leaves them
     for (key, pin) in repinned {
-        if let Some(s) = after.sessions.iter_mut().find(|s| s.key == key) {
+        if let Some(s) = std::sync::Arc::make_mut(&mut after.sessions).iter_mut().find(|s| s.key == key) {
             s.pin_source = pin.as_ref().map(|_| "auto".into());
             s.pin = pin.map(Into::into);
         }
@@ -191,7 +191,9 @@ pub fn rename(state: &State, old: &str, new: &str) -> Result<Plan> {
     rewrite_auth(&mut after, &old, Some(&new));
     // pins follow the rename, so no session should change account; the radius shows it
     let mut renamed = after.clone();
-    for s in renamed.sessions.iter_mut().filter(|s| s.pin.as_deref() == Some(old.as_str())) {
+    for s in
+        std::sync::Arc::make_mut(&mut renamed.sessions).iter_mut().filter(|s| s.pin.as_deref() == Some(old.as_str()))
+    {
         s.pin = Some(new.as_str().into());
     }
     plan.notes.extend(radius_notes(blast_radius(state, agent, &renamed)));
@@ -289,7 +291,9 @@ pub fn merge(state: &State, keep: &str, drop: &str) -> Result<Plan> {
     after.auth.profiles.remove(&drop);
     after.auth.profiles.insert(keep.clone(), new_keep);
     rewrite_auth(&mut after, &drop, Some(&keep));
-    for s in after.sessions.iter_mut().filter(|s| s.pin.as_deref() == Some(drop.as_str())) {
+    for s in
+        std::sync::Arc::make_mut(&mut after.sessions).iter_mut().filter(|s| s.pin.as_deref() == Some(drop.as_str()))
+    {
         s.pin = Some(keep.as_str().into());
     }
     plan.notes.extend(radius_notes(blast_radius(state, agent, &after)));

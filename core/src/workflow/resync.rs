@@ -86,7 +86,7 @@ pub fn resync(state: &State, session: Option<&str>, auto_only: bool) -> Result<P
     let inp = resolve::Inputs::new(agent, cfg, rules, state.now_ms);
     let mut after = agent.clone();
     let mut skipped_user = 0usize;
-    for s in &agent.sessions {
+    for s in agent.sessions.iter() {
         if session.is_some() && !named.contains(&s.key) {
             continue;
         }
@@ -108,7 +108,7 @@ pub fn resync(state: &State, session: Option<&str>, auto_only: bool) -> Result<P
             ];
             let changes = pin_field_changes(Some(s), &loc, &prefix, wanted, state.now_ms)?;
             plan.push_step(loc, format!("{}: retired id {pin} -> {live} ({how}), {source} pin kept", s.key), changes);
-            if let Some(x) = after.sessions.iter_mut().find(|x| x.key == s.key) {
+            if let Some(x) = std::sync::Arc::make_mut(&mut after.sessions).iter_mut().find(|x| x.key == s.key) {
                 x.pin = Some(live.into());
             }
             continue;
@@ -129,7 +129,7 @@ pub fn resync(state: &State, session: Option<&str>, auto_only: bool) -> Result<P
         };
         let changes = pin_field_changes(Some(s), &loc, &prefix, wanted.clone(), state.now_ms)?;
         plan.push_step(loc, format!("{}: {source} pin stale: {why}: {what}", s.key), changes);
-        if let Some(x) = after.sessions.iter_mut().find(|x| x.key == s.key) {
+        if let Some(x) = std::sync::Arc::make_mut(&mut after.sessions).iter_mut().find(|x| x.key == s.key) {
             x.pin = wanted[0].as_ref().and_then(Value::as_str).map(Into::into);
             x.pin_source = wanted[1].as_ref().and_then(Value::as_str).map(Into::into);
             x.pin_compaction = wanted[2].clone();

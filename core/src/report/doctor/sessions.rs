@@ -36,7 +36,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
     let mut ca003: Vec<Hit> = vec![];
     let mut ca004: Vec<Hit> = vec![];
     let mut ca015: Vec<Hit> = vec![];
-    for s in &a.sessions {
+    for s in a.sessions.iter() {
         let pin = s.pin.as_deref().map(str::trim).filter(|p| !p.is_empty());
         if pin.is_none() && !s.is_user_facing() {
             continue;
@@ -203,7 +203,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
     // only a key that lower-casing changes can share a folded key with another: the groups
     // are those keys' folded forms, then every session is placed in its group (in order)
     let mut groups: HashMap<String, Vec<&Session>> = HashMap::new();
-    for s in &a.sessions {
+    for s in a.sessions.iter() {
         let k = s.key.as_str();
         if !lowercase_already(k) {
             let lower = k.to_lowercase();
@@ -213,7 +213,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
         }
     }
     if !groups.is_empty() {
-        for s in &a.sessions {
+        for s in a.sessions.iter() {
             let k = s.key.as_str();
             let g = if lowercase_already(k) { groups.get_mut(k) } else { groups.get_mut(&k.to_lowercase()) };
             if let Some(g) = g {
