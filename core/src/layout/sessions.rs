@@ -15,71 +15,131 @@ const CHUNK: usize = 4 << 20;
 /// Entries starting further than this from the end of the buffer are read in one pass.
 const FAST_MARGIN: usize = 256 << 10;
 
-#[derive(Default)]
-struct RawEntry {
-    updated_at: Option<Value>,
-    chat_type: Option<Value>,
-    channel: Option<Value>,
-    last_channel: Option<Value>,
-    model_provider: Option<Value>,
-    model: Option<Value>,
-    provider_override: Option<Value>,
-    model_override: Option<Value>,
-    pin: Option<Value>,
-    pin_source: Option<Value>,
-    pin_compaction: Option<Value>,
-    compaction_count: Option<Value>,
-    label: Option<Value>,
-    display_name: Option<Value>,
+/// A field's value as the entry holds it: a plain token decoded without serde (a string with
+/// no escape, a small non-negative integer, `null`, a boolean), or what serde made of the rest.
+enum Field<'a> {
+    Str(&'a str),
+    Int(i64),
+    Null,
+    Bool(bool),
+    Parsed(Value),
 }
 
-fn s(v: Option<Value>) -> Option<crate::model::Text> {
-    match v {
-        Some(Value::String(s)) => Some(s.into()),
-        _ => None,
+impl Field<'_> {
+    /// Read the value token `t` of the field `name`; a token serde rejects is the entry's error.
+    fn read<'a>(t: &'a [u8], name: &[u8]) -> std::result::Result<Field<'a>, String> {
+        if let Some(f) = Field::plain(t) {
+            return Ok(f);
+        }
+        serde_json::from_slice(t).map(Field::Parsed).map_err(|e| format!("`{}`: {e}", String::from_utf8_lossy(name)))
+    }
+
+    fn plain(t: &[u8]) -> Option<Field<'_>> {
+        match t {
+            [b'"', body @ .., b'"'] if !body.iter().any(|&c| c == b'\\' || c == b'"' || c < 0x20) => {
+                std::str::from_utf8(body).ok().map(Field::Str)
+            }
+            b"null" => Some(Field::Null),
+            b"true" => Some(Field::Bool(true)),
+            b"false" => Some(Field::Bool(false)),
+            [b'0'] => Some(Field::Int(0)),
+            [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit) => {
+                std::str::from_utf8(t).ok()?.parse::<i64>().ok().map(Field::Int)
+            }
+            _ => None,
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            Field::Str(s) => Value::String((*s).to_owned()),
+            Field::Int(i) => Value::from(*i),
+            Field::Null => Value::Null,
+            Field::Bool(b) => Value::Bool(*b),
+            Field::Parsed(v) => v.clone(),
+        }
+    }
+
+    /// The string, if the value is one.
+    fn text(&self) -> Option<crate::model::Text> {
+        match self {
+            Field::Str(s) => Some((*s).into()),
+            Field::Parsed(Value::String(s)) => Some(s.as_str().into()),
+            _ => None,
+        }
+    }
+
+    /// The number as an integer (a fraction truncated), if the value is one.
+    fn int(&self) -> Option<i64> {
+        match self {
+            Field::Int(i) => Some(*i),
+            Field::Parsed(x) => x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)),
+            _ => None,
+        }
+    }
+
+    fn is_i64(&self) -> bool {
+        match self {
+            Field::Int(_) => true,
+            Field::Parsed(v) => v.is_i64(),
+            _ => false,
+        }
     }
 }
-fn n(v: &Option<Value>) -> Option<i64> {
-    v.as_ref().and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
+
+#[derive(Default)]
+struct RawEntry<'a> {
+    updated_at: Option<Field<'a>>,
+    chat_type: Option<Field<'a>>,
+    channel: Option<Field<'a>>,
+    last_channel: Option<Field<'a>>,
+    model_provider: Option<Field<'a>>,
+    model: Option<Field<'a>>,
+    provider_override: Option<Field<'a>>,
+    model_override: Option<Field<'a>>,
+    pin: Option<Field<'a>>,
+    pin_source: Option<Field<'a>>,
+    pin_compaction: Option<Field<'a>>,
+    compaction_count: Option<Field<'a>>,
+    label: Option<Field<'a>>,
+    display_name: Option<Field<'a>>,
+}
+
+fn text(f: &Option<Field>) -> Option<crate::model::Text> {
+    f.as_ref().and_then(Field::text)
 }
 
 /// Summarize one entry's JSON. `Err` carries what is wrong with it.
 pub fn summarize(key: &str, bytes: &[u8]) -> std::result::Result<Session, String> {
+    summarize_keyed(key.to_string(), bytes).map_err(|e| e.1)
+}
+
+/// `summarize`, the session taking `key`; `Err` gives the key back with what is wrong.
+fn summarize_keyed(key: String, bytes: &[u8]) -> std::result::Result<Session, (String, String)> {
     // JSON.parse accepts whitespace around the value (a session_nodes cell may carry some)
     let start = json::skip_ws(bytes, 0);
     if bytes.get(start) != Some(&b'{') {
-        return Err("entry is not an object".into());
+        return Err((key, "entry is not an object".into()));
     }
     let (s, end) = summarize_at(key, bytes, start)?;
     if json::skip_ws(bytes, end) != bytes.len() {
-        return Err("trailing characters after the entry".into());
+        return Err((s.key, "trailing characters after the entry".into()));
     }
     Ok(s)
 }
 
-/// The common values of an entry's fields decoded without serde: a string with no escape and
-/// no control byte, a small non-negative integer, `null`, `true`, `false`. `None` for anything
-/// else, which serde parses (and reports, when it is not JSON) exactly as before.
-fn plain_value(t: &[u8]) -> Option<Value> {
-    match t {
-        [b'"', body @ .., b'"'] if !body.iter().any(|&c| c == b'\\' || c == b'"' || c < 0x20) => {
-            std::str::from_utf8(body).ok().map(|s| Value::String(s.to_owned()))
-        }
-        b"null" => Some(Value::Null),
-        b"true" => Some(Value::Bool(true)),
-        b"false" => Some(Value::Bool(false)),
-        [b'0'] => Some(Value::from(0)),
-        [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit) => {
-            std::str::from_utf8(t).ok()?.parse::<i64>().ok().map(Value::from)
-        }
-        _ => None,
+/// Summarize the entry object starting at `start`; returns it and the index past it (`Err`
+/// gives the key back with what is wrong). The fields clawauth reads are the arms of its
+/// match; everything else is skipped structurally, never parsed — real entries carry
+/// kilobytes of delivery context, origin and skills snapshots.
+pub fn summarize_at(key: String, b: &[u8], start: usize) -> std::result::Result<(Session, usize), (String, String)> {
+    match read_fields(b, start) {
+        Ok((raw, end)) => Ok((from_raw(key, raw), end)),
+        Err(e) => Err((key, e)),
     }
 }
 
-/// Summarize the entry object starting at `start`; returns it and the index past it. The
-/// fields clawauth reads are the arms of its match; everything else is skipped structurally,
-/// never parsed — real entries carry kilobytes of delivery context, origin and skills snapshots.
-pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(Session, usize), String> {
+fn read_fields(b: &[u8], start: usize) -> std::result::Result<(RawEntry<'_>, usize), String> {
     let mut raw = RawEntry::default();
     let mut members = json::members(b, start).map_err(|e| e.to_string())?;
     for m in members.by_ref() {
@@ -87,7 +147,7 @@ pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(S
         // `"\u0075pdatedAt"` is `updatedAt` to JSON.parse: an escaped spelling must not hide a field
         let mut k = &b[m.key.start + 1..m.key.end - 1];
         let decoded;
-        if memchr::memchr(b'\\', k).is_some() {
+        if k.contains(&b'\\') {
             decoded = m.key_str(b).map_err(|e| e.to_string())?;
             k = decoded.as_bytes();
         }
@@ -108,45 +168,40 @@ pub fn summarize_at(key: &str, b: &[u8], start: usize) -> std::result::Result<(S
             b"displayName" => &mut raw.display_name,
             _ => continue,
         };
-        let text = &b[m.value.clone()];
-        let v = match plain_value(text) {
-            Some(v) => v,
-            None => serde_json::from_slice(text).map_err(|e| format!("`{}`: {e}", String::from_utf8_lossy(k)))?,
-        };
-        *slot = Some(v);
+        *slot = Some(Field::read(&b[m.value.clone()], k)?);
     }
     let end = members.end().ok_or_else(|| "unterminated entry".to_string())?;
-    Ok((from_raw(key, raw), end))
+    Ok((raw, end))
 }
 
-fn from_raw(key: &str, raw: RawEntry) -> Session {
+fn from_raw(key: String, raw: RawEntry) -> Session {
     let rebuildable = raw.pin.is_none()
         && raw.pin_source.is_none()
         && raw.pin_compaction.is_none()
-        && raw.updated_at.as_ref().map_or(true, |u| u.is_i64());
+        && raw.updated_at.as_ref().map_or(true, Field::is_i64);
+    let value = |f: &Option<Field>| f.as_ref().map(Field::value);
     let stored = (!rebuildable).then(|| {
-        Box::new([raw.pin.clone(), raw.pin_source.clone(), raw.pin_compaction.clone(), raw.updated_at.clone()])
+        Box::new([value(&raw.pin), value(&raw.pin_source), value(&raw.pin_compaction), value(&raw.updated_at)])
     });
     Session {
-        user_facing: Session::key_is_user_facing(key),
+        user_facing: Session::key_is_user_facing(&key),
         stored,
-        key: key.to_string(),
-        updated_at: n(&raw.updated_at),
-        compaction_count: n(&raw.compaction_count),
-        chat_type: s(raw.chat_type),
-        channel: s(raw.channel).or(s(raw.last_channel)),
-        model_provider: s(raw.model_provider),
-        model: s(raw.model),
-        provider_override: s(raw.provider_override),
-        model_override: s(raw.model_override),
-        pin: match raw.pin {
-            Some(Value::String(p)) => Some(p.into()),
-            Some(Value::Null) | None => None,
-            Some(other) => Some(other.to_string().into()),
+        key,
+        updated_at: raw.updated_at.as_ref().and_then(Field::int),
+        compaction_count: raw.compaction_count.as_ref().and_then(Field::int),
+        chat_type: text(&raw.chat_type),
+        channel: text(&raw.channel).or_else(|| text(&raw.last_channel)),
+        model_provider: text(&raw.model_provider),
+        model: text(&raw.model),
+        provider_override: text(&raw.provider_override),
+        model_override: text(&raw.model_override),
+        pin: match &raw.pin {
+            Some(Field::Null | Field::Parsed(Value::Null)) | None => None,
+            Some(f) => Some(f.text().unwrap_or_else(|| f.value().to_string().into())),
         },
-        pin_source: s(raw.pin_source),
-        pin_compaction: raw.pin_compaction.filter(|v| !v.is_null()),
-        label: s(raw.display_name).or(s(raw.label)),
+        pin_source: text(&raw.pin_source),
+        pin_compaction: value(&raw.pin_compaction).filter(|v| !v.is_null()),
+        label: text(&raw.display_name).or_else(|| text(&raw.label)),
     }
 }
 
@@ -285,7 +340,7 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
     loop {
         // Try to take one member at pos; on a scan failure that may be due to the chunk
         // boundary, read more and retry.
-        type Step = Option<(String, std::result::Result<Session, String>, usize)>;
+        type Step = Option<(std::result::Result<Session, (String, String)>, usize)>;
         let step = (|| -> std::result::Result<Step, json::ScanError> {
             let mut i = json::skip_ws(&buf, pos);
             if buf.get(i) == Some(&b'}') {
@@ -306,12 +361,13 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
                 return Err(json::ScanError { offset: c, what: "expected ':'" });
             }
             let vs = json::skip_ws(&buf, c + 1);
-            let key = json::Member { key: i..ke, value: vs..vs }.key_str(&buf)?;
+            let mut key = json::Member { key: i..ke, value: vs..vs }.key_str(&buf)?;
             // One pass over the entry when it surely lies within this chunk; near the chunk's
             // end (or for a malformed entry) find its end first, then summarize it.
             if buf.get(vs) == Some(&b'{') && (eof || buf.len() - vs > FAST_MARGIN) {
-                if let Ok((sess, end)) = summarize_at(&key, &buf, vs) {
-                    return Ok(Some((key, Ok(sess), end)));
+                match summarize_at(key, &buf, vs) {
+                    Ok((sess, end)) => return Ok(Some((Ok(sess), end))),
+                    Err((k, _)) => key = k,
                 }
             }
             let ve = json::skip_value(&buf, vs)?;
@@ -319,7 +375,7 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
                 // a scalar running into the end of the chunk may continue in the next one
                 return Err(json::ScanError { offset: ve, what: "unexpected end of input" });
             }
-            Ok(Some((key.clone(), summarize(&key, &buf[vs..ve]), ve)))
+            Ok(Some((summarize_keyed(key, &buf[vs..ve]), ve)))
         })();
         match step {
             Ok(None) if part == Part::Head => {
@@ -348,7 +404,7 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
                 }
                 break;
             }
-            Ok(Some((key, summary, end))) => {
+            Ok(Some((summary, end))) => {
                 match summary {
                     Ok(sess) => {
                         if out.len() == block {
@@ -356,7 +412,7 @@ fn scan(path: &Path, start: u64, limit: Option<u64>, part: Part) -> Result<(Vec<
                         }
                         out.push(sess)
                     }
-                    Err(e) => warnings.push(format!("{}: session '{key}': {e}; skipped", path.display())),
+                    Err((key, e)) => warnings.push(format!("{}: session '{key}': {e}; skipped", path.display())),
                 }
                 pos = end;
                 first = false;
@@ -422,7 +478,7 @@ fn check_row(db: &crate::layout::store::RoDb, out: &mut Nodes, key: &str, json: 
 
 /// One row's summary, or the warning that says why OpenClaw's JSON.parse would not read it.
 fn summarize_row(db_path: &Path, key: String, json: &[u8]) -> std::result::Result<Session, String> {
-    summarize(&key, json).map_err(|e| format!("{}#session_nodes[{key}]: {e}; skipped", db_path.display()))
+    summarize_keyed(key, json).map_err(|(key, e)| format!("{}#session_nodes[{key}]: {e}; skipped", db_path.display()))
 }
 
 /// Add one row to `out`: whether OpenClaw would refuse it, and its summary (or a warning).
@@ -447,27 +503,40 @@ struct Batch {
 /// small enough that both threads stay busy to the end.
 const BATCH_ROWS: usize = 512;
 
-/// What one thread of `read_session_nodes` summarized: sessions, and warnings by batch.
+/// What one thread of `read_session_nodes` summarized: sessions, warnings by batch, and the
+/// emptied batch, whose buffers the reading thread fills again.
 #[derive(Default)]
 struct Summaries {
     sessions: Vec<Session>,
     warnings: Vec<(usize, String)>,
+    spare: Option<Batch>,
 }
 
 impl Batch {
-    fn new(seq: usize) -> Batch {
-        Batch { seq, keys: Vec::with_capacity(BATCH_ROWS), bytes: Vec::new(), ends: Vec::with_capacity(BATCH_ROWS) }
+    /// Batch `seq`, in the buffers of an emptied one when there is one.
+    fn new(seq: usize, spare: Option<Batch>) -> Batch {
+        match spare {
+            Some(b) => Batch { seq, ..b },
+            None => Batch {
+                seq,
+                keys: Vec::with_capacity(BATCH_ROWS),
+                bytes: Vec::with_capacity(BATCH_ROWS << 10),
+                ends: Vec::with_capacity(BATCH_ROWS),
+            },
+        }
     }
 
-    fn summarize_into(self, db_path: &Path, out: &mut Summaries) {
+    /// Summarize the rows into `out`; the batch is left empty, its buffers kept.
+    fn summarize_into(&mut self, db_path: &Path, out: &mut Summaries) {
         let mut start = 0;
-        for (key, end) in self.keys.into_iter().zip(self.ends) {
+        for (key, end) in self.keys.drain(..).zip(self.ends.drain(..)) {
             match summarize_row(db_path, key, &self.bytes[start..end]) {
                 Ok(s) => out.sessions.push(s),
                 Err(w) => out.warnings.push((self.seq, w)),
             }
             start = end;
         }
+        self.bytes.clear();
     }
 }
 
@@ -500,13 +569,15 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
     // place where the allocator can (large blocks are remapped, not copied), so the peak stays
     // near one copy of the summaries
     let (back_tx, back) = std::sync::mpsc::channel::<Summaries>();
-    let absorb = |mine: &mut Summaries, t: Summaries| {
+    let mut spares: Vec<Batch> = vec![];
+    let absorb = |mine: &mut Summaries, t: Summaries, spares: &mut Vec<Batch>| {
         mine.sessions.extend(t.sessions);
         mine.warnings.extend(t.warnings);
+        spares.extend(t.spare);
     };
     std::thread::scope(|sc| -> Result<()> {
         let mut helper = None;
-        let mut batch = Batch::new(0);
+        let mut batch = Batch::new(0, None);
         loop {
             let row = rows.next().map_err(sq)?;
             if let Some(r) = row {
@@ -524,10 +595,10 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
             }
             let last = row.is_none();
             let seq = batch.seq;
-            let full = std::mem::replace(&mut batch, Batch::new(seq + 1));
             while let Ok(t) = back.try_recv() {
-                absorb(&mut mine, t);
+                absorb(&mut mine, t, &mut spares);
             }
+            let mut full = std::mem::replace(&mut batch, Batch::new(seq + 1, spares.pop()));
             if last {
                 full.summarize_into(path, &mut mine);
                 break;
@@ -536,9 +607,10 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
                 let (tx, rx) = sync_channel::<Batch>(1);
                 let back_tx = back_tx.clone();
                 let h = sc.spawn(move || {
-                    for b in rx {
+                    for mut b in rx {
                         let mut t = Summaries { sessions: Vec::with_capacity(b.keys.len()), ..Default::default() };
                         b.summarize_into(path, &mut t);
+                        t.spare = Some(b);
                         if back_tx.send(t).is_err() {
                             break;
                         }
@@ -548,7 +620,10 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
             });
             match tx.try_send(full) {
                 Ok(()) => {}
-                Err(TrySendError::Full(b)) | Err(TrySendError::Disconnected(b)) => b.summarize_into(path, &mut mine),
+                Err(TrySendError::Full(mut b)) | Err(TrySendError::Disconnected(mut b)) => {
+                    b.summarize_into(path, &mut mine);
+                    spares.push(b);
+                }
             }
         }
         if let Some((tx, h)) = helper {
@@ -559,7 +634,7 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
     })?;
     drop(back_tx);
     for t in back {
-        absorb(&mut mine, t);
+        absorb(&mut mine, t, &mut spares);
     }
     // stable: a batch's warnings stay in row order
     mine.warnings.sort_by_key(|w| w.0);
@@ -898,16 +973,16 @@ mod tests {
             "99999999999999999",
         ] {
             let serde: Value = serde_json::from_str(t).unwrap();
-            assert_eq!(plain_value(t.as_bytes()), Some(serde), "{t}");
+            assert_eq!(Field::plain(t.as_bytes()).map(|f| f.value()), Some(serde), "{t}");
         }
         // left to serde: escapes, control bytes, signs, fractions, leading zeros, huge numbers,
         // containers, and text that is not JSON (serde's error names the field)
         for t in
             ["\"a\\nb\"", "\"a\tb\"", "-1", "1.5", "1e3", "01", "123456789012345678901", "{}", "[1]", "nul", "\"open"]
         {
-            assert_eq!(plain_value(t.as_bytes()), None, "{t}");
+            assert!(Field::plain(t.as_bytes()).is_none(), "{t}");
         }
-        assert_eq!(plain_value(b"\"\xff\""), None);
+        assert!(Field::plain(b"\"\xff\"").is_none());
         let e = summarize("k", br#"{"model": 01}"#).unwrap_err();
         assert!(e.starts_with("`model`: "), "{e}");
         let s = summarize("k", br#"{"model":"gpt-5.5","updatedAt":1777631806000,"label":"a\u0041"}"#).unwrap();
