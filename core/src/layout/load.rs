@@ -7,8 +7,8 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::json::Style;
 use crate::layout::discover::{AgentPaths, Install};
-use crate::layout::sessions;
 use crate::layout::store::{self, Location, RoDb};
+use crate::layout::{session_nodes, sessions};
 use crate::model::*;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -412,17 +412,17 @@ fn load_agent(
     let (sessions_loc, sessions_list) = if sessions_in_db {
         let db = agent_db.as_ref().expect("checked");
         let by_key = match one_session {
-            Some(k) => sessions::read_session_nodes_by_key(db, k),
+            Some(k) => session_nodes::read_session_nodes_by_key(db, k),
             None => Ok(None),
         };
         let read = match by_key {
             Ok(Some(n)) => Ok((n, Some(PartialSessions::default()))),
             // no such chat (the error counts the sessions), or a full read was asked for
-            Ok(None) => sessions::read_session_nodes(db).map(|n| (n, None)),
+            Ok(None) => session_nodes::read_session_nodes(db).map(|n| (n, None)),
             Err(e) => Err(e),
         };
         match read {
-            Ok((sessions::Nodes { sessions: s, warnings: w, invalid }, p)) => {
+            Ok((session_nodes::Nodes { sessions: s, warnings: w, invalid }, p)) => {
                 warnings.extend(w);
                 invalid_rows = invalid;
                 let note = match &p {
@@ -536,7 +536,7 @@ fn load_agent(
         let without = agent.detect_release().release;
         agent.partial.as_mut().expect("checked").user_link = true;
         let with = agent.detect_release().release;
-        let found = if with == without { Ok(false) } else { sessions::any_user_link(db) };
+        let found = if with == without { Ok(false) } else { session_nodes::any_user_link(db) };
         agent.partial.as_mut().expect("checked").user_link = match found {
             Ok(f) => f,
             Err(e) => {

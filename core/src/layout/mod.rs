@@ -9,6 +9,7 @@ pub mod lease;
 pub mod load;
 pub mod lock;
 pub mod schema;
+pub mod session_nodes;
 pub mod session_row;
 pub mod sessions;
 pub mod store;
