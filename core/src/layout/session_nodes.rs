@@ -206,8 +206,53 @@ pub fn read_session_nodes(db: &crate::layout::store::RoDb) -> Result<Nodes> {
     mine.warnings.sort_by_key(|w| w.0);
     out.warnings.extend(mine.warnings.into_iter().map(|w| w.1));
     out.sessions = mine.sessions;
-    out.sessions.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    sort_by_key(&mut out.sessions);
     Ok(out)
+}
+
+/// Sort sessions by key (unique in `session_nodes`). A large table's keys are sorted as two
+/// halves of indices on two threads and merged, then each session is moved once along the
+/// permutation's cycles: comparing 100k keys is most of the cost, and a session is a few
+/// hundred bytes that a direct sort would move many times.
+fn sort_by_key(sessions: &mut [Session]) {
+    let n = sessions.len();
+    if n < 1 << 14 || u32::try_from(n).is_err() {
+        sessions.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        return;
+    }
+    let order = {
+        let s = &*sessions;
+        let key = |i: &u32| s[*i as usize].key.as_str();
+        let (mut lo, mut hi): (Vec<u32>, Vec<u32>) = ((0..n as u32 / 2).collect(), (n as u32 / 2..n as u32).collect());
+        std::thread::scope(|sc| {
+            let h = sc.spawn(|| hi.sort_unstable_by(|a, b| key(a).cmp(key(b))));
+            lo.sort_unstable_by(|a, b| key(a).cmp(key(b)));
+            h.join().expect("a sorting thread does not panic");
+        });
+        let mut order = Vec::with_capacity(n);
+        let (mut a, mut b) = (lo.into_iter().peekable(), hi.into_iter().peekable());
+        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+            order.push(if key(x) <= key(y) { a.next() } else { b.next() }.expect("peeked"));
+        }
+        order.extend(a.chain(b));
+        order
+    };
+    permute(sessions, order);
+}
+
+/// Move the items so that position `k` holds what was at `order[k]`, each item moved once.
+fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
+    for i in 0..order.len() {
+        // follow the cycle through i; each position is marked done (order[j] = j) once filled
+        let mut j = i;
+        while order[j] as usize != i {
+            let k = order[j] as usize;
+            items.swap(j, k);
+            order[j] = j as u32;
+            j = k;
+        }
+        order[j] = j as u32;
+    }
 }
 
 /// The keys of `session_nodes` equal to `key` up to ASCII case (`eq_ignore_ascii_case`, as
@@ -315,6 +360,15 @@ pub fn any_user_link(db: &crate::layout::store::RoDb) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_permutation_moves_each_item_to_its_place() {
+        let mut items: Vec<u32> = (0..1000).map(|i| (i * 7919) % 1000).collect();
+        let mut order: Vec<u32> = (0..1000).collect();
+        order.sort_by_key(|&i| items[i as usize]);
+        permute(&mut items, order);
+        assert_eq!(items, (0..1000).collect::<Vec<u32>>());
+    }
 
     /// A `session_nodes` table (the columns the readers use) holding `rows` (key, entry).
     fn nodes_db(dir: &Path, rows: &[(&str, &str)]) -> crate::layout::store::RoDb {
