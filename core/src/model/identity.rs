@@ -95,6 +95,24 @@ impl AgentState {
             _ => false,
         }
     }
+
+    /// How the usage `/status` shows (from profile `usage`) relates to the profile that replies:
+    /// another identity's quota (`differs`), or another profile id holding the reply's own
+    /// login (`same_login`, the quota being spent). Both false when nothing replies.
+    pub fn usage_relation(&self, reply: Option<&str>, usage: Option<&str>, now: i64) -> UsageRelation {
+        if reply.is_none() {
+            return UsageRelation::default();
+        }
+        let same = self.same_identity(reply, usage, now);
+        UsageRelation { differs: usage.is_some() && !same, same_login: reply != usage && same }
+    }
+}
+
+/// See `AgentState::usage_relation`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UsageRelation {
+    pub differs: bool,
+    pub same_login: bool,
 }
 
 #[cfg(test)]

@@ -323,13 +323,10 @@ pub fn build(state: &State, key: &str, new_session: bool, rules_override: Option
     // `/status` resolves usage from the plain order, without the session's model scope
     let plain = resolve::resolve_order(&inp, &provider, &resolve::ModelScope::Unscoped);
     let usage_profile = resolve::usage_source(&inp, &plain, Some(s));
+    let relation = agent.usage_relation(trace.profile.as_deref(), usage_profile.as_deref(), now);
     let usage = UsageStep {
-        differs: trace.profile.is_some()
-            && usage_profile.is_some()
-            && !agent.same_identity(trace.profile.as_deref(), usage_profile.as_deref(), now),
-        same_login: trace.profile.is_some()
-            && trace.profile != usage_profile
-            && agent.same_identity(trace.profile.as_deref(), usage_profile.as_deref(), now),
+        differs: relation.differs,
+        same_login: relation.same_login,
         identity: identity_in(agent, usage_profile.as_deref(), now),
         profile: usage_profile,
     };

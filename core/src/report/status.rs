@@ -385,6 +385,7 @@ pub fn build<'a>(
             let t = resolve::resolve_session_with_order(inp, provider, s, false, order);
             let usage = resolve::usage_source(inp, trace, Some(s));
             let label = resolve::session_label_with_order(inp, provider, s, trace.order.clone());
+            let relation = a.usage_relation(t.profile.as_deref(), usage.as_deref(), now);
             SessionReport {
                 key: s.key.clone(),
                 updated_at: s.updated_at,
@@ -399,12 +400,8 @@ pub fn build<'a>(
                 }),
                 pin_source: t.pin_source.clone(),
                 pin_source_inferred: t.pin_source_inferred,
-                usage_differs: t.profile.is_some()
-                    && usage.is_some()
-                    && !a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
-                usage_same_login: t.profile.is_some()
-                    && t.profile != usage
-                    && a.same_identity(t.profile.as_deref(), usage.as_deref(), now),
+                usage_differs: relation.differs,
+                usage_same_login: relation.same_login,
                 effective: t.profile.clone(),
                 effective_source: t.source.clone(),
                 would_write: t.write.clone(),

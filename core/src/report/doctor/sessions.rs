@@ -139,7 +139,7 @@ pub(super) fn sessions(out: &mut Out, a: &AgentState, rules: Rules) {
         if s.is_user_facing() {
             let usage = resolve::usage_source(&inp, &plain, Some(s));
             // another profile id holding the same login shows the quota being spent: no finding
-            if t.profile.is_some() && usage.is_some() && !a.same_identity(t.profile.as_deref(), usage.as_deref(), now) {
+            if a.usage_relation(t.profile.as_deref(), usage.as_deref(), now).differs {
                 let h = hit(
                     &ca015,
                     &s.key,
