@@ -440,18 +440,7 @@ fn a_schema_2_journal_keeps_working() {
 // ----------------------------------------------------------------------------------------------
 // the multi-process stress run
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[(self.next() % v.len() as u64) as usize]
-    }
-}
+use clawauth_fixture::Rng;
 
 struct Shape {
     provider: &'static str,

@@ -454,23 +454,11 @@ mod tests {
         err(i, "unterminated object or array")
     }
 
-    /// A small deterministic generator (xorshift), so a failure names its seed.
-    struct Gen(u64);
-    impl Gen {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use clawauth_fixture::Rng;
 
     /// Random JSON-ish text rich in what the scanner must get right: quotes, runs of
     /// backslashes, brackets of both kinds inside and outside strings, long and short strings.
-    fn value(g: &mut Gen, depth: u32, out: &mut Vec<u8>) {
+    fn value(g: &mut Rng, depth: u32, out: &mut Vec<u8>) {
         match if depth > 5 { g.below(3) } else { g.below(6) } {
             0 => out.extend_from_slice(b"12.5e3"),
             1 | 2 => {
@@ -479,7 +467,7 @@ mod tests {
                 for _ in 0..g.below(if long { 150 } else { 12 }) {
                     match g.below(12) {
                         0 => out.extend_from_slice(b"\\\""),
-                        1 => out.extend_from_slice(&b"\\\\\\\\\\\\"[..2 * (1 + g.below(3) as usize)]),
+                        1 => out.extend_from_slice(&b"\\\\\\\\\\\\"[..2 * (1 + g.below(3))]),
                         2 => out.extend_from_slice(b"{[}]"),
                         3 => out.extend_from_slice("é".as_bytes()),
                         _ => out.push(b'a' + g.below(26) as u8),
@@ -516,15 +504,15 @@ mod tests {
     fn block_scanning_finds_what_token_jumps_find() {
         let mut checked = 0;
         for seed in 1..3000u64 {
-            let mut g = Gen(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut g = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             // a random lead-in moves the value across every 64-byte block boundary
-            let mut b = vec![b' '; g.below(64) as usize];
+            let mut b = vec![b' '; g.below(64)];
             let at = b.len();
             value(&mut g, 0, &mut b);
             let whole = b.len();
             b.extend_from_slice(b" , \"tail\" }");
             // whole, and cut short anywhere (unterminated strings and containers)
-            for cut in [b.len(), whole, at + g.below((whole - at) as u64 + 1) as usize] {
+            for cut in [b.len(), whole, at + g.below(whole - at + 1)] {
                 let s = &b[..cut];
                 let (open, close) = match s.get(at) {
                     Some(b'{') => (b'{', b'}'),
