@@ -56,15 +56,10 @@ measure() { $M run "$RUNS" "$@"; }
 
 # a pair (apply, undo) RUNS times; the undo always targets the txn just applied: "s kib s kib"
 measure_pair() {
-  local state=$1; shift
-  local i t
-  rm -f "$W/ta" "$W/tu"
-  for ((i = 0; i < RUNS; i++)); do
-    $M once "$W/ta" -- "$BIN" --state-dir "$state" "$@" --yes
-    t=$("$BIN" --state-dir "$state" --json log --limit 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["transactions"][0]["id"])')
-    $M once "$W/tu" -- "$BIN" --state-dir "$state" undo "$t" --yes
-  done
-  echo "$($M median "$W/ta") $($M median "$W/tu")"
+  local state=$1 i; shift
+  rm -f "$W/m.pair" "$W/m.pair_undo"
+  for ((i = 0; i < RUNS; i++)); do sample_pair pair "$state" "$@"; done
+  echo "$($M median "$W/m.pair") $($M median "$W/m.pair_undo")"
 }
 
 # one sample of a measurement K into $W/m.K (the rest: [--ok CODES --] CMD...)
