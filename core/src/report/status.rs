@@ -372,10 +372,11 @@ pub fn build<'a>(
         // one per session (`--all` on 100k sessions)
         let orders: std::cell::RefCell<std::collections::HashMap<ModelScope, std::rc::Rc<OrderTrace>>> =
             Default::default();
-        let plain = trace.clone();
-        let provider_of = provider.clone();
+        // what the agent's report needs of them is taken first; the reports own the rest
+        let order_info = order_report(a, &trace);
+        let agent_provider = provider.clone();
         let report = move |s: &Session| -> SessionReport {
-            let (inp, provider, trace) = (&inp, provider_of.as_str(), &plain);
+            let (inp, provider) = (&inp, provider.as_str());
             let scope = resolve::session_scope_of(rules, s);
             let order = orders
                 .borrow_mut()
@@ -383,7 +384,7 @@ pub fn build<'a>(
                 .or_insert_with(|| std::rc::Rc::new(resolve::resolve_order(inp, provider, &scope)))
                 .clone();
             let t = resolve::resolve_session_with_order(inp, provider, s, false, order);
-            let usage = resolve::usage_source(inp, trace, Some(s));
+            let usage = resolve::usage_source(inp, &trace, Some(s));
             let label = resolve::session_label_with_order(inp, provider, s, trace.order.clone());
             let relation = a.usage_relation(t.profile.as_deref(), usage.as_deref(), now);
             SessionReport {
@@ -420,7 +421,7 @@ pub fn build<'a>(
             layout_description: a.layout.describe(),
             rules,
             rules_source,
-            provider: provider.clone(),
+            provider: agent_provider,
             read_only_reason: a.read_only_reason.clone(),
             files: a.files.clone(),
             schemas: a.schemas.clone(),
@@ -433,7 +434,7 @@ pub fn build<'a>(
                 .map(|p| rel(&state.install.state_dir, p))
                 .collect(),
             restore_sources: vec![],
-            order: order_report(a, &trace),
+            order: order_info,
             last_good: a.auth.last_good.clone(),
             profiles,
             sessions_total: a.sessions.len(),
