@@ -123,6 +123,11 @@ struct Walk {
 }
 
 impl Walk {
+    /// The bytes of `run`, the first at `at`, one by one; `Some(end)` when one closes the container.
+    fn bytes(&mut self, at: usize, run: &[u8], open: u8, close: u8) -> Option<usize> {
+        run.iter().enumerate().find_map(|(k, &c)| self.step(at + k, c, open, close))
+    }
+
     /// One byte at `at`; `Some(end)` when it closes the container.
     #[inline]
     fn step(&mut self, at: usize, c: u8, open: u8, close: u8) -> Option<usize> {
@@ -161,10 +166,8 @@ fn skip_container(b: &[u8], i: usize, open: u8, close: u8) -> ScanResult<usize> 
         let blk = &b[pos..pos + 64];
         let [q, bs, o, c] = block_masks(blk, open, close);
         if bs != 0 || w.escaped {
-            for (k, &ch) in blk.iter().enumerate() {
-                if let Some(end) = w.step(pos + k, ch, open, close) {
-                    return Ok(end);
-                }
+            if let Some(end) = w.bytes(pos, blk, open, close) {
+                return Ok(end);
             }
         } else {
             let mut inside = prefix_xor(q);
@@ -193,10 +196,8 @@ fn skip_container(b: &[u8], i: usize, open: u8, close: u8) -> ScanResult<usize> 
         }
         pos += 64;
     }
-    for (k, &ch) in b[pos..].iter().enumerate() {
-        if let Some(end) = w.step(pos + k, ch, open, close) {
-            return Ok(end);
-        }
+    if let Some(end) = w.bytes(pos, &b[pos..], open, close) {
+        return Ok(end);
     }
     if w.in_str {
         err(w.str_start, "unterminated string")
